@@ -1,0 +1,285 @@
+/**
+ * The driver contract: what every platform adapter implements and every suite is written against.
+ * Nothing platform-specific belongs here; differences between platforms are expressed as Capabilities.
+ */
+import type { GuestReport } from './guest/console.js';
+
+export * from './errors.js';
+export type { WaitOperation, WaitPolicy } from './wait.js';
+
+export const platforms = ['libvirt', 'incus', 'proxmox', 'openstack'] as const;
+export type Platform = (typeof platforms)[number];
+
+/** Contract power states. Every platform state must map onto exactly one of these (INS-01). */
+export const powerStates = ['running', 'stopped', 'paused', 'transitioning', 'crashed'] as const;
+export type PowerState = (typeof powerStates)[number];
+
+/** Marker stored in every object the harness creates; delete and sweep refuse objects without it. */
+export const ownershipMarker = 'vmconform';
+export interface OwnershipTag {
+  marker: typeof ownershipMarker;
+  runId: string;
+  createdAt: string;
+}
+
+export interface DiskSpec {
+  /** Caller's logical name; also the serial unless `serial` is given. */
+  name: string;
+  sizeBytes: number;
+  serial?: string;
+  /** Attach an existing volume instead of creating one. */
+  volumeId?: string;
+}
+
+export interface NicSpec {
+  /** A platform network name, or an externally managed bridge when `external` is true. */
+  network: string;
+  external?: boolean;
+  /** Caller-chosen MAC (lowercase, colon-separated); the platform must keep it. */
+  mac?: string;
+  vlan?: number;
+}
+
+export interface Placement {
+  site?: string;
+  host?: string;
+  failureDomain?: string;
+}
+
+export interface VmSpec {
+  name: string;
+  vcpus: number;
+  memoryMiB: number;
+  /** Image id as returned by images()/importImage(); the boot disk is a copy-on-write child of it. */
+  image: string;
+  bootDiskBytes?: number;
+  disks: DiskSpec[];
+  nics: NicSpec[];
+  /** Free-form key/value metadata (tenant, project, environment, external ids); returned verbatim. */
+  metadata: Record<string, string>;
+  userData?: string;
+  placement?: Placement;
+}
+
+export interface VmRef {
+  /** Durable platform identity (UUID). */
+  id: string;
+  name: string;
+}
+
+export interface AttachedDisk {
+  /** Stable id for detach/resize within this VM (the device target). */
+  id: string;
+  target: string;
+  serial: string;
+  sizeBytes: number;
+  volumeId: string;
+  format: string;
+  role: 'boot' | 'data' | 'seed';
+}
+
+export interface AttachedNic {
+  index: number;
+  mac: string;
+  network: string;
+  external: boolean;
+  model: string;
+  vlan?: number;
+}
+
+export interface VmConfig {
+  vcpus: number;
+  memoryMiB: number;
+  disks: AttachedDisk[];
+  nics: AttachedNic[];
+  metadata: Record<string, string>;
+  owner?: OwnershipTag;
+  placement: Placement;
+}
+
+export interface VmState {
+  ref: VmRef;
+  power: PowerState;
+  /** The platform's own state word(s), kept for evidence. */
+  rawState: string;
+  config: VmConfig;
+  /** Structured source the state came from, e.g. 'libvirt domain XML'. */
+  source: string;
+}
+
+export interface HostCapacity {
+  cpus: number;
+  memoryBytes: number;
+  storageBytes?: number;
+}
+
+export interface Host {
+  id: string;
+  name: string;
+  site?: string;
+  failureDomain?: string;
+  capacity: HostCapacity;
+  allocated: { cpus: number; memoryBytes: number; storageBytes?: number };
+}
+
+export interface PlatformInfo {
+  platform: Platform;
+  product: string;
+  version: string;
+  apiVersion?: string;
+  hypervisor?: string;
+  /** How guests execute: real KVM, QEMU TCG emulation, containers, or a simulator. */
+  accel: 'kvm' | 'tcg' | 'container' | 'simulated';
+  endpoint: string;
+}
+
+export interface Volume {
+  id: string;
+  name: string;
+  sizeBytes: number;
+  allocatedBytes?: number;
+  format: string;
+  backing?: string;
+  attachedTo: string[];
+  owner?: OwnershipTag;
+}
+
+export interface Network {
+  name: string;
+  kind: 'platform' | 'external-bridge';
+  bridge?: string;
+  active: boolean;
+}
+
+export interface Image {
+  id: string;
+  name: string;
+  format: string;
+  sizeBytes: number;
+  checksum?: { algorithm: string; value: string };
+}
+
+export interface TaskHandle {
+  /** 'none' means the platform gives no handle: evidence says so instead of inventing one. */
+  kind: 'task' | 'operation' | 'request' | 'none';
+  id: string | null;
+  note?: string;
+}
+
+/** What a mutating call returns: the platform's own handle plus when it was accepted and done. */
+export interface Receipt<T = void> {
+  result: T;
+  handle: TaskHandle;
+  acceptedMs: number;
+  doneMs: number;
+}
+
+export interface TaskInfo {
+  handle: TaskHandle;
+  status: 'running' | 'succeeded' | 'failed';
+  startedAt?: string;
+  endedAt?: string;
+  error?: string;
+}
+
+export interface PlatformEvent {
+  /** Wall-clock ms when the harness received it. */
+  receivedAt: number;
+  /** The platform's own timestamp, when it has one. */
+  platformAt?: string;
+  vm?: string;
+  kind: 'lifecycle' | 'device' | 'config' | 'task' | 'other';
+  detail: string;
+  source: 'push' | 'poll';
+  raw: string;
+}
+
+/** The guest-side view: what the guest itself says about its boot, disks and NICs. */
+export interface GuestProbe {
+  readonly kind: 'serial-console' | 'agent' | 'exec';
+  read(): Promise<GuestReport>;
+}
+
+export interface Capabilities {
+  instanceType: 'vm' | 'container';
+  /** Evidence from containers or simulators proves the adapter and API path, not VM support. */
+  evidence: 'real' | 'container-only' | 'simulated';
+  hotplugDisk: boolean;
+  hotplugNic: boolean;
+  resizeDisk: 'online' | 'offline' | 'none';
+  rename: 'any-state' | 'stopped-only' | 'none';
+  taskHandles: boolean;
+  events: 'push' | 'poll' | 'none';
+  guestView: GuestProbe['kind'] | 'none';
+  externalBridge: boolean;
+  /** Why a prerequisite is missing on this lab, per feature; absent means available. */
+  prereqMissing: Partial<Record<'vlan' | 'kvm' | 'second-site' | 'vm-instances', string>>;
+}
+
+export interface StopOptions {
+  force: boolean;
+}
+
+export interface Driver {
+  readonly platform: Platform;
+  capabilities(): Promise<Capabilities>;
+  platformInfo(): Promise<PlatformInfo>;
+  hosts(): Promise<Host[]>;
+
+  create(spec: VmSpec): Promise<Receipt<VmRef>>;
+  start(vm: VmRef): Promise<Receipt>;
+  stop(vm: VmRef, opts: StopOptions): Promise<Receipt>;
+  reboot(vm: VmRef): Promise<Receipt>;
+  delete(vm: VmRef): Promise<Receipt>;
+  rename(vm: VmRef, newName: string): Promise<Receipt<VmRef>>;
+
+  inspect(vm: VmRef): Promise<VmState>;
+  list(filter: { owner?: string }): Promise<VmRef[]>;
+
+  attachDisk(vm: VmRef, disk: DiskSpec): Promise<Receipt<AttachedDisk>>;
+  detachDisk(vm: VmRef, diskId: string): Promise<Receipt>;
+  resizeDisk(vm: VmRef, diskId: string, sizeBytes: number): Promise<Receipt>;
+  volumes(): Promise<Volume[]>;
+  deleteVolume(volumeId: string): Promise<Receipt>;
+
+  attachNic(vm: VmRef, nic: NicSpec): Promise<Receipt<AttachedNic>>;
+  detachNic(vm: VmRef, mac: string): Promise<Receipt>;
+  networks(): Promise<Network[]>;
+
+  images(): Promise<Image[]>;
+
+  events(signal: AbortSignal): AsyncIterable<PlatformEvent>;
+  task(handle: TaskHandle): Promise<TaskInfo>;
+  guest(vm: VmRef): GuestProbe;
+
+  close(): Promise<void>;
+}
+
+/** Lab-side controls the suites need that are not platform API calls (daemon restarts, lab facts). */
+export interface LabControl {
+  /** Restart the platform's control daemon(s); VMs must survive (ID-01, ID-02, OPS-04). */
+  restartDaemon?(): Promise<void>;
+  /** Host network state outside the platform's objects (the external bridge), for NIC-05/NIC-06. */
+  hostNetworkState?(): Promise<string>;
+  /** The same platform reached with wrong credentials, for AUT-01's typed auth error. */
+  badCredentials?(): Driver;
+}
+
+export interface LabFacts {
+  /** A platform-managed network the suites attach NICs to. */
+  network: string;
+  /** A second platform network for multi-NIC order checks (may equal `network`). */
+  network2: string;
+  /** A bridge the platform did not create (Nett-managed stand-in), for NIC-05. */
+  externalBridge?: string;
+  /** The base image id the suites boot. */
+  image: string;
+}
+
+/** Everything a suite receives: the driver, lab facts, lab controls. */
+export interface Target {
+  driver: Driver;
+  lab: LabFacts;
+  control: LabControl;
+  runId: string;
+}

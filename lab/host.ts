@@ -1,0 +1,85 @@
+/** Host-side helpers for lab scripts: commands, daemons started by hand (no systemd), lab state files. */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { execa } from 'execa';
+import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
+
+export type Say = (msg: string) => void;
+
+export async function sh(
+  cmd: string,
+  args: string[],
+  opts: { allowFail?: boolean; env?: Record<string, string> } = {},
+) {
+  const res = await execa(cmd, args, { reject: false, stdin: 'ignore', env: { LC_ALL: 'C', ...opts.env } });
+  if (res.exitCode !== 0 && !opts.allowFail) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${res.exitCode}): ${(res.stderr || res.stdout).trim()}`);
+  }
+  return res;
+}
+
+export async function have(cmd: string): Promise<boolean> {
+  return (await sh('sh', ['-c', `command -v ${cmd}`], { allowFail: true })).exitCode === 0;
+}
+
+/** Installs Debian packages that are missing (root, apt). Prints what it installs. */
+export async function ensurePackages(pkgs: string[], say: Say): Promise<void> {
+  const missing: string[] = [];
+  for (const p of pkgs) {
+    const r = await sh('dpkg-query', ['-W', '-f=${Status}', p], { allowFail: true });
+    if (!r.stdout.includes('install ok installed')) missing.push(p);
+  }
+  if (missing.length === 0) return;
+  say(`installing Debian packages: ${missing.join(' ')}`);
+  await sh('apt-get', ['update']);
+  await sh('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+export async function pidAlive(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function findPid(exe: string): Promise<number | undefined> {
+  const r = await sh('pgrep', ['-x', exe], { allowFail: true });
+  const pid = Number(r.stdout.trim().split('\n')[0]);
+  return Number.isFinite(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Starts a self-daemonising program unless it already runs; returns the PID only if we started it. */
+export async function startDaemon(exe: string, args: string[], say: Say): Promise<number | undefined> {
+  if (await findPid(exe)) return undefined;
+  await sh(exe, args);
+  const { value } = await waitFor(`${exe} to start`, defaultWaitPolicies.daemon, async () => findPid(exe));
+  say(`started ${exe} (pid ${value})`);
+  return value;
+}
+
+/** Stops exactly the PID given, waiting until it is gone. */
+export async function stopPid(pid: number, name: string, say: Say): Promise<void> {
+  if (!(await pidAlive(pid))) return;
+  process.kill(pid, 'SIGTERM');
+  await waitFor(`${name} (pid ${pid}) to exit`, defaultWaitPolicies.daemon, async () =>
+    (await pidAlive(pid)) ? undefined : true,
+  );
+  say(`stopped ${name} (pid ${pid})`);
+}
+
+export async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
+}

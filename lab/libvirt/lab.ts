@@ -1,0 +1,292 @@
+/**
+ * The embedded local libvirt lab: packages, daemons (started by hand, only ours stopped), guest
+ * artefacts built offline, a dedicated pool, image, networks, and a bridge libvirt did not create.
+ */
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { Capabilities } from '../../adapters/driver.js';
+import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
+import { ensurePackages, findPid, readJson, type Say, sh, startDaemon, stopPid, writeJson } from '../host.js';
+
+export const libvirtLabDefaults = {
+  root: '/var/lib/vmconform',
+  uri: 'qemu:///system',
+  pool: 'vmconform',
+  imagePool: 'vmconform-images',
+  image: 'vmc-base-v1',
+  network: 'vmconform-net',
+  network2: 'vmconform-net2',
+  externalBridge: 'vmc-ext0',
+};
+
+export interface LibvirtLabState {
+  accel: 'kvm' | 'tcg';
+  accelReason: string;
+  prereqMissing: Capabilities['prereqMissing'];
+  kernel: string;
+  initrd: string;
+  consoleDir: string;
+  startedPids: { libvirtd?: number; virtlogd?: number };
+  createdBridge: boolean;
+  bringUp: { ms: number; at: string; cold: boolean };
+}
+
+export const packages = [
+  'libvirt-daemon-system',
+  'libvirt-clients',
+  'qemu-system-x86',
+  'qemu-utils',
+  'ovmf',
+  'dnsmasq-base',
+  'busybox-static',
+  'cpio',
+  'genisoimage',
+  'iproute2',
+];
+
+const d = libvirtLabDefaults;
+const guestDir = join(d.root, 'guest');
+const statePath = join(d.root, 'libvirt', 'lab.json');
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+const virsh = (args: string[], allowFail = false) => sh('virsh', ['-c', d.uri, '-q', ...args], { allowFail });
+
+export const readLibvirtLabState = () => readJson<LibvirtLabState>(statePath);
+
+/**
+ * Without udev /dev/kvm stays root-only. libvirt then judges KVM "not available now" for its qemu user
+ * while its probe (as root) found it, discards its QEMU capability cache on every call, and each
+ * define or capabilities call re-probes QEMU (8-90 s here). udev on Debian makes it root:kvm 0660.
+ */
+async function fixKvmNode(say: Say): Promise<void> {
+  const st = await stat('/dev/kvm').catch(() => undefined);
+  if (!st || (st.mode & 0o060) === 0o060) return;
+  await sh('chown', ['root:kvm', '/dev/kvm']);
+  await sh('chmod', ['0660', '/dev/kvm']);
+  say('set /dev/kvm to root:kvm 0660 as udev would (libvirt re-probed QEMU on every call without it)');
+}
+
+async function waitForLibvirt(): Promise<void> {
+  // The first connection after start probes QEMU capabilities (~12-40 s here).
+  await waitFor('libvirtd to answer', { ...defaultWaitPolicies.daemon, deadlineMs: 120_000 }, async () =>
+    (await virsh(['version'], true)).exitCode === 0 ? true : undefined,
+  );
+}
+
+/** KVM is usable only if a guest really boots under it: /dev/kvm existing proves nothing nested. */
+export async function probeKvm(
+  kernel: string,
+  initrd: string,
+  say: Say,
+): Promise<{ accel: 'kvm' | 'tcg'; reason: string }> {
+  try {
+    await stat('/dev/kvm');
+  } catch {
+    return { accel: 'tcg', reason: '/dev/kvm does not exist' };
+  }
+  const log = join(d.root, 'kvm-probe.log');
+  await rm(log, { force: true });
+  const proc = execa(
+    'qemu-system-x86_64',
+    [
+      '-accel',
+      'kvm',
+      '-machine',
+      'q35',
+      '-m',
+      '256',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-kernel',
+      kernel,
+      '-initrd',
+      initrd,
+      '-append',
+      'console=ttyS0 quiet panic=-1',
+      '-serial',
+      `file:${log}`,
+    ],
+    { reject: false, stdin: 'ignore' },
+  );
+  try {
+    await waitFor(
+      'guest READY under KVM',
+      { deadlineMs: 45_000, intervalMs: 250, backoff: 1, maxIntervalMs: 250 },
+      async () => {
+        if (proc.exitCode !== null) return false;
+        const text = await readFile(log, 'utf8').catch(() => '');
+        return text.includes('VMC READY') ? true : undefined;
+      },
+    );
+    if (proc.exitCode !== null) {
+      const err = (await proc).stderr.trim();
+      return { accel: 'tcg', reason: `QEMU with accel=kvm exited early: ${err.split('\n').pop()}` };
+    }
+    return { accel: 'kvm', reason: 'guest reached READY under accel=kvm' };
+  } catch {
+    const text = await readFile(log, 'utf8').catch(() => '');
+    const last = text.trim().split('\n').pop() ?? '';
+    return {
+      accel: 'tcg',
+      reason: `guest did not reach READY within 45 s under accel=kvm (nested KVM not working); last console line: ${last.slice(0, 120)}`,
+    };
+  } finally {
+    proc.kill('SIGKILL');
+    await proc.catch(() => undefined);
+    say('KVM probe finished');
+  }
+}
+
+async function probeVlan(): Promise<string | undefined> {
+  const r = await sh(
+    'ip',
+    ['link', 'add', 'link', d.externalBridge, 'name', 'vmc-vlanprobe', 'type', 'vlan', 'id', '10'],
+    { allowFail: true },
+  );
+  if (r.exitCode === 0) {
+    await sh('ip', ['link', 'del', 'vmc-vlanprobe'], { allowFail: true });
+    // libvirt applies VLAN tags only on Open vSwitch ports.
+    if (!(await sh('sh', ['-c', 'command -v ovs-vsctl'], { allowFail: true })).stdout.trim()) {
+      return 'the kernel has 802.1q, but libvirt VLAN tags need an Open vSwitch bridge and ovs-vsctl is not installed';
+    }
+    return undefined;
+  }
+  return `this kernel cannot create 802.1q VLAN interfaces (ip link add type vlan: ${r.stderr.trim()}); libvirt VLAN tags also need Open vSwitch`;
+}
+
+async function ensurePool(name: string, path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+  if ((await virsh(['pool-info', name], true)).exitCode !== 0) {
+    await virsh(['pool-define-as', name, 'dir', '--target', path]);
+  }
+  if (!(await virsh(['pool-info', name])).stdout.includes('running')) await virsh(['pool-start', name]);
+  await virsh(['pool-refresh', name]);
+}
+
+async function ensureNetwork(name: string, bridge: string): Promise<void> {
+  if ((await virsh(['net-info', name], true)).exitCode !== 0) {
+    // Isolated, no IP: guests need no traffic outside, and nothing is routed off the host.
+    const xml = `<network><name>${name}</name><bridge name='${bridge}' stp='off'/></network>`;
+    const f = join(d.root, `${name}.xml`);
+    await sh('sh', ['-c', `cat > ${f} <<'X'\n${xml}\nX`]);
+    await virsh(['net-define', f]);
+  }
+  if (!/Active:\s+yes/.test((await virsh(['net-info', name])).stdout)) await virsh(['net-start', name]);
+}
+
+async function ensureImage(): Promise<void> {
+  const base = join(guestDir, 'base.img');
+  const size = (await stat(base)).size;
+  if ((await virsh(['vol-info', d.image, '--pool', d.imagePool], true)).exitCode === 0) return;
+  await virsh(['vol-create-as', d.imagePool, d.image, `${size}B`, '--format', 'raw']);
+  await virsh(['vol-upload', d.image, base, '--pool', d.imagePool]);
+}
+
+export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
+  const t0 = performance.now();
+  const previous = await readLibvirtLabState();
+  await ensurePackages(packages, say);
+  await fixKvmNode(say);
+  const libvirtd = await startDaemon('libvirtd', ['-d'], say);
+  const virtlogd = await startDaemon('virtlogd', ['-d'], say);
+  await waitForLibvirt();
+  say('libvirtd answers');
+
+  const build = await execa('bash', [join(repoRoot, 'lab/guest/build-guest.sh'), guestDir], {
+    stdin: 'ignore',
+    reject: false,
+    all: true,
+  });
+  if (build.exitCode !== 0) throw new Error(`guest image build failed:\n${build.all}`);
+  say(build.stdout.trim().split('\n').pop() ?? 'guest artefacts ready');
+  const kernel = join(guestDir, 'vmlinuz');
+  const initrd = join(guestDir, 'initrd.img');
+
+  const accel = previous?.accel
+    ? { accel: previous.accel, reason: previous.accelReason }
+    : await probeKvm(kernel, initrd, say);
+  say(`accelerator: ${accel.accel} (${accel.reason})`);
+
+  await ensurePool(d.pool, join(d.root, 'libvirt', 'pool'));
+  await ensurePool(d.imagePool, join(d.root, 'libvirt', 'images'));
+  await ensureImage();
+  await ensureNetwork(d.network, 'vmcbr0');
+  await ensureNetwork(d.network2, 'vmcbr1');
+
+  let createdBridge = previous?.createdBridge ?? false;
+  if ((await sh('ip', ['link', 'show', d.externalBridge], { allowFail: true })).exitCode !== 0) {
+    await sh('ip', ['link', 'add', d.externalBridge, 'type', 'bridge']);
+    createdBridge = true;
+  }
+  // A fixed MAC: a Linux bridge otherwise adopts its lowest port MAC, which would read as drift.
+  if (createdBridge) await sh('ip', ['link', 'set', d.externalBridge, 'address', '02:76:6d:63:00:01']);
+  await sh('ip', ['link', 'set', d.externalBridge, 'up']);
+  const consoleDir = join(d.root, 'libvirt', 'console');
+  await mkdir(consoleDir, { recursive: true });
+
+  const vlan = await probeVlan();
+  const ms = Math.round(performance.now() - t0);
+  const state: LibvirtLabState = {
+    accel: accel.accel,
+    accelReason: accel.reason,
+    prereqMissing: {
+      ...(vlan ? { vlan } : {}),
+      ...(accel.accel === 'kvm' ? {} : { kvm: accel.reason }),
+      'second-site': 'the local lab has one libvirt host; multi-site needs the second-site lab (lab/libvirt site-b)',
+    },
+    kernel,
+    initrd,
+    consoleDir,
+    startedPids: {
+      ...((libvirtd ?? previous?.startedPids.libvirtd) ? { libvirtd: libvirtd ?? previous?.startedPids.libvirtd } : {}),
+      ...((virtlogd ?? previous?.startedPids.virtlogd) ? { virtlogd: virtlogd ?? previous?.startedPids.virtlogd } : {}),
+    },
+    createdBridge,
+    bringUp: { ms, at: new Date().toISOString(), cold: !previous },
+  };
+  await writeJson(statePath, state);
+  say(`libvirt lab up in ${(ms / 1000).toFixed(1)} s (${previous ? 'warm' : 'cold'})`);
+  return state;
+}
+
+/** Restarts libvirtd: VMs must survive it (ID-01, ID-02). Only a daemon the lab started is restarted. */
+export async function restartLibvirtd(say: Say): Promise<void> {
+  const state = await readLibvirtLabState();
+  const pid = await findPid('libvirtd');
+  if (!state?.startedPids.libvirtd || pid !== state.startedPids.libvirtd) {
+    throw new Error('libvirtd was not started by the lab; refusing to restart a daemon someone else runs');
+  }
+  await stopPid(pid, 'libvirtd', say);
+  const started = await startDaemon('libvirtd', ['-d'], say);
+  await waitForLibvirt();
+  await writeJson(statePath, { ...state, startedPids: { ...state.startedPids, libvirtd: started } });
+}
+
+export async function libvirtDown(say: Say): Promise<void> {
+  const state = await readLibvirtLabState();
+  if ((await virsh(['version'], true)).exitCode === 0) {
+    // Only domains carrying the ownership tag are removed; anything else on the host is left alone.
+    const uuids = (await virsh(['list', '--all', '--uuid'])).stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const id of uuids) {
+      const meta = await virsh(['metadata', id, '--uri', 'urn:dataverket:vmconform:1'], true);
+      if (meta.exitCode !== 0 || !meta.stdout.includes('marker="vmconform"')) continue;
+      await virsh(['destroy', id], true);
+      await virsh(['undefine', id], true);
+      say(`removed leftover domain ${id}`);
+    }
+    for (const n of [d.network, d.network2]) await virsh(['net-destroy', n], true);
+  }
+  if (state?.createdBridge) await sh('ip', ['link', 'del', d.externalBridge], { allowFail: true });
+  for (const [name, pid] of Object.entries(state?.startedPids ?? {})) {
+    if (pid && (await findPid(name)) === pid) await stopPid(pid, name, say);
+  }
+  if (state) await writeJson(statePath, { ...state, startedPids: {}, createdBridge: false });
+  say('libvirt lab down');
+}

@@ -1,0 +1,65 @@
+/** The verdict taxonomy of DESIGN.md: every requirement per platform ends in exactly one of these. */
+export const verdicts = [
+  'pass',
+  'fail',
+  'unsupported',
+  'partial',
+  'not-implemented',
+  'prereq-missing',
+  'simulated',
+  'manual',
+  'error',
+] as const;
+export type Verdict = (typeof verdicts)[number];
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  /** 'unsupported' marks a sub-check the platform cannot do, which makes the verdict partial. */
+  status?: 'unsupported' | 'prereq-missing';
+  expected?: unknown;
+  actual?: unknown;
+  detail?: string;
+}
+
+export interface RequirementOutcome {
+  verdict: Verdict;
+  /** Short machine-readable reason code, e.g. 'no-task-handles'. Absent only for pass. */
+  reasonCode?: string;
+  /** A sentence a person can act on. Absent only for pass. */
+  reason?: string;
+}
+
+/**
+ * Combines the outcomes of several tests of one requirement. The worst evidence wins: a platform
+ * failure anywhere is a failure; inconclusive outcomes only win over a pass.
+ */
+const precedence: Verdict[] = [
+  'fail',
+  'error',
+  'unsupported',
+  'partial',
+  'not-implemented',
+  'prereq-missing',
+  'simulated',
+  'manual',
+  'pass',
+];
+
+export function combineOutcomes(outcomes: RequirementOutcome[]): RequirementOutcome {
+  if (outcomes.length === 0) {
+    return {
+      verdict: 'not-implemented',
+      reasonCode: 'no-test-ran',
+      reason: 'No test produced evidence for this requirement in this run.',
+    };
+  }
+  const sorted = [...outcomes].sort((a, b) => precedence.indexOf(a.verdict) - precedence.indexOf(b.verdict));
+  const worst = sorted[0] as RequirementOutcome;
+  // pass on one test and unsupported on another means part of the requirement holds.
+  const hasPass = outcomes.some((o) => o.verdict === 'pass');
+  if (hasPass && worst.verdict === 'unsupported') {
+    return { verdict: 'partial', reasonCode: worst.reasonCode, reason: `Some checks passed; ${worst.reason}` };
+  }
+  return worst;
+}

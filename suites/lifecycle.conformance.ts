@@ -1,0 +1,157 @@
+/** LC-01..LC-06: create, start, reboot, stop, delete, and invalid transitions, proven by API and guest. */
+import { describe } from 'vitest';
+import { Conflict, NotFound, type VmRef, type VmSpec } from '../adapters/driver.js';
+import { boots } from '../adapters/guest/console.js';
+import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
+
+describe('lifecycle', () => {
+  const vms = ownedVms();
+  let vm: VmRef | undefined;
+  let spec: VmSpec | undefined;
+  const need = () => {
+    if (!vm || !spec) throw new Error('depends on LC-01 (create), which did not produce a VM');
+    return { vm, spec };
+  };
+
+  requirement(['LC-01'], 'create from a declared spec; config read back equals the spec', async (ctx) => {
+    const { t, checks: c } = ctx;
+    spec = baseSpec(ctx.run, 'lc', {
+      vcpus: 2,
+      memoryMiB: 320,
+      disks: [{ name: 'data1', sizeBytes: 32 * 1024 * 1024 }],
+      nics: [
+        { network: t.lab.network, mac: '52:54:00:10:00:01' },
+        { network: t.lab.network2, mac: '52:54:00:10:00:02' },
+      ],
+      metadata: { tenant: 'acme', project: 'web', environment: 'prod', 'sentral-id': 'vm-0001' },
+    });
+    vm = await vms.create(ctx, spec);
+    c.ok('create returned a durable id', /^[0-9a-f-]{36}$/i.test(vm.id), vm.id);
+    const s = await t.driver.inspect(vm);
+    c.eq('name', s.ref.name, spec.name);
+    c.eq('vcpus', s.config.vcpus, spec.vcpus);
+    c.eq('memoryMiB', s.config.memoryMiB, spec.memoryMiB);
+    c.eq('metadata verbatim', s.config.metadata, spec.metadata);
+    c.eq('ownership tag run id', s.config.owner?.runId, ctx.run.target.runId);
+    c.eq(
+      'NIC MACs in order',
+      s.config.nics.map((n) => n.mac),
+      spec.nics.map((n) => n.mac),
+    );
+    c.eq(
+      'NIC networks in order',
+      s.config.nics.map((n) => n.network),
+      spec.nics.map((n) => n.network),
+    );
+    const boot = s.config.disks.find((d) => d.role === 'boot');
+    c.ok('boot disk present, from the base image', !!boot, JSON.stringify(s.config.disks));
+    const data = s.config.disks.find((d) => d.serial === 'data1');
+    c.eq('data disk size', data?.sizeBytes, 32 * 1024 * 1024);
+    c.eq('power state after create', s.power, 'stopped');
+  });
+
+  requirement(['LC-02'], 'start: platform state running and the guest reports ready', async (ctx) => {
+    const { vm } = need();
+    const r = await ctx.time('start', ctx.t.driver.start(vm));
+    const s = await ctx.t.driver.inspect(vm);
+    ctx.checks.eq('platform state', s.power, 'running');
+    const { value: b, waitedMs } = await waitGuest(ctx, vm, 'first boot ready', bootNumber(1));
+    ctx.phase('start-to-guest-ready', r.doneMs + waitedMs);
+    ctx.checks.ok('guest printed READY with a boot id', /^[0-9a-f-]{36}$/.test(b.ready.bootId), b.ready.bootId);
+    const bootDisk = b.states[0]?.disks.find((d) => d.serial === 'boot');
+    ctx.checks.eq('guest boot disk holds the base image', bootDisk?.hdr, 'VMCIMG:base-v1');
+  });
+
+  requirement(['LC-04'], 'reboot: boot id changes, identity and config unchanged', async (ctx) => {
+    const { vm } = need();
+    const before = await ctx.t.driver.inspect(vm);
+    const first = (await waitGuest(ctx, vm, 'first boot', bootNumber(1))).value;
+    const r = await ctx.time('reboot', ctx.t.driver.reboot(vm));
+    const { value: second, waitedMs } = await waitGuest(ctx, vm, 'second boot ready', bootNumber(2));
+    ctx.phase('reboot-to-guest-ready', r.doneMs + waitedMs);
+    ctx.checks.ok(
+      'boot id changed',
+      second.ready.bootId !== first.ready.bootId,
+      `${first.ready.bootId} -> ${second.ready.bootId}`,
+    );
+    const after = await ctx.t.driver.inspect(vm);
+    ctx.checks.eq('VM id unchanged', after.ref.id, before.ref.id);
+    ctx.checks.eq('config unchanged', after.config, before.config);
+    ctx.checks.eq('still running', after.power, 'running');
+  });
+
+  requirement(['LC-03'], 'graceful stop is seen by the guest; forced stop ends stopped', async (ctx) => {
+    const { vm } = need();
+    const { t, checks: c } = ctx;
+    await ctx.time('stop-graceful', t.driver.stop(vm, { force: false }));
+    c.eq('stopped after graceful stop', (await t.driver.inspect(vm)).power, 'stopped');
+    const report = await t.driver.guest(vm).read();
+    const last = boots(report).at(-1);
+    c.ok('guest saw the ACPI shutdown', last?.shutdown?.source === 'acpi', JSON.stringify(last?.shutdown ?? null));
+    const n = boots(report).length;
+    await ctx.time('start', t.driver.start(vm));
+    await waitGuest(ctx, vm, 'boot after restart', bootNumber(n + 1));
+    await ctx.time('stop-forced', t.driver.stop(vm, { force: true }));
+    c.eq('stopped after forced stop', (await t.driver.inspect(vm)).power, 'stopped');
+    const forced = boots(await t.driver.guest(vm).read())[n];
+    c.ok(
+      'forced stop gave the guest no shutdown',
+      forced?.shutdown === undefined,
+      JSON.stringify(forced?.shutdown ?? null),
+    );
+  });
+
+  requirement(['LC-05'], 'delete: VM gone, its volumes released, nothing leaked', async (ctx) => {
+    const { vm } = need();
+    const { t, checks: c } = ctx;
+    const disks = (await t.driver.inspect(vm)).config.disks.map((d) => d.volumeId);
+    await ctx.time('delete', t.driver.delete(vm));
+    vms.all.splice(vms.all.indexOf(vm), 1);
+    const gone = await t.driver.inspect(vm).then(
+      () => false,
+      (e) => e instanceof NotFound,
+    );
+    c.ok('inspect after delete gives NotFound', gone);
+    c.ok("not listed among this run's VMs", !(await t.driver.list({ owner: t.runId })).some((v) => v.id === vm.id));
+    const volumes = (await t.driver.volumes()).map((v) => v.id);
+    c.eq(
+      'its volumes are released',
+      disks.filter((d) => volumes.includes(d)),
+      [],
+    );
+  });
+
+  requirement(
+    ['LC-06'],
+    'repeated and invalid transitions give a no-op or a typed error, never a hang',
+    async (ctx) => {
+      const { t, checks: c } = ctx;
+      const typedOrNoop = async (
+        name: string,
+        op: () => Promise<unknown>,
+        allowed: (new (...a: never[]) => Error)[],
+      ) => {
+        const outcome = await op().then(
+          () => 'no-op',
+          (e: unknown) =>
+            allowed.some((k) => e instanceof k) ? `typed ${(e as Error).constructor.name}` : `untyped: ${String(e)}`,
+        );
+        c.ok(name, !outcome.startsWith('untyped'), outcome);
+      };
+      const v = await vms.create(ctx, baseSpec(ctx.run, 'lc6'));
+      await typedOrNoop('stop (graceful) a stopped VM', () => t.driver.stop(v, { force: false }), [Conflict]);
+      await typedOrNoop('stop (forced) a stopped VM', () => t.driver.stop(v, { force: true }), [Conflict]);
+      await t.driver.start(v);
+      await typedOrNoop('start a running VM', () => t.driver.start(v), [Conflict]);
+      c.eq('still running after the repeated start', (await t.driver.inspect(v)).power, 'running');
+      await t.driver.delete(v);
+      vms.all.splice(vms.all.indexOf(v), 1);
+      await typedOrNoop('start a deleted VM', () => t.driver.start(v), [NotFound]);
+      await typedOrNoop('inspect a deleted VM', () => t.driver.inspect(v), [NotFound]);
+      await typedOrNoop('delete a deleted VM', () => t.driver.delete(v), [NotFound]);
+    },
+  );
+});
+
+// Fail fast with a clear reason when the lab is not there, rather than one error per test.
+await currentRun();

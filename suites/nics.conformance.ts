@@ -1,0 +1,120 @@
+/** NIC-01, NIC-02, NIC-03, NIC-05: chosen MACs, declared order, hotplug, external bridges. */
+import { describe } from 'vitest';
+import type { VmRef } from '../adapters/driver.js';
+import { boots, lastState } from '../adapters/guest/console.js';
+import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
+
+const macs = {
+  a: '52:54:00:20:00:0a',
+  b: '52:54:00:20:00:0b',
+  c: '52:54:00:20:00:0c',
+  d: '52:54:00:20:00:0d',
+  e: '52:54:00:20:00:0e',
+};
+
+describe('nics', () => {
+  const vms = ownedVms();
+  let vm: VmRef | undefined;
+  let bridgeBefore: string | undefined;
+  const need = () => {
+    if (!vm) throw new Error('depends on NIC-05, which did not produce a VM');
+    return vm;
+  };
+
+  requirement(['NIC-05'], 'attach to an externally managed bridge without taking it over', async (ctx) => {
+    const { t, checks: c } = ctx;
+    const bridge = t.lab.externalBridge;
+    if (!bridge || !ctx.caps.externalBridge)
+      return c.unsupported('external bridge attachment', 'no externally managed bridge can be attached');
+    bridgeBefore = await t.control.hostNetworkState?.();
+    vm = await vms.create(
+      ctx,
+      baseSpec(ctx.run, 'nic', {
+        nics: [
+          { network: t.lab.network, mac: macs.a },
+          { network: t.lab.network2, mac: macs.b },
+          { network: bridge, external: true, mac: macs.c },
+        ],
+      }),
+    );
+    const nic = (await t.driver.inspect(vm)).config.nics.find((n) => n.mac === macs.c);
+    c.eq('inspection shows the NIC on the external bridge', [nic?.network, nic?.external], [bridge, true]);
+    c.ok(
+      'the bridge is not turned into a platform network',
+      !(await t.driver.networks()).some((n) => n.name === bridge || n.bridge === bridge),
+    );
+    await t.driver.start(vm);
+    const { value: b } = await waitGuest(ctx, vm, 'boot', bootNumber(1));
+    c.ok('guest sees the external-bridge NIC', !!b.states.at(-1)?.nics.some((n) => n.mac === macs.c));
+    if (bridgeBefore !== undefined)
+      c.eq('bridge state unchanged by attaching', await t.control.hostNetworkState?.(), bridgeBefore);
+  });
+
+  requirement(['NIC-01'], 'attach a NIC to a named network with a caller-chosen MAC', async (ctx) => {
+    const v = need();
+    const { t, checks: c } = ctx;
+    await t.driver.stop(v, { force: true });
+    const r = await ctx.time('attach-nic', t.driver.attachNic(v, { network: t.lab.network, mac: macs.d }));
+    c.eq('attach returned the chosen MAC', r.result.mac, macs.d);
+    const nic = (await t.driver.inspect(v)).config.nics.find((n) => n.mac === macs.d);
+    c.eq('inspection shows the MAC on the named network', nic?.network, t.lab.network);
+  });
+
+  requirement(
+    ['NIC-02'],
+    'NICs appear in declared order in inspection and in the guest, stable across reboot',
+    async (ctx) => {
+      const v = need();
+      const { t, checks: c } = ctx;
+      const order = [macs.a, macs.b, macs.c, macs.d];
+      c.eq(
+        'inspection order',
+        (await t.driver.inspect(v)).config.nics.map((n) => n.mac),
+        order,
+      );
+      const n = boots(await t.driver.guest(v).read()).length;
+      await t.driver.start(v);
+      const { value: b1 } = await waitGuest(ctx, v, 'boot with four NICs', bootNumber(n + 1));
+      c.eq(
+        'guest order (eth0..eth3)',
+        b1.states.at(-1)?.nics.map((x) => x.mac),
+        order,
+      );
+      await ctx.time('reboot', t.driver.reboot(v));
+      const { value: b2 } = await waitGuest(ctx, v, 'boot after reboot', bootNumber(n + 2));
+      c.eq(
+        'guest order after reboot',
+        b2.states.at(-1)?.nics.map((x) => x.mac),
+        order,
+      );
+      c.eq(
+        'guest names after reboot',
+        b2.states.at(-1)?.nics.map((x) => x.name),
+        b1.states.at(-1)?.nics.map((x) => x.name),
+      );
+    },
+  );
+
+  requirement(['NIC-03'], 'hot-plug and unplug a NIC on a running VM', async (ctx) => {
+    const v = need();
+    const { t, checks: c } = ctx;
+    if (!ctx.caps.hotplugNic) return c.unsupported('NIC hotplug', 'the platform reports no NIC hotplug');
+    await ctx.time('hot-attach-nic', t.driver.attachNic(v, { network: t.lab.network2, mac: macs.e }));
+    c.ok(
+      'inspection shows the hot-plugged NIC',
+      (await t.driver.inspect(v)).config.nics.some((n) => n.mac === macs.e),
+    );
+    await waitGuest(ctx, v, 'hot-plugged NIC to appear', (r) => lastState(r)?.nics.find((n) => n.mac === macs.e));
+    c.ok('guest sees the hot-plugged NIC', true);
+    await ctx.time('hot-detach-nic', t.driver.detachNic(v, macs.e));
+    c.ok('inspection no longer shows it', !(await t.driver.inspect(v)).config.nics.some((n) => n.mac === macs.e));
+    await waitGuest(ctx, v, 'unplugged NIC to go', (r) =>
+      lastState(r)?.nics.some((n) => n.mac === macs.e) ? undefined : true,
+    );
+    c.ok('guest no longer sees it', true);
+    if (bridgeBefore !== undefined)
+      c.eq('external bridge state unchanged after the suite', await t.control.hostNetworkState?.(), bridgeBefore);
+  });
+});
+
+await currentRun();
