@@ -26,6 +26,7 @@ export async function have(cmd: string): Promise<boolean> {
 export async function ensurePackages(pkgs: string[], say: Say): Promise<void> {
   const missing: string[] = [];
   for (const p of pkgs) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a JS template
     const r = await sh('dpkg-query', ['-W', '-f=${Status}', p], { allowFail: true });
     if (!r.stdout.includes('install ok installed')) missing.push(p);
   }

@@ -93,10 +93,20 @@ program
   .action(async (opts: { config: string; platform: Platform[]; out?: string; requirement?: string; lab: boolean }) => {
     const configPath = resolve(opts.config);
     const { config } = await loadLabConfig(configPath);
-    if (opts.requirement && !requirements.some((r) => r.id.includes(opts.requirement as string))) {
-      throw new InvalidArgumentError(
-        `--requirement '${opts.requirement}' matches no requirement id (e.g. LC-01, DSK-0, NIC)`,
-      );
+    if (opts.requirement) {
+      let re: RegExp;
+      try {
+        re = new RegExp(opts.requirement);
+      } catch {
+        throw new InvalidArgumentError(
+          `--requirement '${opts.requirement}': not a valid regular expression (e.g. LC-0 or 'DSK|NIC')`,
+        );
+      }
+      if (!requirements.some((r) => re.test(r.id))) {
+        throw new InvalidArgumentError(
+          `--requirement '${opts.requirement}' matches no requirement id (e.g. LC-01, DSK-0, 'DSK|NIC')`,
+        );
+      }
     }
     const runId = newRunId();
     let failed = false;

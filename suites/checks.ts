@@ -30,6 +30,12 @@ export class Checks {
     if (!this.ok(name, cond, detail)) throw new CheckFailed(`${name}${detail ? `: ${detail}` : ''}`);
   }
 
+  /** Like must(), for a value the rest of the test needs: returns it narrowed. */
+  need<T>(name: string, value: T | undefined | null, detail?: string): T {
+    this.must(name, value !== undefined && value !== null, detail);
+    return value as T;
+  }
+
   unsupported(name: string, reason: string): void {
     this.list.push({ name, ok: false, status: 'unsupported', detail: reason });
   }

@@ -63,16 +63,17 @@ describe('disks', () => {
     const vm = need();
     const { t, checks: c } = ctx;
     if (ctx.caps.resizeDisk === 'none') return c.unsupported('disk resize', 'the platform reports no disk resize');
-    const disk =
-      (await t.driver.inspect(vm)).config.disks.find((d) => d.serial === 'hot1') ??
-      (await t.driver.inspect(vm)).config.disks.find((d) => d.serial === 'data1');
-    c.must('a data disk to grow', !!disk);
-    await ctx.time('resize-disk', t.driver.resizeDisk(vm, disk!.id, 48 * MiB));
-    const after = (await t.driver.inspect(vm)).config.disks.find((d) => d.id === disk!.id);
+    const disks = (await t.driver.inspect(vm)).config.disks;
+    const disk = c.need(
+      'a data disk to grow',
+      disks.find((d) => d.serial === 'hot1') ?? disks.find((d) => d.serial === 'data1'),
+    );
+    await ctx.time('resize-disk', t.driver.resizeDisk(vm, disk.id, 48 * MiB));
+    const after = (await t.driver.inspect(vm)).config.disks.find((d) => d.id === disk.id);
     c.eq('inspection shows the new size', after?.sizeBytes, 48 * MiB);
     if (ctx.caps.resizeDisk === 'online') {
-      await waitGuest(ctx, vm, `${disk!.serial} to grow`, (r) =>
-        lastState(r)?.disks.find((d) => d.serial === disk!.serial)?.bytes === 48 * MiB ? true : undefined,
+      await waitGuest(ctx, vm, `${disk.serial} to grow`, (r) =>
+        lastState(r)?.disks.find((d) => d.serial === disk.serial)?.bytes === 48 * MiB ? true : undefined,
       );
       c.ok('guest sees the new size', true);
     }
@@ -81,24 +82,30 @@ describe('disks', () => {
   requirement(['DSK-03'], 'detach keeps the volume; it re-attaches to another VM with its data intact', async (ctx) => {
     const vm = need();
     const { t, checks: c } = ctx;
-    const before = (await t.driver.inspect(vm)).config.disks.find((d) => d.serial === 'data1');
-    c.must('data1 attached before detach', !!before && !!dataVolume);
+    const before = c.need(
+      'data1 attached before detach',
+      (await t.driver.inspect(vm)).config.disks.find((d) => d.serial === 'data1'),
+    );
+    const volumeId = c.need('DSK-01 recorded the data volume', dataVolume);
     const writer = await waitGuest(ctx, vm, 'marker on data1', (r) =>
       lastState(r)?.disks.find((d) => d.serial === 'data1' && d.hdr === marker),
     );
     c.ok('guest wrote the marker to data1', !!writer.value);
     // Stop first: the data must be on disk, and cold detach works on every platform.
     await t.driver.stop(vm, { force: false });
-    await ctx.time('detach-disk', t.driver.detachDisk(vm, before!.id));
+    await ctx.time('detach-disk', t.driver.detachDisk(vm, before.id));
     c.ok(
       'inspection no longer shows data1',
       !(await t.driver.inspect(vm)).config.disks.some((d) => d.serial === 'data1'),
     );
-    const vol = (await t.driver.volumes()).find((v) => v.id === dataVolume);
-    c.must('volume still exists after detach', !!vol, dataVolume);
-    vms.keepVolume(dataVolume!);
+    c.need(
+      'volume still exists after detach',
+      (await t.driver.volumes()).find((v) => v.id === volumeId),
+      volumeId,
+    );
+    vms.keepVolume(volumeId);
     const vm2 = await vms.create(ctx, baseSpec(ctx.run, 'dk2'));
-    await ctx.time('attach-disk', t.driver.attachDisk(vm2, { name: 'data1', sizeBytes: 0, volumeId: dataVolume! }));
+    await ctx.time('attach-disk', t.driver.attachDisk(vm2, { name: 'data1', sizeBytes: 0, volumeId }));
     await t.driver.start(vm2);
     const { value: b } = await waitGuest(ctx, vm2, 'boot with moved data1', bootNumber(1));
     c.eq("second VM's guest reads the marker", b.states.at(-1)?.disks.find((d) => d.serial === 'data1')?.hdr, marker);

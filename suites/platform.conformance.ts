@@ -138,7 +138,7 @@ describe('platform', () => {
       const before = (await t.driver.volumes()).map((v) => v.id).sort();
       const badImage = baseSpec(ctx.run, 'obs-badimg', { image: `${t.lab.image}-does-not-exist` });
       const e1 = await t.driver.create(badImage).then(
-        (r) => (vms.all.push(r.result), undefined),
+        (r) => void vms.all.push(r.result),
         (e: unknown) => e,
       );
       c.ok('bad image: typed error', isVmconformError(e1), String(e1));

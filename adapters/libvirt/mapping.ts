@@ -6,7 +6,6 @@ import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import {
   type AttachedDisk,
   type AttachedNic,
-  type DiskSpec,
   type NicSpec,
   type OwnershipTag,
   ownershipMarker,
@@ -28,7 +27,7 @@ const parser = new XMLParser({
   removeNSPrefix: true,
   parseAttributeValue: false,
   parseTagValue: false,
-  isArray: (name) => ['disk', 'interface', 'meta', 'volume', 'controller', 'cell', 'owned', 'target'].includes(name),
+  isArray: (name) => ['disk', 'interface', 'meta', 'volume', 'controller', 'cell', 'owned'].includes(name),
 });
 
 const builder = new XMLBuilder({
@@ -216,7 +215,7 @@ export function parseDomainXml(xml: string, sizes: Record<string, number> = {}):
 
   const nics: AttachedNic[] = asArray(devices.interface as XmlNode | XmlNode[]).map((n, index) => {
     const src = (n.source ?? {}) as XmlNode;
-    const tag = ((n.vlan as XmlNode | undefined)?.tag as XmlNode[] | undefined)?.[0];
+    const tag = asArray((n.vlan as XmlNode | undefined)?.tag as XmlNode | XmlNode[] | undefined)[0];
     return {
       index,
       mac: str((n.mac as XmlNode)?.['@address']).toLowerCase(),

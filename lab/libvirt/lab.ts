@@ -2,8 +2,8 @@
  * The embedded local libvirt lab: packages, daemons (started by hand, only ours stopped), guest
  * artefacts built offline, a dedicated pool, image, networks, and a bridge libvirt did not create.
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { Capabilities } from '../../adapters/driver.js';
@@ -50,6 +50,28 @@ const d = libvirtLabDefaults;
 const guestDir = join(d.root, 'guest');
 const statePath = join(d.root, 'libvirt', 'lab.json');
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * libvirtd runs with the lab's own config file: access to the read-write socket by group (a documented
+ * libvirt mode) instead of polkit, which needs a D-Bus system bus this machine does not run.
+ */
+const libvirtdConf = join(d.root, 'libvirt', 'libvirtd.conf');
+const libvirtdArgs = ['-d', '-f', libvirtdConf];
+const libvirtdConfText = [
+  'unix_sock_group = "libvirt"',
+  'unix_sock_ro_perms = "0777"',
+  'unix_sock_rw_perms = "0770"',
+  'auth_unix_ro = "none"',
+  'auth_unix_rw = "none"',
+  // No SMBIOS UUID on this kind of host: libvirt would invent a new host UUID at every start (ID-02).
+  'host_uuid_source = "machine-id"',
+  '',
+].join('\n');
+
+async function writeLibvirtdConf(): Promise<void> {
+  await mkdir(dirname(libvirtdConf), { recursive: true });
+  await writeFile(libvirtdConf, libvirtdConfText);
+}
 
 const virsh = (args: string[], allowFail = false) => sh('virsh', ['-c', d.uri, '-q', ...args], { allowFail });
 
@@ -191,7 +213,8 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
   const previous = await readLibvirtLabState();
   await ensurePackages(packages, say);
   await fixKvmNode(say);
-  const libvirtd = await startDaemon('libvirtd', ['-d'], say);
+  await writeLibvirtdConf();
+  const libvirtd = await startDaemon('libvirtd', libvirtdArgs, say);
   const virtlogd = await startDaemon('virtlogd', ['-d'], say);
   await waitForLibvirt();
   say('libvirtd answers');
@@ -202,7 +225,7 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
     all: true,
   });
   if (build.exitCode !== 0) throw new Error(`guest image build failed:\n${build.all}`);
-  say(build.stdout.trim().split('\n').pop() ?? 'guest artefacts ready');
+  say(build.stdout.trim().split('\n').filter(Boolean).pop() ?? 'guest artefacts ready');
   const kernel = join(guestDir, 'vmlinuz');
   const initrd = join(guestDir, 'initrd.img');
 
@@ -224,6 +247,8 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
   }
   // A fixed MAC: a Linux bridge otherwise adopts its lowest port MAC, which would read as drift.
   if (createdBridge) await sh('ip', ['link', 'set', d.externalBridge, 'address', '02:76:6d:63:00:01']);
+  // Like a Nett-managed bridge: no kernel-generated link-local address when its first port comes up.
+  await sh('ip', ['link', 'set', d.externalBridge, 'addrgenmode', 'none']);
   await sh('ip', ['link', 'set', d.externalBridge, 'up']);
   const consoleDir = join(d.root, 'libvirt', 'console');
   await mkdir(consoleDir, { recursive: true });
@@ -261,7 +286,7 @@ export async function restartLibvirtd(say: Say): Promise<void> {
     throw new Error('libvirtd was not started by the lab; refusing to restart a daemon someone else runs');
   }
   await stopPid(pid, 'libvirtd', say);
-  const started = await startDaemon('libvirtd', ['-d'], say);
+  const started = await startDaemon('libvirtd', libvirtdArgs, say);
   await waitForLibvirt();
   await writeJson(statePath, { ...state, startedPids: { ...state.startedPids, libvirtd: started } });
 }

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigInvalid } from '../adapters/errors.js';
+import { redactText } from '../reports/redact.js';
+import { loadLabConfig, parseLabConfig, resolveSecret } from './config.js';
+
+describe('lab config validation', () => {
+  it('fills defaults for the embedded local lab', () => {
+    const c = parseLabConfig('platforms:\n  libvirt: {}\n', 'lab.yaml');
+    expect(c.platforms.libvirt).toMatchObject({ uri: 'qemu:///system', pool: 'vmconform', accel: 'auto' });
+  });
+
+  it('names file, line, field and expectation for a bad value', () => {
+    const text = 'outputDir: out\nplatforms:\n  libvirt:\n    uri: http://wrong\n';
+    expect(() => parseLabConfig(text, 'lab.yaml')).toThrow(/lab\.yaml:4: platforms\.libvirt\.uri: .*qemu:\/\/\/system/);
+  });
+
+  it('rejects unknown fields and unknown platforms by name', () => {
+    expect(() => parseLabConfig('platforms:\n  libvirt:\n    poool: x\n', 'a.yaml')).toThrow(/poool/);
+    expect(() => parseLabConfig('platforms:\n  vmware: {}\n', 'a.yaml')).toThrow(/vmware/);
+  });
+
+  it('rejects broken YAML and an empty platform list', () => {
+    expect(() => parseLabConfig('platforms: [', 'a.yaml')).toThrow(ConfigInvalid);
+    expect(() => parseLabConfig('platforms: {}\n', 'a.yaml')).toThrow(/at least one platform/);
+  });
+
+  it('says which secret env var is missing, without a value to leak', async () => {
+    delete process.env.VMCONFORM_TEST_MISSING;
+    await expect(resolveSecret({ env: 'VMCONFORM_TEST_MISSING' }, 'secrets[0]')).rejects.toThrow(
+      /secrets\[0\]: environment variable VMCONFORM_TEST_MISSING is not set/,
+    );
+    await expect(resolveSecret({ file: '/nonexistent/token' }, 'secrets[1]')).rejects.toThrow(
+      /cannot read secret file \/nonexistent\/token \(ENOENT\)/,
+    );
+  });
+
+  it('registers referenced secrets for redaction and keeps them out of the config hash', async () => {
+    const canary = 'canary-5f3a9c1e-do-not-leak';
+    process.env.VMCONFORM_TEST_CANARY = canary;
+    const { writeFile, mkdtemp } = await import('node:fs/promises');
+    const dir = await mkdtemp('/tmp/vmconform-cfg-');
+    await writeFile(`${dir}/lab.yaml`, 'secrets:\n  - env: VMCONFORM_TEST_CANARY\nplatforms:\n  libvirt: {}\n');
+    const { hash, config } = await loadLabConfig(`${dir}/lab.yaml`);
+    expect(JSON.stringify(config)).not.toContain(canary);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(redactText(`token=${canary} in an error`)).toBe('token=[REDACTED] in an error');
+  });
+});

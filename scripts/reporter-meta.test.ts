@@ -1,0 +1,33 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { expect, it } from 'vitest';
+import { repoRoot } from './vitest-run.js';
+
+// vitest reporters have been seen receiving empty task meta (vitest issue 6326): prove ours gets it.
+it("the evidence reporter receives each test's requirement ids, for passed and skipped tests", async () => {
+  const out = await mkdtemp('/tmp/vmconform-meta-');
+  const res = await execa(
+    join(repoRoot, 'node_modules/.bin/vitest'),
+    [
+      'run',
+      '--config',
+      join(repoRoot, 'fixtures/reporter-meta/vitest.config.ts'),
+      `--reporter=${join(repoRoot, 'reports/reporter.ts')}`,
+    ],
+    {
+      cwd: repoRoot,
+      reject: false,
+      stdin: 'ignore',
+      env: { VMCONFORM_OUT: out, VMCONFORM_RUN_ID: 'meta', VMCONFORM_PLATFORM: 'libvirt' },
+    },
+  );
+  expect(res.exitCode, res.stderr).toBe(0);
+  const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
+  expect(results.tests.map((t: { requirements: string[]; state: string }) => [t.requirements, t.state])).toEqual([
+    [['LC-01', 'INS-02'], 'passed'],
+    [['OBS-01'], 'skipped'],
+  ]);
+  expect(results.requirements['OBS-01'].verdict).toBe('unsupported');
+  expect(results.complete).toBe(true);
+}, 60_000);
