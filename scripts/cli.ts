@@ -61,8 +61,9 @@ lab
   .command('down')
   .argument('<platform>', `one of: ${labPlatforms.join(', ')}`, labPlatform)
   .description('remove owned leftovers, then stop only the daemons the lab started')
-  .action(async (p: LabPlatform) => {
-    if (p === 'libvirt') await libvirtDown(say);
+  .option('--purge', 'also remove the pools, image, networks and guest artefacts (the next lab up is cold)')
+  .action(async (p: LabPlatform, opts: { purge?: boolean }) => {
+    if (p === 'libvirt') await libvirtDown(say, opts);
   });
 lab
   .command('status')

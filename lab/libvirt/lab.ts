@@ -154,7 +154,7 @@ export async function probeKvm(
     const last = text.trim().split('\n').pop() ?? '';
     return {
       accel: 'tcg',
-      reason: `guest did not reach READY within 45 s under accel=kvm (nested KVM not working); last console line: ${last.slice(0, 120)}`,
+      reason: `guest did not reach READY within 20 s under accel=kvm (nested KVM not working here); last console line: ${last.slice(0, 120) || '(none)'}`,
     };
   } finally {
     proc.kill('SIGKILL');
@@ -291,7 +291,8 @@ export async function restartLibvirtd(say: Say): Promise<void> {
   await writeJson(statePath, { ...state, startedPids: { ...state.startedPids, libvirtd: started } });
 }
 
-export async function libvirtDown(say: Say): Promise<void> {
+/** `purge` also removes what makes the next bring-up warm: pools, image, networks, guest artefacts, lab state. */
+export async function libvirtDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
   const state = await readLibvirtLabState();
   if ((await virsh(['version'], true)).exitCode === 0) {
     // Only domains carrying the ownership tag are removed; anything else on the host is left alone.
@@ -307,11 +308,30 @@ export async function libvirtDown(say: Say): Promise<void> {
       say(`removed leftover domain ${id}`);
     }
     for (const n of [d.network, d.network2]) await virsh(['net-destroy', n], true);
+    if (opts.purge) {
+      for (const n of [d.network, d.network2]) await virsh(['net-undefine', n], true);
+      for (const p of [d.pool, d.imagePool]) {
+        const vols = (await virsh(['vol-list', p], true)).stdout
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/)[0])
+          .filter(Boolean);
+        for (const v of vols) await virsh(['vol-delete', v as string, '--pool', p], true);
+        await virsh(['pool-destroy', p], true);
+        await virsh(['pool-undefine', p], true);
+      }
+    }
+  } else if (opts.purge) {
+    say(
+      'libvirtd is not answering: pools and networks stay defined (run lab up, then lab down --purge, to remove them)',
+    );
   }
   if (state?.createdBridge) await sh('ip', ['link', 'del', d.externalBridge], { allowFail: true });
   for (const [name, pid] of Object.entries(state?.startedPids ?? {})) {
     if (pid && (await findPid(name)) === pid) await stopPid(pid, name, say);
   }
-  if (state) await writeJson(statePath, { ...state, startedPids: {}, createdBridge: false });
+  if (opts.purge) {
+    await rm(d.root, { recursive: true, force: true });
+    say(`purged ${d.root} and the lab's pools, image and networks`);
+  } else if (state) await writeJson(statePath, { ...state, startedPids: {}, createdBridge: false });
   say('libvirt lab down');
 }
