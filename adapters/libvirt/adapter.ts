@@ -45,6 +45,7 @@ import {
   parseDomainXml,
   parseDomStats,
   parseEventLine,
+  parseNodeMemTotal,
   parseVersion,
   parseVolumeXml,
   targetFor,
@@ -142,6 +143,7 @@ export class LibvirtDriver implements Driver {
   async hosts(): Promise<Host[]> {
     const caps = parseCapabilities(await this.virsh.run(['capabilities']));
     const stats = parseDomStats(await this.virsh.run(['domstats', '--list-active', '--vcpu', '--balloon']));
+    const memoryBytes = parseNodeMemTotal(await this.virsh.run(['nodememstats']));
     const pool = await this.virsh.run(['pool-dumpxml', this.cfg.pool]);
     const num = (tag: string) => Number(new RegExp(`<${tag}[^>]*>(\\d+)<`).exec(pool)?.[1] ?? 0);
     return [
@@ -150,7 +152,7 @@ export class LibvirtDriver implements Driver {
         name: this.cfg.uri,
         ...(this.cfg.site ? { site: this.cfg.site } : {}),
         ...(this.cfg.failureDomain ? { failureDomain: this.cfg.failureDomain } : {}),
-        capacity: { cpus: caps.cpus, memoryBytes: caps.memoryBytes, storageBytes: num('capacity') },
+        capacity: { cpus: caps.cpus, memoryBytes, storageBytes: num('capacity') },
         allocated: {
           cpus: stats.reduce((a, s) => a + s.vcpus, 0),
           memoryBytes: stats.reduce((a, s) => a + s.memoryBytes, 0),

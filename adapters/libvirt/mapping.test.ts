@@ -10,6 +10,7 @@ import {
   parseDomainXml,
   parseDomStats,
   parseEventLine,
+  parseNodeMemTotal,
   parseVersion,
   parseVolumeXml,
 } from './mapping.js';
@@ -136,6 +137,11 @@ describe('other virsh output', () => {
     expect(c.uuid).toMatch(/^[0-9a-f-]{36}$/);
     expect(c.cpus).toBeGreaterThan(0);
     expect(c.memoryBytes).toBeGreaterThan(1024 ** 3);
+  });
+
+  it('reads total host memory from nodememstats, not the NUMA cell sum', () => {
+    expect(parseNodeMemTotal(fixture('nodememstats.txt'))).toBeGreaterThan(parseCapabilities(fixture('capabilities.xml')).memoryBytes);
+    expect(() => parseNodeMemTotal('free: 1 KiB')).toThrow(/no total/);
   });
 
   it('reads allocation from domstats', () => {

@@ -322,6 +322,16 @@ export function parseCapabilities(xml: string): { uuid: string; cpus: number; me
   return { uuid: str(host.uuid), cpus, memoryBytes };
 }
 
+/**
+ * `virsh nodememstats` total (from /proc/meminfo). Preferred over the NUMA cell sum of capabilities,
+ * which on hosts with memory outside NUMA node 0 (this lab: 4.8 of 23.5 GiB) under-reports.
+ */
+export function parseNodeMemTotal(text: string): number {
+  const kib = /^total\s*:\s*(\d+) KiB/m.exec(text)?.[1];
+  if (!kib) throw new PlatformError('no total in virsh nodememstats output', 'bad-output', text.slice(0, 200));
+  return Number(kib) * 1024;
+}
+
 /** `virsh domstats` key=value blocks: per-domain vcpu and memory allocation. */
 export function parseDomStats(text: string): { domain: string; vcpus: number; memoryBytes: number }[] {
   const out: { domain: string; vcpus: number; memoryBytes: number }[] = [];
