@@ -1,9 +1,9 @@
 /** vmconform command line. Exit codes: 0 ok, 1 tests/requirements failed or harness error, 2 bad input. */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type Platform, platforms } from '../adapters/driver.js';
-import { isVmconformError } from '../adapters/errors.js';
+import { ConfigInvalid, isVmconformError } from '../adapters/errors.js';
 import { loadLabConfig } from '../lab/config.js';
 import { libvirtDown, libvirtUp, readLibvirtLabState } from '../lab/libvirt/lab.js';
 import { requirements } from '../suites/requirements.js';
@@ -45,7 +45,9 @@ const program = new Command()
   .description(
     'Drives real hypervisor APIs through one driver contract and records evidence against the VM platform requirement catalogue.',
   )
-  .option('--debug', 'print stack traces on errors');
+  .option('--debug', 'print stack traces on errors')
+  // Bad input exits 2 (documented); commander's own default is 1.
+  .exitOverride();
 
 const lab = program
   .command('lab')
@@ -88,7 +90,7 @@ program
   .option('-o, --out <dir>', 'output folder (default: outputDir from the config)')
   .option(
     '-r, --requirement <pattern>',
-    'only tests whose name matches this requirement id or pattern, e.g. LC-0 or DSK-03',
+    "only tests whose requirement ids match this regular expression, e.g. LC-0 or 'DSK|NIC'",
   )
   .option('--no-lab', 'do not bring the local lab up first (use for a remote lab host)')
   .action(async (opts: { config: string; platform: Platform[]; out?: string; requirement?: string; lab: boolean }) => {
@@ -99,12 +101,12 @@ program
       try {
         re = new RegExp(opts.requirement);
       } catch {
-        throw new InvalidArgumentError(
+        throw new ConfigInvalid(
           `--requirement '${opts.requirement}': not a valid regular expression (e.g. LC-0 or 'DSK|NIC')`,
         );
       }
       if (!requirements.some((r) => re.test(r.id))) {
-        throw new InvalidArgumentError(
+        throw new ConfigInvalid(
           `--requirement '${opts.requirement}' matches no requirement id (e.g. LC-01, DSK-0, 'DSK|NIC')`,
         );
       }
@@ -113,9 +115,7 @@ program
     let failed = false;
     for (const p of opts.platform) {
       if (!config.platforms[p as keyof typeof config.platforms]) {
-        throw new InvalidArgumentError(
-          `platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`,
-        );
+        throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
       }
       if (opts.lab && (labPlatforms as readonly string[]).includes(p)) await labUp(p as LabPlatform);
       const out = resolve(opts.out ?? config.outputDir, runId, p);
@@ -174,7 +174,10 @@ program
 try {
   await program.parseAsync();
 } catch (e) {
-  if (isVmconformError(e) || e instanceof InvalidArgumentError) {
+  if (e instanceof CommanderError) {
+    // commander already printed its message; help and version are not errors.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (isVmconformError(e) || e instanceof InvalidArgumentError) {
     process.stderr.write(`vmconform: ${e.message}\n`);
     if (program.opts().debug) process.stderr.write(`${(e as Error).stack}\n`);
     process.exitCode = 2;
