@@ -19,6 +19,17 @@ export default defineConfig({
         },
       },
       {
+        // Harness behaviour against the live lab (ownership, sweeping): not requirement evidence.
+        test: {
+          name: 'lab',
+          include: ['scripts/**/*.lab.ts'],
+          pool: 'forks',
+          maxWorkers: 1,
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         test: {
           name: 'conformance',
           include: ['suites/**/*.conformance.ts'],

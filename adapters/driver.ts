@@ -22,6 +22,22 @@ export interface OwnershipTag {
   createdAt: string;
 }
 
+/** Run ids look like 20261124t1847-26e8: sortable by start time, unique per run, safe in every platform's names. */
+export const runIdPattern = /^\d{8}t\d{4}-[0-9a-f]{4}$/;
+
+export function newRunId(now = new Date(), rand = Math.floor(Math.random() * 0x10000)): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase();
+  return `${stamp}-${rand.toString(16).padStart(4, '0')}`;
+}
+
+/** Anything on the platform that carries the ownership tag, as the leak check and the sweeper see it. */
+export interface OwnedObject {
+  kind: 'vm' | 'volume';
+  id: string;
+  name: string;
+  runId: string;
+}
+
 export interface DiskSpec {
   /** Caller's logical name; also the serial unless `serial` is given. */
   name: string;
@@ -235,6 +251,8 @@ export interface Driver {
 
   inspect(vm: VmRef): Promise<VmState>;
   list(filter: { owner?: string }): Promise<VmRef[]>;
+  /** Every object carrying the ownership tag (any run), for leak checks and the sweeper. */
+  owned(): Promise<OwnedObject[]>;
 
   attachDisk(vm: VmRef, disk: DiskSpec): Promise<Receipt<AttachedDisk>>;
   detachDisk(vm: VmRef, diskId: string): Promise<Receipt>;

@@ -1,13 +1,16 @@
 /** vmconform command line. Exit codes: 0 ok, 1 tests/requirements failed or harness error, 2 bad input. */
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { type Platform, platforms } from '../adapters/driver.js';
+import { newRunId, type Platform, platforms } from '../adapters/driver.js';
 import { ConfigInvalid, isVmconformError } from '../adapters/errors.js';
+import { connectTarget } from '../adapters/registry.js';
 import { loadLabConfig } from '../lab/config.js';
 import { libvirtDown, libvirtUp, readLibvirtLabState } from '../lab/libvirt/lab.js';
+import { Transcript } from '../reports/transcript.js';
 import { requirements } from '../suites/requirements.js';
-import { repoRoot, runVitest } from './vitest-run.js';
+import { runPlatform } from './platform-run.js';
+import { decideSweep, liveRuns, registerRun, removeOwned } from './runs.js';
+import { repoRoot, runVitest, type VitestCounts } from './vitest-run.js';
 
 const say = (msg: string) => process.stdout.write(`[vmconform] ${msg}\n`);
 const labPlatforms = ['libvirt'] as const;
@@ -31,10 +34,11 @@ function platformList(value: string): Platform[] {
   return list as Platform[];
 }
 
-const newRunId = () => {
-  const d = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase();
-  return `${d}-${randomBytes(2).toString('hex')}`;
-};
+function duration(value: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (!m) throw new InvalidArgumentError('expected a number with a unit s, m, h or d (e.g. 30m, 2h)');
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
 
 async function labUp(p: LabPlatform): Promise<void> {
   if (p === 'libvirt') await libvirtUp(say);
@@ -112,23 +116,39 @@ program
       }
     }
     const runId = newRunId();
+    const unregister = await registerRun(runId, opts.platform);
     let failed = false;
-    for (const p of opts.platform) {
-      if (!config.platforms[p as keyof typeof config.platforms]) {
-        throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
+    try {
+      for (const p of opts.platform) {
+        if (!config.platforms[p as keyof typeof config.platforms]) {
+          throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
+        }
+        if (opts.lab && (labPlatforms as readonly string[]).includes(p)) await labUp(p as LabPlatform);
+        const out = resolve(opts.out ?? config.outputDir, runId, p);
+        say(`evaluating ${p}, run ${runId} -> ${out}`);
+        const { counts, leaks } = await runPlatform({
+          platform: p,
+          runId,
+          config,
+          configPath,
+          out,
+          vitestArgs: ['--project', 'conformance', ...(opts.requirement ? ['-t', opts.requirement] : [])],
+          say,
+          ...(opts.lab && (labPlatforms as readonly string[]).includes(p)
+            ? { recover: () => labUp(p as LabPlatform) }
+            : {}),
+        });
+        say(
+          `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); results: ${out}/results.json`,
+        );
+        failed ||= counts.failed > 0 || counts.total === 0 || leaks.after.length > 0;
+        if (counts.interrupted) {
+          process.exitCode = 130;
+          return;
+        }
       }
-      if (opts.lab && (labPlatforms as readonly string[]).includes(p)) await labUp(p as LabPlatform);
-      const out = resolve(opts.out ?? config.outputDir, runId, p);
-      say(`evaluating ${p}, run ${runId} -> ${out}`);
-      const counts = await runVitest(
-        ['--project', 'conformance', ...(opts.requirement ? ['-t', opts.requirement] : [])],
-        { VMCONFORM_PLATFORM: p, VMCONFORM_RUN_ID: runId, VMCONFORM_CONFIG: configPath, VMCONFORM_OUT: out },
-        resolve(out, 'vitest.json'),
-      );
-      say(
-        `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); results: ${out}/results.json`,
-      );
-      failed ||= counts.failed > 0 || counts.total === 0;
+    } finally {
+      await unregister();
     }
     process.exitCode = failed ? 1 : 0;
   });
@@ -141,24 +161,74 @@ program
   .option('--unit-only', 'only the unit tests (no lab needed)')
   .action(async (opts: { unitOnly?: boolean }) => {
     const runId = newRunId();
-    if (!opts.unitOnly) await labUp('libvirt');
     const out = resolve(repoRoot, 'out', runId, 'libvirt');
-    const counts = await runVitest(
-      opts.unitOnly ? ['--project', 'unit'] : [],
-      {
-        VMCONFORM_PLATFORM: 'libvirt',
-        VMCONFORM_RUN_ID: runId,
-        VMCONFORM_CONFIG: resolve(repoRoot, 'lab/lab.local.yaml'),
-        VMCONFORM_OUT: out,
-      },
-      resolve(out, 'vitest.json'),
-    );
+    const configPath = resolve(repoRoot, 'lab/lab.local.yaml');
+    let counts: VitestCounts;
+    let leaked = 0;
+    if (opts.unitOnly) {
+      counts = await runVitest(['--project', 'unit'], {}, resolve(out, 'vitest.json'));
+    } else {
+      await labUp('libvirt');
+      const unregister = await registerRun(runId, ['libvirt']);
+      try {
+        const { config } = await loadLabConfig(configPath);
+        const r = await runPlatform({
+          platform: 'libvirt',
+          runId,
+          config,
+          configPath,
+          out,
+          vitestArgs: [],
+          say,
+          recover: () => labUp('libvirt'),
+        });
+        counts = r.counts;
+        leaked = r.leaks.after.length;
+      } finally {
+        await unregister();
+      }
+    }
     if (counts.total === 0) say('no test ran: that is a failure, not a success');
-    process.stdout.write(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
-    process.exitCode =
-      counts.failed > 0 || counts.total === 0 || (counts.exitCode !== 0 && counts.failed === 0 && counts.skipped === 0)
+    // A leak is a failure of the run even when every test passed.
+    const failed = counts.failed + (leaked > 0 ? 1 : 0);
+    process.stdout.write(`${counts.passed} passed, ${failed} failed, ${counts.skipped} skipped\n`);
+    process.exitCode = counts.interrupted
+      ? 130
+      : failed > 0 || counts.total === 0 || (counts.exitCode !== 0 && counts.skipped === 0)
         ? 1
         : 0;
+  });
+
+program
+  .command('sweep')
+  .description('remove objects left by runs that are no longer alive (VMs first, then volumes), with a summary')
+  .option('-c, --config <file>', 'lab config (YAML)', 'lab/lab.local.yaml')
+  .option('-p, --platform <list>', 'comma-separated platforms to sweep', platformList, ['libvirt'] as Platform[])
+  .option(
+    '--older-than <duration>',
+    'only runs that started longer ago than this (e.g. 30m, 2h, 1d); runs alive on this machine are never swept',
+    duration,
+    2 * 3600_000,
+  )
+  .option('--run <id>', 'only this run (ignores --older-than, still never a live run)')
+  .option('--dry-run', 'list what would be removed, remove nothing')
+  .action(async (opts: { config: string; platform: Platform[]; olderThan: number; run?: string; dryRun?: boolean }) => {
+    const { config } = await loadLabConfig(resolve(opts.config));
+    const live = await liveRuns();
+    for (const p of opts.platform) {
+      const target = await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() });
+      const decisions = decideSweep(await target.driver.owned(), live, new Date(), opts.olderThan, opts.run);
+      for (const d of decisions)
+        say(
+          `${d.action === 'remove' ? (opts.dryRun ? 'would remove' : 'removing') : 'keeping'} ${d.object.kind} ${d.object.name} (run ${d.object.runId}): ${d.why}`,
+        );
+      const doomed = decisions.filter((d) => d.action === 'remove').map((d) => d.object);
+      const failed = opts.dryRun ? [] : await removeOwned(target.driver, doomed, say);
+      say(
+        `${p}: ${doomed.length} to remove${opts.dryRun ? ' (dry run: nothing removed)' : `, ${doomed.length - failed.length} removed, ${failed.length} failed`}, ${decisions.length - doomed.length} kept`,
+      );
+      if (failed.length > 0) process.exitCode = 1;
+    }
   });
 
 program

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, test } from 'vitest';
 import type { Capabilities, Platform, Receipt, Target, VmRef, VmSpec } from '../adapters/driver.js';
-import { platforms } from '../adapters/driver.js';
+import { newRunId, platforms } from '../adapters/driver.js';
 import { boots, type GuestReport } from '../adapters/guest/console.js';
 import { connectTarget } from '../adapters/registry.js';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
@@ -39,7 +39,7 @@ export function currentRun(): Promise<Run> {
     const platform = (process.env.VMCONFORM_PLATFORM ?? 'libvirt') as Platform;
     if (!platforms.includes(platform))
       throw new Error(`VMCONFORM_PLATFORM=${platform}: expected one of ${platforms.join(', ')}`);
-    const runId = process.env.VMCONFORM_RUN_ID ?? `t${Date.now().toString(36)}`;
+    const runId = process.env.VMCONFORM_RUN_ID ?? newRunId();
     const { config, hash } = await loadLabConfig(process.env.VMCONFORM_CONFIG ?? 'lab/lab.local.yaml');
     const transcript = new Transcript();
     const target = await connectTarget(platform, config, { runId, transcript });

@@ -18,6 +18,7 @@ import {
   type NicSpec,
   NotFound,
   NotOwned,
+  type OwnedObject,
   ownershipMarker,
   type PlatformEvent,
   type PlatformInfo,
@@ -41,6 +42,7 @@ import {
   mapDomState,
   nextFreeTarget,
   nicXml,
+  ownedVolumeRun,
   parseCapabilities,
   parseDomainXml,
   parseDomStats,
@@ -412,6 +414,33 @@ export class LibvirtDriver implements Driver {
     return out;
   }
 
+  async owned(): Promise<OwnedObject[]> {
+    const out: OwnedObject[] = [];
+    for (const id of (await this.virsh.run(['list', '--all', '--uuid']))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)) {
+      const d = await this.domain({ id, name: id }).catch((e) =>
+        e instanceof NotFound ? undefined : Promise.reject(e),
+      );
+      if (d?.config.owner) out.push({ kind: 'vm', id: d.uuid, name: d.name, runId: d.config.owner.runId });
+    }
+    // libvirt volumes carry no metadata: ownership is the harness pool plus the vmc-<run id>- name prefix.
+    await this.virsh.run(['pool-refresh', this.cfg.pool]);
+    for (const name of await this.volumeNames(this.cfg.pool)) {
+      const runId = ownedVolumeRun(name);
+      if (runId) out.push({ kind: 'volume', id: `${this.cfg.pool}/${name}`, name, runId });
+    }
+    return out;
+  }
+
+  private async volumeNames(pool: string): Promise<string[]> {
+    return (await this.virsh.run(['vol-list', pool]))
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[0])
+      .filter((n): n is string => !!n);
+  }
+
   private async deviceFlags(vm: VmRef): Promise<string[]> {
     return (await this.state(vm)).power === 'running' ? ['--config', '--live'] : ['--config'];
   }
@@ -477,10 +506,7 @@ export class LibvirtDriver implements Driver {
     const out: Volume[] = [];
     for (const pool of new Set([this.cfg.pool, this.cfg.imagePool])) {
       await this.virsh.run(['pool-refresh', pool]);
-      const names = (await this.virsh.run(['vol-list', pool]))
-        .split('\n')
-        .map((l) => l.trim().split(/\s+/)[0])
-        .filter((n): n is string => !!n);
+      const names = await this.volumeNames(pool);
       for (const name of names) {
         const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', pool]));
         out.push(toVolume(pool, v, attached.get(`${pool}/${name}`) ?? []));
@@ -491,12 +517,15 @@ export class LibvirtDriver implements Driver {
 
   async deleteVolume(volumeId: string): Promise<Receipt> {
     const [pool, name] = volumeId.split('/', 2) as [string, string];
-    // libvirt volumes have no metadata: ownership is the harness's own pool plus the run's name prefix.
-    if (pool !== this.cfg.pool || !name.startsWith(`vmc-${this.ctx.runId}`)) {
+    // libvirt volumes have no metadata: ownership is the harness's own pool plus a vmc-<run id>- name prefix.
+    if (pool !== this.cfg.pool || !ownedVolumeRun(name)) {
       throw new NotOwned(
-        `refusing to delete volume '${volumeId}': not in pool '${this.cfg.pool}' with this run's prefix`,
+        `refusing to delete volume '${volumeId}': not in pool '${this.cfg.pool}' with a vmc-<run id>- name`,
       );
     }
+    // Never pull a volume out from under a VM: libvirt's vol-delete does not check.
+    const users = (await this.volumes()).find((v) => v.id === volumeId)?.attachedTo ?? [];
+    if (users.length > 0) throw new Conflict(`volume '${volumeId}' is attached to ${users.join(', ')}`);
     return this.timed(() => this.deleteVolumeByName(name));
   }
 
@@ -554,10 +583,7 @@ export class LibvirtDriver implements Driver {
   }
 
   async images(): Promise<Image[]> {
-    const names = (await this.virsh.run(['vol-list', this.cfg.imagePool]))
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/)[0])
-      .filter((n): n is string => !!n);
+    const names = await this.volumeNames(this.cfg.imagePool);
     const out: Image[] = [];
     for (const name of names) {
       const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', this.cfg.imagePool]));

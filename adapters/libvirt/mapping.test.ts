@@ -140,7 +140,9 @@ describe('other virsh output', () => {
   });
 
   it('reads total host memory from nodememstats, not the NUMA cell sum', () => {
-    expect(parseNodeMemTotal(fixture('nodememstats.txt'))).toBeGreaterThan(parseCapabilities(fixture('capabilities.xml')).memoryBytes);
+    expect(parseNodeMemTotal(fixture('nodememstats.txt'))).toBeGreaterThan(
+      parseCapabilities(fixture('capabilities.xml')).memoryBytes,
+    );
     expect(() => parseNodeMemTotal('free: 1 KiB')).toThrow(/no total/);
   });
 

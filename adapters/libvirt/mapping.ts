@@ -375,6 +375,11 @@ export function parseEventLine(line: string, receivedAt: number): PlatformEvent 
   };
 }
 
+/** The run that owns a volume, from its vmc-<run id>- name prefix (libvirt volumes have no metadata). */
+export function ownedVolumeRun(name: string): string | undefined {
+  return /^vmc-(\d{8}t\d{4}-[0-9a-f]{4})-/.exec(name)?.[1];
+}
+
 /** Deterministic virtio target names: vda is boot, data disks follow in declared order. */
 export function targetFor(index: number): string {
   if (index < 0 || index > 24)

@@ -1,0 +1,77 @@
+/**
+ * Safety against the real local libvirt lab: the harness never touches what it did not create,
+ * whatever its name, and the sweeper removes leftovers of dead runs only.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NotOwned } from '../adapters/errors.js';
+import { connectTarget } from '../adapters/registry.js';
+import { loadLabConfig } from '../lab/config.js';
+import { Transcript } from '../reports/transcript.js';
+import { repoRoot } from './vitest-run.js';
+
+const virsh = (...args: string[]) =>
+  execa('virsh', ['-c', 'qemu:///system', '-q', ...args], { stdin: 'ignore', reject: false });
+const cli = (...args: string[]) =>
+  execa('node', [join(repoRoot, 'scripts/bin.mjs'), ...args], { cwd: repoRoot, stdin: 'ignore', reject: false });
+// A name exactly like the harness's own, with a run id that looks long dead: only the missing tag protects it.
+const foreign = 'vmc-20200101t0000-dead-foreign';
+const deadRun = '20200101t0000-beef';
+
+describe('ownership and sweeping on the real lab', () => {
+  let foreignXml = '';
+
+  beforeAll(async () => {
+    // An earlier interrupted run of this test may have left its dead-run VM: that is what sweep is for.
+    await cli('sweep', '--run', deadRun);
+    const dir = await mkdtemp('/tmp/vmconform-foreign-');
+    await writeFile(
+      join(dir, 'd.xml'),
+      `<domain type='qemu'><name>${foreign}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>`,
+    );
+    await virsh('undefine', foreign);
+    expect((await virsh('define', join(dir, 'd.xml'))).exitCode).toBe(0);
+    foreignXml = (await virsh('dumpxml', foreign)).stdout;
+  });
+
+  afterAll(async () => {
+    await virsh('undefine', foreign);
+  });
+
+  it('refuses to delete, rename or attach to a domain without the ownership tag', async () => {
+    const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));
+    const t = await connectTarget('libvirt', config, { runId: deadRun, transcript: new Transcript() });
+    const id = (await virsh('domuuid', foreign)).stdout.trim();
+    const ref = { id, name: foreign };
+    await expect(t.driver.delete(ref)).rejects.toBeInstanceOf(NotOwned);
+    await expect(t.driver.rename(ref, `${foreign}-x`)).rejects.toBeInstanceOf(NotOwned);
+    await expect(t.driver.attachDisk(ref, { name: 'd', sizeBytes: 1024 * 1024 })).rejects.toBeInstanceOf(NotOwned);
+    expect((await t.driver.owned()).some((o) => o.name === foreign)).toBe(false);
+  });
+
+  it('sweeps an owned leftover of a dead run and leaves the foreign domain unchanged', async () => {
+    const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));
+    const t = await connectTarget('libvirt', config, { runId: deadRun, transcript: new Transcript() });
+    const left = await t.driver.create({
+      name: `vmc-${deadRun}-left`,
+      vcpus: 1,
+      memoryMiB: 128,
+      image: t.lab.image,
+      disks: [{ name: 'data1', sizeBytes: 1024 * 1024 }],
+      nics: [],
+      metadata: {},
+    });
+    const dry = await cli('sweep', '--run', deadRun, '--dry-run');
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`would remove vm vmc-${deadRun}-left`);
+    expect((await virsh('dominfo', left.result.id)).exitCode).toBe(0);
+
+    const sweep = await cli('sweep', '--older-than', '1m');
+    expect(sweep.exitCode, sweep.stdout + sweep.stderr).toBe(0);
+    expect(sweep.stdout).toContain(`removing vm vmc-${deadRun}-left`);
+    expect((await t.driver.owned()).filter((o) => o.runId === deadRun)).toEqual([]);
+    expect((await virsh('dumpxml', foreign)).stdout).toBe(foreignXml);
+  });
+});
