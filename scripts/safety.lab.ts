@@ -75,3 +75,47 @@ describe('ownership and sweeping on the real lab', () => {
     expect((await virsh('dumpxml', foreign)).stdout).toBe(foreignXml);
   });
 });
+
+describe('faults on the real lab', () => {
+  it('libvirtd killed in the middle of an operation: typed error, no hang; after restart the VM is found and removed', async () => {
+    const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));
+    const t = await connectTarget('libvirt', config, { runId: deadRun, transcript: new Transcript() });
+    const vm = (
+      await t.driver.create({
+        name: `vmc-${deadRun}-fault`,
+        vcpus: 1,
+        memoryMiB: 128,
+        image: t.lab.image,
+        disks: [],
+        nics: [],
+        metadata: {},
+      })
+    ).result;
+    try {
+      await t.driver.start(vm);
+      const pid = Number((await execa('pgrep', ['-x', 'libvirtd'], { reject: false })).stdout.trim().split('\n')[0]);
+      expect(pid).toBeGreaterThan(0);
+      // A graceful stop waits by polling domstate; the daemon dies under it.
+      const started = performance.now();
+      const stopping = t.driver.stop(vm, { force: false }).then(
+        () => 'completed',
+        (e: unknown) => e,
+      );
+      process.kill(pid, 'SIGKILL');
+      const outcome = await stopping;
+      const waited = performance.now() - started;
+      // The daemon dies milliseconds after the request: the stop cannot have been seen through.
+      expect(outcome).not.toBe('completed');
+      expect((outcome as { code?: string }).code, String(outcome)).toBe('platform-error');
+      expect(String(outcome)).toMatch(/connect|socket|end of file|closed/i);
+      expect(waited).toBeLessThan(120_000);
+    } finally {
+      // Restart the daemon through the lab (it records the new pid), then the VM must still be found and removable.
+      const up = await cli('lab', 'up', 'libvirt');
+      expect(up.exitCode, up.stderr).toBe(0);
+      expect((await t.driver.owned()).some((o) => o.id === vm.id)).toBe(true);
+      await t.driver.delete(vm);
+      expect((await t.driver.owned()).some((o) => o.runId === deadRun)).toBe(false);
+    }
+  });
+});
