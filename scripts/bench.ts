@@ -225,7 +225,7 @@ const md = [
   row('plain virsh', overhead.direct),
   row('vmconform', overhead.vmconform),
   '',
-  `Ratio of medians vmconform / direct: **${overhead.ratioOfMedians.toFixed(3)}** (target <= 1.05); per-repetition ratio min ${overhead.ratioSpread.min}, median ${overhead.ratioSpread.median}, max ${overhead.ratioSpread.max}.`,
+  `Ratio of medians vmconform / direct: **${overhead.ratioOfMedians.toFixed(3)}** (target <= 1.05); per-repetition ratio min ${overhead.ratioSpread.min.toFixed(3)}, median ${overhead.ratioSpread.median.toFixed(3)}, max ${overhead.ratioSpread.max.toFixed(3)}.`,
   '',
   '## Readiness phases through vmconform (ms from the start of each call)',
   '| phase | n | min | median | p95 | max |',
