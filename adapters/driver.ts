@@ -227,6 +227,8 @@ export interface Capabilities {
   taskHandles: boolean;
   events: 'push' | 'poll' | 'none';
   guestView: GuestProbe['kind'] | 'none';
+  /** Whether list() filters by metadata on the platform or the adapter filters what it read. */
+  metadataFilter: 'platform' | 'adapter';
   externalBridge: boolean;
   /** Why a prerequisite is missing on this lab, per feature; absent means available. */
   prereqMissing: Partial<Record<'vlan' | 'kvm' | 'second-site' | 'vm-instances', string>>;
@@ -250,7 +252,8 @@ export interface Driver {
   rename(vm: VmRef, newName: string): Promise<Receipt<VmRef>>;
 
   inspect(vm: VmRef): Promise<VmState>;
-  list(filter: { owner?: string }): Promise<VmRef[]>;
+  /** VMs, optionally only one run's, or only those whose metadata has all the given key/values. */
+  list(filter: { owner?: string; metadata?: Record<string, string> }): Promise<VmRef[]>;
   /** Every object carrying the ownership tag (any run), for leak checks and the sweeper. */
   owned(): Promise<OwnedObject[]>;
 

@@ -124,6 +124,8 @@ export class LibvirtDriver implements Driver {
       taskHandles: false,
       events: 'push',
       guestView: 'serial-console',
+      // libvirt cannot query domains by metadata: the adapter reads each domain's XML and filters.
+      metadataFilter: 'adapter',
       externalBridge: true,
       prereqMissing: this.cfg.prereqMissing,
     };
@@ -396,7 +398,7 @@ export class LibvirtDriver implements Driver {
     };
   }
 
-  async list(filter: { owner?: string }): Promise<VmRef[]> {
+  async list(filter: { owner?: string; metadata?: Record<string, string> }): Promise<VmRef[]> {
     const uuids = (await this.virsh.run(['list', '--all', '--uuid']))
       .split('\n')
       .map((l) => l.trim())
@@ -407,8 +409,8 @@ export class LibvirtDriver implements Driver {
         e instanceof NotFound ? undefined : Promise.reject(e),
       );
       if (!d) continue;
-      const owner = d.config.owner;
-      if (filter.owner !== undefined && owner?.runId !== filter.owner) continue;
+      if (filter.owner !== undefined && d.config.owner?.runId !== filter.owner) continue;
+      if (filter.metadata && !Object.entries(filter.metadata).every(([k, v]) => d.config.metadata[k] === v)) continue;
       out.push({ id: d.uuid, name: d.name });
     }
     return out;

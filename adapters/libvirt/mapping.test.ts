@@ -101,14 +101,14 @@ describe('building domain XML', () => {
       { network: 'br0', external: true, mac: '52:54:00:00:00:02', vlan: 10 },
     ],
     owner: { marker: 'vmconform', runId: 'r1', createdAt: '2026-01-01T00:00:00Z' },
-    metadata: { tenant: 't & <co>' },
+    metadata: { tenant: 't & <co>', label: 'Prod – æøå "q" \'s\'', spaces: '  kept  ', empty: '' },
     placement: { site: 's1' },
     ownedVolumes: ['vmc-r1-a-'],
   });
 
   it('round-trips through the parser', () => {
     const d = parseDomainXml(xml);
-    expect(d.config.metadata).toEqual({ tenant: 't & <co>' });
+    expect(d.config.metadata).toEqual({ tenant: 't & <co>', label: 'Prod – æøå "q" \'s\'', spaces: '  kept  ', empty: '' });
     expect(d.config.owner?.runId).toBe('r1');
     expect(d.config.placement).toEqual({ site: 's1' });
     expect(d.config.nics.map((n) => [n.mac, n.network, n.external, n.vlan])).toEqual([

@@ -27,6 +27,8 @@ const parser = new XMLParser({
   removeNSPrefix: true,
   parseAttributeValue: false,
   parseTagValue: false,
+  // Metadata values are returned verbatim (INT-01): leading and trailing spaces are data.
+  trimValues: false,
   isArray: (name) => ['disk', 'interface', 'meta', 'volume', 'controller', 'cell', 'owned'].includes(name),
 });
 
