@@ -160,6 +160,29 @@ export interface Volume {
   owner?: OwnershipTag;
 }
 
+export interface StoragePool {
+  name: string;
+  type: string;
+  active: boolean;
+  capacityBytes: number;
+  allocationBytes: number;
+  availableBytes: number;
+}
+
+/** Counters read through the platform API (OPS-05); absent where the platform does not expose one. */
+export interface VmMetrics {
+  cpuTimeNs?: number;
+  memoryBytes?: number;
+  disks: { target: string; readBytes: number; writeBytes: number }[];
+  nics: { name: string; rxBytes: number; txBytes: number }[];
+}
+
+export interface HostMetrics {
+  cpuTimeNs: { user: number; system: number; idle: number };
+  memoryTotalBytes: number;
+  memoryFreeBytes: number;
+}
+
 export interface Network {
   name: string;
   kind: 'platform' | 'external-bridge';
@@ -262,6 +285,9 @@ export interface Driver {
   resizeDisk(vm: VmRef, diskId: string, sizeBytes: number): Promise<Receipt>;
   volumes(): Promise<Volume[]>;
   deleteVolume(volumeId: string): Promise<Receipt>;
+  storagePools(): Promise<StoragePool[]>;
+  metrics(vm: VmRef): Promise<VmMetrics>;
+  hostMetrics(): Promise<HostMetrics>;
 
   attachNic(vm: VmRef, nic: NicSpec): Promise<Receipt<AttachedNic>>;
   detachNic(vm: VmRef, mac: string): Promise<Receipt>;
@@ -282,6 +308,8 @@ export interface LabControl {
   restartDaemon?(): Promise<void>;
   /** Host network state outside the platform's objects (the external bridge), for NIC-05/NIC-06. */
   hostNetworkState?(): Promise<string>;
+  /** Stops a VM with the platform's own CLI, behind the harness's back (INT-02 drift detection). */
+  outOfBandStop?(vm: VmRef): Promise<void>;
   /** The same platform reached with wrong credentials, for AUT-01's typed auth error. */
   badCredentials?(): Driver;
 }

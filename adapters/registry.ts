@@ -72,6 +72,7 @@ export async function connectTarget(platform: Platform, config: LabConfig, opts:
     control: {
       ...(c.labControl ? { restartDaemon: () => restartLibvirtd(say) } : {}),
       hostNetworkState: () => bridgeState(c.externalBridge),
+      outOfBandStop: async (vm) => void (await sh('virsh', ['-c', c.uri, 'destroy', vm.id])),
       // A local unprivileged user (nobody) has no rights on qemu:///system: the platform must say so, typed.
       ...(c.uri.startsWith('qemu:///')
         ? {

@@ -48,6 +48,13 @@ try {
   await writeFile(join(dir, 'domstats.txt'), await virsh('domstats', '--list-active', '--vcpu', '--balloon'));
   await writeFile(join(dir, 'capabilities.xml'), await virsh('capabilities'));
   await writeFile(join(dir, 'version.txt'), await virsh('version', '--daemon'));
+  await writeFile(
+    join(dir, 'domstats-full.txt'),
+    await virsh('domstats', vm.id, '--cpu-total', '--balloon', '--block', '--interface'),
+  );
+  await writeFile(join(dir, 'pool-dumpxml.xml'), await virsh('pool-dumpxml', 'vmconform'));
+  await writeFile(join(dir, 'nodecpustats.txt'), await virsh('nodecpustats'));
+  await writeFile(join(dir, 'nodememstats.txt'), await virsh('nodememstats'));
   await t.driver.stop(vm, { force: true });
 } finally {
   await t.driver.delete(vm);

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, test } from 'vitest';
-import type { Capabilities, Platform, Receipt, Target, VmRef, VmSpec } from '../adapters/driver.js';
+import type { Capabilities, Platform, PlatformEvent, Receipt, Target, VmRef, VmSpec } from '../adapters/driver.js';
 import { newRunId, platforms } from '../adapters/driver.js';
 import { boots, type GuestReport } from '../adapters/guest/console.js';
 import { connectTarget } from '../adapters/registry.js';
@@ -195,3 +195,23 @@ export const bootNumber = (n: number) => (r: GuestReport) => {
   const b = boots(r)[n - 1];
   return b && b.states.length > 0 ? b : undefined;
 };
+
+/** Subscribes to the platform's events for the length of a test. */
+export function watchEvents(t: Target) {
+  const ac = new AbortController();
+  const events: PlatformEvent[] = [];
+  const done = (async () => {
+    for await (const e of t.driver.events(ac.signal)) events.push(e);
+  })().catch(() => undefined);
+  return {
+    events,
+    next: (what: string, pred: (e: PlatformEvent) => boolean) =>
+      waitFor(`event: ${what}`, defaultWaitPolicies.device, async () => events.find(pred), {
+        describeLast: () => events.at(-1)?.raw ?? 'no events',
+      }).then((r) => r.value),
+    stop: async () => {
+      ac.abort();
+      await done;
+    },
+  };
+}

@@ -1,7 +1,8 @@
 /** INV-01, INV-03, INV-04, INT-01: inventory objects, placement metadata, capacity and usage, external ids. */
 import { describe } from 'vitest';
 import type { VmRef } from '../adapters/driver.js';
-import { baseSpec, currentRun, ownedVms, requirement } from './harness.js';
+import { waitFor } from '../adapters/wait.js';
+import { baseSpec, currentRun, ownedVms, requirement, watchEvents } from './harness.js';
 
 describe('inventory', () => {
   const vms = ownedVms();
@@ -109,6 +110,41 @@ describe('inventory', () => {
     c.eq('per-project usage: beta', await usage('beta'), { cpus: 2, mem: 256 });
     for (const vm of started) await t.driver.stop(vm, { force: true });
   });
+
+  requirement(
+    ['INT-02'],
+    'the platform changes no VM state on its own; an out-of-band change is detected',
+    async (ctx) => {
+      const { t, checks: c } = ctx;
+      const vm = await vms.create(ctx, baseSpec(ctx.run, 'int2'));
+      await t.driver.start(vm);
+      const recorded = await t.driver.inspect(vm);
+      const watch = watchEvents(t);
+      try {
+        // A declared observation window: no event and no change may come from the platform by itself.
+        const quiet = await waitFor(
+          'a platform-initiated change',
+          { deadlineMs: 3_000, intervalMs: 250, backoff: 1, maxIntervalMs: 250 },
+          async () => watch.events.find((e) => e.vm === vm.name),
+        ).catch(() => undefined);
+        c.ok('no platform-initiated event in 3 s', quiet === undefined, quiet?.value.raw);
+        c.eq('state unchanged by the platform', (await t.driver.inspect(vm)).power, recorded.power);
+        if (!t.control.outOfBandStop)
+          return c.prereqMissing('out-of-band change', 'the lab gives no way to act behind the harness');
+        await t.control.outOfBandStop(vm);
+        const ev = await watch.next('the out-of-band stop', (e) => e.vm === vm.name && /stop/i.test(e.detail));
+        c.ok('the out-of-band change arrives as an event', true, ev.raw);
+        const now = await t.driver.inspect(vm);
+        c.ok(
+          'drift detected against the recorded state',
+          now.power !== recorded.power,
+          `${recorded.power} -> ${now.power}`,
+        );
+      } finally {
+        await watch.stop();
+      }
+    },
+  );
 
   requirement(['INT-01'], 'externally assigned ids and metadata are stored and returned verbatim', async (ctx) => {
     const { t, checks: c } = ctx;

@@ -1,7 +1,21 @@
-/** AUT-01, INS-01, INS-02, ID-01, ID-02, OBS-01, OBS-03: automation, inspection, identity, observability. */
+/** AUT-01, INS-01, INS-02, ID-01, ID-02, OBS-01..03: automation, inspection, identity, observability. */
 import { describe } from 'vitest';
-import { AuthFailed, isVmconformError, NotFound, powerStates, type VmRef } from '../adapters/driver.js';
-import { baseSpec, bootNumber, currentRun, ownedVms, requirement, vmName, waitGuest } from './harness.js';
+import {
+  AuthFailed,
+  isVmconformError,
+  NotFound,
+  type PlatformEvent,
+  powerStates,
+  type VmRef,
+} from '../adapters/driver.js';
+import { baseSpec, bootNumber, currentRun, ownedVms, requirement, vmName, waitGuest, watchEvents } from './harness.js';
+
+/** From the platform's own event timestamp (same host clock) to its arrival in the harness. */
+function eventDelivery(e: PlatformEvent): number | undefined {
+  if (!e.platformAt) return undefined;
+  const at = Date.parse(e.platformAt.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  return Number.isNaN(at) ? undefined : e.receivedAt - at;
+}
 
 describe('platform', () => {
   const vms = ownedVms();
@@ -128,6 +142,38 @@ describe('platform', () => {
     const info = await t.driver.task(r.handle);
     c.ok('the handle is queryable', info.status === 'succeeded', JSON.stringify(info));
     c.ok('the task has times', !!info.startedAt && !!info.endedAt);
+  });
+
+  requirement(['OBS-02'], 'state changes arrive as events; latency from change to event measured', async (ctx) => {
+    const { t, checks: c } = ctx;
+    if (ctx.caps.events === 'none')
+      return c.unsupported('events', 'the platform offers neither push events nor a documented poll');
+    const watch = watchEvents(t);
+    try {
+      const vm = await vms.create(ctx, baseSpec(ctx.run, 'obs2'));
+      // The define event proves the subscription is live before the measured change.
+      await watch.next('VM defined', (e) => e.vm === vm.name);
+      const t0 = Date.now();
+      await t.driver.start(vm);
+      const started = await watch.next(
+        'VM started',
+        (e) => e.vm === vm.name && e.kind === 'lifecycle' && /start/i.test(e.detail),
+      );
+      ctx.phase('start-request-to-event', started.receivedAt - t0);
+      const delivery = eventDelivery(started);
+      if (delivery !== undefined) ctx.phase('event-delivery', delivery);
+      c.ok(`start event (${ctx.caps.events})`, true, started.raw);
+      const t1 = Date.now();
+      await t.driver.stop(vm, { force: true });
+      const stopped = await watch.next(
+        'VM stopped',
+        (e) => e.vm === vm.name && e.kind === 'lifecycle' && /stop/i.test(e.detail),
+      );
+      ctx.phase('forced-stop-request-to-event', stopped.receivedAt - t1);
+      c.ok('stop event', true, stopped.raw);
+    } finally {
+      await watch.stop();
+    }
   });
 
   requirement(

@@ -13,6 +13,7 @@ import {
   type Driver,
   type GuestProbe,
   type Host,
+  type HostMetrics,
   type Image,
   type Network,
   type NicSpec,
@@ -24,9 +25,11 @@ import {
   type PlatformInfo,
   type Receipt,
   type StopOptions,
+  type StoragePool,
   type TaskHandle,
   type TaskInfo,
   Unsupported,
+  type VmMetrics,
   type VmRef,
   type VmSpec,
   type VmState,
@@ -46,11 +49,15 @@ import {
   parseCapabilities,
   parseDomainXml,
   parseDomStats,
+  parseDomStatsRecords,
   parseEventLine,
+  parseNodeCpuStats,
   parseNodeMemTotal,
+  parsePoolXml,
   parseVersion,
   parseVolumeXml,
   targetFor,
+  toVmMetrics,
   toVolume,
 } from './mapping.js';
 
@@ -529,6 +536,40 @@ export class LibvirtDriver implements Driver {
     const users = (await this.volumes()).find((v) => v.id === volumeId)?.attachedTo ?? [];
     if (users.length > 0) throw new Conflict(`volume '${volumeId}' is attached to ${users.join(', ')}`);
     return this.timed(() => this.deleteVolumeByName(name));
+  }
+
+  async storagePools(): Promise<StoragePool[]> {
+    const names = (await this.virsh.run(['pool-list', '--all', '--name']))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    const out: StoragePool[] = [];
+    for (const name of names) {
+      const info = await this.virsh.run(['pool-info', name]);
+      out.push({
+        ...parsePoolXml(await this.virsh.run(['pool-dumpxml', name])),
+        active: /State:\s+running/.test(info),
+      });
+    }
+    return out;
+  }
+
+  async metrics(vm: VmRef): Promise<VmMetrics> {
+    const records = parseDomStatsRecords(
+      await this.virsh.run(['domstats', vm.id, '--cpu-total', '--balloon', '--block', '--interface']),
+    );
+    const r = [...records.values()][0];
+    if (!r) throw new NotFound(`no statistics for ${vm.name}`);
+    return toVmMetrics(r);
+  }
+
+  async hostMetrics(): Promise<HostMetrics> {
+    const mem = await this.virsh.run(['nodememstats']);
+    return {
+      cpuTimeNs: parseNodeCpuStats(await this.virsh.run(['nodecpustats'])),
+      memoryTotalBytes: parseNodeMemTotal(mem),
+      memoryFreeBytes: Number(/^free\s*:\s*(\d+) KiB/m.exec(mem)?.[1] ?? 0) * 1024,
+    };
   }
 
   async attachNic(vm: VmRef, nic: NicSpec): Promise<Receipt<AttachedNic>> {

@@ -9,10 +9,14 @@ import {
   parseCapabilities,
   parseDomainXml,
   parseDomStats,
+  parseDomStatsRecords,
   parseEventLine,
+  parseNodeCpuStats,
   parseNodeMemTotal,
+  parsePoolXml,
   parseVersion,
   parseVolumeXml,
+  toVmMetrics,
 } from './mapping.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/libvirt/${name}`, import.meta.url), 'utf8');
@@ -108,7 +112,12 @@ describe('building domain XML', () => {
 
   it('round-trips through the parser', () => {
     const d = parseDomainXml(xml);
-    expect(d.config.metadata).toEqual({ tenant: 't & <co>', label: 'Prod – æøå "q" \'s\'', spaces: '  kept  ', empty: '' });
+    expect(d.config.metadata).toEqual({
+      tenant: 't & <co>',
+      label: 'Prod – æøå "q" \'s\'',
+      spaces: '  kept  ',
+      empty: '',
+    });
     expect(d.config.owner?.runId).toBe('r1');
     expect(d.config.placement).toEqual({ site: 's1' });
     expect(d.config.nics.map((n) => [n.mac, n.network, n.external, n.vlan])).toEqual([
@@ -170,6 +179,25 @@ describe('other virsh output', () => {
     );
     expect(events.map((e) => e?.detail)).toContain('lifecycle: Started Booted');
     expect(parseEventLine('events received: 3', 0)).toBeUndefined();
+  });
+
+  it('reads VM counters from domstats', () => {
+    const r = [...parseDomStatsRecords(fixture('domstats-full.txt')).values()][0] ?? {};
+    const m = toVmMetrics(r);
+    expect(m.cpuTimeNs).toBeGreaterThan(0);
+    expect(m.memoryBytes).toBe(256 * 1024 * 1024);
+    expect(m.disks.map((d) => d.target)).toEqual(['vda', 'vdb']);
+    expect(m.disks[0]?.readBytes).toBeGreaterThan(0);
+    expect(m.nics).toHaveLength(2);
+  });
+
+  it('reads pool capacity and usage, and host CPU counters', () => {
+    const p = parsePoolXml(fixture('pool-dumpxml.xml'));
+    expect(p).toMatchObject({ name: 'vmconform', type: 'dir' });
+    expect(p.capacityBytes).toBeGreaterThan(p.availableBytes);
+    const cpu = parseNodeCpuStats(fixture('nodecpustats.txt'));
+    expect(cpu.user).toBeGreaterThan(0);
+    expect(cpu.idle).toBeGreaterThan(0);
   });
 
   it('assigns the first free target after the boot disk', () => {

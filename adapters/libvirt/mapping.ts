@@ -6,6 +6,7 @@ import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import {
   type AttachedDisk,
   type AttachedNic,
+  type HostMetrics,
   type NicSpec,
   type OwnershipTag,
   ownershipMarker,
@@ -13,7 +14,9 @@ import {
   PlatformError,
   type PlatformEvent,
   type PowerState,
+  type StoragePool,
   type VmConfig,
+  type VmMetrics,
   type Volume,
 } from '../driver.js';
 
@@ -351,6 +354,60 @@ export function parseDomStats(text: string): { domain: string; vcpus: number; me
     if (kv[1] === 'balloon.maximum') cur.memoryBytes = Number(kv[2]) * 1024;
   }
   return out;
+}
+
+/** `virsh domstats` as key/value records per domain. */
+export function parseDomStatsRecords(text: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  let cur: Record<string, string> | undefined;
+  for (const line of text.split('\n')) {
+    const d = /^Domain: '(.+)'/.exec(line.trim());
+    if (d) out.set(d[1] as string, (cur = {}));
+    const kv = /^\s*([\w.]+)=(.*)$/.exec(line);
+    if (kv && cur) cur[kv[1] as string] = (kv[2] as string).trim();
+  }
+  return out;
+}
+
+export function toVmMetrics(r: Record<string, string>): VmMetrics {
+  const n = (k: string) => (r[k] === undefined ? undefined : Number(r[k]));
+  const indexed = (prefix: string) =>
+    Array.from({ length: n(`${prefix}.count`) ?? 0 }, (_, i) => (k: string) => r[`${prefix}.${i}.${k}`]);
+  return {
+    ...(n('cpu.time') === undefined ? {} : { cpuTimeNs: n('cpu.time') }),
+    ...(n('balloon.current') === undefined ? {} : { memoryBytes: (n('balloon.current') ?? 0) * 1024 }),
+    disks: indexed('block').map((g) => ({
+      target: g('name') ?? '',
+      readBytes: Number(g('rd.bytes') ?? 0),
+      writeBytes: Number(g('wr.bytes') ?? 0),
+    })),
+    nics: indexed('net').map((g) => ({
+      name: g('name') ?? '',
+      rxBytes: Number(g('rx.bytes') ?? 0),
+      txBytes: Number(g('tx.bytes') ?? 0),
+    })),
+  };
+}
+
+/** `virsh pool-dumpxml`. */
+export function parsePoolXml(xml: string): StoragePool {
+  const pool = (parser.parse(xml) as XmlNode).pool as XmlNode | undefined;
+  if (!pool) throw new PlatformError('not a libvirt pool XML document', 'bad-xml', xml.slice(0, 200));
+  const bytes = (k: string) => Number(str(pool[k]));
+  return {
+    name: str(pool.name),
+    type: str(pool['@type']),
+    active: true,
+    capacityBytes: bytes('capacity'),
+    allocationBytes: bytes('allocation'),
+    availableBytes: bytes('available'),
+  };
+}
+
+/** `virsh nodecpustats` (nanoseconds). */
+export function parseNodeCpuStats(text: string): HostMetrics['cpuTimeNs'] {
+  const get = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { user: get('user'), system: get('system'), idle: get('idle') };
 }
 
 /** One line of `virsh event --all --loop --timestamp`. */
