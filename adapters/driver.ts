@@ -306,8 +306,10 @@ export interface Driver {
 export interface LabControl {
   /** Restart the platform's control daemon(s); VMs must survive (ID-01, ID-02, OPS-04). */
   restartDaemon?(): Promise<void>;
-  /** Host network state outside the platform's objects (the external bridge), for NIC-05/NIC-06. */
+  /** The external bridge's own configuration, for NIC-05. */
   hostNetworkState?(): Promise<string>;
+  /** Every host link, address and route except the platform's declared objects (its bridges and VM taps), for NIC-06. */
+  hostNetworkSnapshot?(): Promise<string>;
   /** Stops a VM with the platform's own CLI, behind the harness's back (INT-02 drift detection). */
   outOfBandStop?(vm: VmRef): Promise<void>;
   /** The same platform reached with wrong credentials, for AUT-01's typed auth error. */

@@ -7,6 +7,27 @@ import { type Platform, PrereqMissing, type Target } from './driver.js';
 import { ConfigInvalid } from './errors.js';
 import { type LibvirtConfig, LibvirtDriver } from './libvirt/adapter.js';
 
+/**
+ * Links (with their own settings, not counters or carrier), addresses and routes of the host, except
+ * interfaces matching `declared`: the platform's own network bridges and the taps of its VMs.
+ */
+export async function hostNetworkSnapshot(declared: RegExp): Promise<string> {
+  const json = async (args: string[]) =>
+    JSON.parse((await sh('ip', ['-j', ...args])).stdout || '[]') as Record<string, unknown>[];
+  const keep = (l: Record<string, unknown>) => !declared.test(String(l.ifname ?? l.dev ?? ''));
+  const links = (await json(['-d', 'link', 'show'])).filter(keep).map((l) => ({
+    name: l.ifname,
+    kind: (l.linkinfo as { info_kind?: string } | undefined)?.info_kind,
+    mtu: l.mtu,
+    mac: l.address,
+    master: l.master,
+    up: Array.isArray(l.flags) && l.flags.includes('UP'),
+  }));
+  const addrs = (await json(['addr', 'show'])).filter(keep).map((l) => ({ name: l.ifname, addrs: l.addr_info }));
+  const routes = (await json(['route', 'show', 'table', 'all'])).filter(keep);
+  return JSON.stringify({ links, addrs, routes });
+}
+
 /** The bridge's own configuration (not its ports or carrier, which attaching a VM rightly changes). */
 export async function bridgeState(bridge: string): Promise<string> {
   const r = await sh('ip', ['-j', '-d', 'addr', 'show', 'dev', bridge], { allowFail: true });
@@ -72,6 +93,7 @@ export async function connectTarget(platform: Platform, config: LabConfig, opts:
     control: {
       ...(c.labControl ? { restartDaemon: () => restartLibvirtd(say) } : {}),
       hostNetworkState: () => bridgeState(c.externalBridge),
+      hostNetworkSnapshot: () => hostNetworkSnapshot(/^(vnet\d+|vmcbr\d+|virbr\d+(-nic)?)$/),
       outOfBandStop: async (vm) => void (await sh('virsh', ['-c', c.uri, 'destroy', vm.id])),
       // A local unprivileged user (nobody) has no rights on qemu:///system: the platform must say so, typed.
       ...(c.uri.startsWith('qemu:///')

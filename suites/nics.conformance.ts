@@ -1,6 +1,6 @@
 /** NIC-01, NIC-02, NIC-03, NIC-05: chosen MACs, declared order, hotplug, external bridges. */
 import { describe } from 'vitest';
-import type { VmRef } from '../adapters/driver.js';
+import { Unsupported, type VmRef } from '../adapters/driver.js';
 import { boots, lastState } from '../adapters/guest/console.js';
 import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
 
@@ -11,6 +11,43 @@ const macs = {
   d: '52:54:00:20:00:0d',
   e: '52:54:00:20:00:0e',
 };
+
+describe('nics without a shared VM', () => {
+  const vms = ownedVms();
+
+  requirement(['NIC-04'], 'VLAN-backed isolation: same segment reaches, different segments do not', async (ctx) => {
+    const reason = ctx.caps.prereqMissing.vlan;
+    if (reason) return ctx.checks.prereqMissing('VLAN segments', reason);
+    throw new Unsupported('the VLAN reachability check (three guests on two VLANs) is not implemented yet', 'adapter');
+  });
+
+  requirement(
+    ['NIC-06'],
+    "host network state outside the platform's declared objects is unchanged by a NIC-heavy run",
+    async (ctx) => {
+      const { t, checks: c } = ctx;
+      const snap = t.control.hostNetworkSnapshot;
+      if (!snap) return c.prereqMissing('host network snapshot', 'the lab gives no view of the host network');
+      const before = await snap();
+      const nics = [
+        { network: t.lab.network },
+        { network: t.lab.network2 },
+        ...(t.lab.externalBridge ? [{ network: t.lab.externalBridge, external: true }] : []),
+      ];
+      const vm = await vms.create(ctx, baseSpec(ctx.run, 'nic6', { nics }));
+      await t.driver.start(vm);
+      await waitGuest(ctx, vm, 'boot', bootNumber(1));
+      if (ctx.caps.hotplugNic) {
+        await t.driver.attachNic(vm, { network: t.lab.network, mac: '52:54:00:60:00:01' });
+        await t.driver.detachNic(vm, '52:54:00:60:00:01');
+      }
+      await t.driver.stop(vm, { force: true });
+      await t.driver.delete(vm);
+      vms.all.splice(vms.all.indexOf(vm), 1);
+      c.eq("links, addresses and routes outside the platform's objects", await snap(), before);
+    },
+  );
+});
 
 describe('nics', () => {
   const vms = ownedVms();

@@ -261,7 +261,7 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
     prereqMissing: {
       ...(vlan ? { vlan } : {}),
       ...(accel.accel === 'kvm' ? {} : { kvm: accel.reason }),
-      'second-site': 'the local lab has one libvirt host; multi-site needs the second-site lab (lab/libvirt site-b)',
+      'second-site': 'the local lab has one libvirt host and no second site (a second host with its own site label is not built yet)',
     },
     kernel,
     initrd,
