@@ -113,6 +113,8 @@ describe('disks', () => {
 
   requirement(['DSK-05'], 'volume inventory: size, format, backing, attached-to for every volume', async (ctx) => {
     const { t, checks: c } = ctx;
+    // Its own VM, so the check stands alone: a copy-on-write boot disk and an attached data disk.
+    await vms.create(ctx, baseSpec(ctx.run, 'dk5', { disks: [{ name: 'data1', sizeBytes: 4 * MiB }] }));
     const vols = await t.driver.volumes();
     c.ok('volumes listed', vols.length > 0);
     for (const v of vols)

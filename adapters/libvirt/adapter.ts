@@ -406,10 +406,7 @@ export class LibvirtDriver implements Driver {
   }
 
   async list(filter: { owner?: string; metadata?: Record<string, string> }): Promise<VmRef[]> {
-    const uuids = (await this.virsh.run(['list', '--all', '--uuid']))
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean);
+    const uuids = await this.lines(['list', '--all', '--uuid']);
     const out: VmRef[] = [];
     for (const id of uuids) {
       const d = await this.domain({ id, name: id }).catch((e) =>
@@ -425,10 +422,7 @@ export class LibvirtDriver implements Driver {
 
   async owned(): Promise<OwnedObject[]> {
     const out: OwnedObject[] = [];
-    for (const id of (await this.virsh.run(['list', '--all', '--uuid']))
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)) {
+    for (const id of await this.lines(['list', '--all', '--uuid'])) {
       const d = await this.domain({ id, name: id }).catch((e) =>
         e instanceof NotFound ? undefined : Promise.reject(e),
       );
@@ -441,6 +435,14 @@ export class LibvirtDriver implements Driver {
       if (runId) out.push({ kind: 'volume', id: `${this.cfg.pool}/${name}`, name, runId });
     }
     return out;
+  }
+
+  /** virsh output as trimmed, non-empty lines (name and uuid listings). */
+  private async lines(args: string[]): Promise<string[]> {
+    return (await this.virsh.run(args))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 
   private async volumeNames(pool: string): Promise<string[]> {
@@ -539,10 +541,7 @@ export class LibvirtDriver implements Driver {
   }
 
   async storagePools(): Promise<StoragePool[]> {
-    const names = (await this.virsh.run(['pool-list', '--all', '--name']))
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean);
+    const names = await this.lines(['pool-list', '--all', '--name']);
     const out: StoragePool[] = [];
     for (const name of names) {
       const info = await this.virsh.run(['pool-info', name]);
@@ -607,10 +606,7 @@ export class LibvirtDriver implements Driver {
   }
 
   async networks(): Promise<Network[]> {
-    const names = (await this.virsh.run(['net-list', '--all', '--name']))
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean);
+    const names = await this.lines(['net-list', '--all', '--name']);
     const out: Network[] = [];
     for (const name of names) {
       const xml = await this.virsh.run(['net-dumpxml', name]);

@@ -339,21 +339,11 @@ export function parseNodeMemTotal(text: string): number {
 
 /** `virsh domstats` key=value blocks: per-domain vcpu and memory allocation. */
 export function parseDomStats(text: string): { domain: string; vcpus: number; memoryBytes: number }[] {
-  const out: { domain: string; vcpus: number; memoryBytes: number }[] = [];
-  let cur: { domain: string; vcpus: number; memoryBytes: number } | undefined;
-  for (const line of text.split('\n')) {
-    const d = /^Domain: '(.+)'/.exec(line.trim());
-    if (d) {
-      cur = { domain: d[1] as string, vcpus: 0, memoryBytes: 0 };
-      out.push(cur);
-      continue;
-    }
-    const kv = /^\s*([\w.]+)=(\S+)/.exec(line);
-    if (!kv || !cur) continue;
-    if (kv[1] === 'vcpu.current') cur.vcpus = Number(kv[2]);
-    if (kv[1] === 'balloon.maximum') cur.memoryBytes = Number(kv[2]) * 1024;
-  }
-  return out;
+  return [...parseDomStatsRecords(text)].map(([domain, r]) => ({
+    domain,
+    vcpus: Number(r['vcpu.current'] ?? 0),
+    memoryBytes: Number(r['balloon.maximum'] ?? 0) * 1024,
+  }));
 }
 
 /** `virsh domstats` as key/value records per domain. */
