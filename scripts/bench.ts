@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { newRunId, type VmRef } from '../adapters/driver.js';
-import { boots, parseConsole } from '../adapters/guest/console.js';
+import { boots } from '../adapters/guest/console.js';
 import { buildDomainXml } from '../adapters/libvirt/mapping.js';
 import { connectTarget } from '../adapters/registry.js';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';

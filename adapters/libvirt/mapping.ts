@@ -352,7 +352,10 @@ export function parseDomStatsRecords(text: string): Map<string, Record<string, s
   let cur: Record<string, string> | undefined;
   for (const line of text.split('\n')) {
     const d = /^Domain: '(.+)'/.exec(line.trim());
-    if (d) out.set(d[1] as string, (cur = {}));
+    if (d) {
+      cur = {};
+      out.set(d[1] as string, cur);
+    }
     const kv = /^\s*([\w.]+)=(.*)$/.exec(line);
     if (kv && cur) cur[kv[1] as string] = (kv[2] as string).trim();
   }

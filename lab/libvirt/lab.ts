@@ -261,7 +261,8 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
     prereqMissing: {
       ...(vlan ? { vlan } : {}),
       ...(accel.accel === 'kvm' ? {} : { kvm: accel.reason }),
-      'second-site': 'the local lab has one libvirt host and no second site (a second host with its own site label is not built yet)',
+      'second-site':
+        'the local lab has one libvirt host and no second site (a second host with its own site label is not built yet)',
     },
     kernel,
     initrd,
