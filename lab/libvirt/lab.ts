@@ -249,6 +249,8 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
   if (createdBridge) await sh('ip', ['link', 'set', d.externalBridge, 'address', '02:76:6d:63:00:01']);
   // Like a Nett-managed bridge: no kernel-generated link-local address when its first port comes up.
   await sh('ip', ['link', 'set', d.externalBridge, 'addrgenmode', 'none']);
+  // An L2-only bridge: without this the kernel adds IPv6 routes for it when its first port comes up (NIC-06).
+  await sh('sysctl', ['-q', '-w', `net.ipv6.conf.${d.externalBridge}.disable_ipv6=1`]);
   await sh('ip', ['link', 'set', d.externalBridge, 'up']);
   const consoleDir = join(d.root, 'libvirt', 'console');
   await mkdir(consoleDir, { recursive: true });
