@@ -67,7 +67,7 @@ export async function runVitest(
       return false;
     }
   };
-  const forward = (sig: NodeJS.Signals) => {
+  const forward = () => {
     if (interrupted) {
       opts.onSecondInterrupt?.();
       group('SIGKILL');
@@ -76,7 +76,6 @@ export async function runVitest(
     interrupted = true;
     // vitest's workers carry on through SIGINT (a run then finishes every test); SIGTERM stops them now,
     // and the caller's cleanup removes what the run created.
-    void sig;
     group('SIGTERM');
   };
   process.on('SIGINT', forward);
