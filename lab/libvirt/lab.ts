@@ -44,6 +44,8 @@ export const packages = [
   'cpio',
   'genisoimage',
   'iproute2',
+  // pgrep and sysctl: daemons are found by name and the external bridge is configured with sysctl.
+  'procps',
 ];
 
 const d = libvirtLabDefaults;
