@@ -30,9 +30,13 @@ export function newRunId(now = new Date(), rand = Math.floor(Math.random() * 0x1
   return `${stamp}-${rand.toString(16).padStart(4, '0')}`;
 }
 
+/** What the harness creates; the sweeper removes them in this order (dependents first). */
+export const ownedKinds = ['vm', 'backup', 'volume', 'image'] as const;
+export type OwnedKind = (typeof ownedKinds)[number];
+
 /** Anything on the platform that carries the ownership tag, as the leak check and the sweeper see it. */
 export interface OwnedObject {
-  kind: 'vm' | 'volume';
+  kind: OwnedKind;
   id: string;
   name: string;
   runId: string;
@@ -75,6 +79,8 @@ export interface VmSpec {
   metadata: Record<string, string>;
   userData?: string;
   placement?: Placement;
+  /** Boot firmware; UEFI is a Talos prerequisite (IMG-04). Default: the platform's BIOS default. */
+  firmware?: 'bios' | 'uefi';
 }
 
 export interface VmRef {
@@ -193,9 +199,51 @@ export interface Network {
 export interface Image {
   id: string;
   name: string;
+  /** The version label the operator published it under (IMG-02), when the platform keeps one. */
+  version?: string;
   format: string;
   sizeBytes: number;
   checksum?: { algorithm: string; value: string };
+  owner?: OwnershipTag;
+}
+
+/** A base image file to publish through the platform API (IMG-01, IMG-02). */
+export interface ImageSource {
+  name: string;
+  version: string;
+  /** Local file the harness uploads. */
+  path: string;
+  format: 'raw' | 'qcow2';
+  /** Expected sha256 (hex); the platform's own checksum must agree. */
+  sha256: string;
+}
+
+/** A point-in-time copy of a VM's disks and identity metadata that can be restored (STO-01, MDC-04). */
+export interface Backup {
+  id: string;
+  vm: VmRef;
+  createdAt: string;
+  sizeBytes: number;
+  /** Where the platform keeps it (pool, storage, path), for evidence. */
+  location: string;
+}
+
+export interface RestoreOptions {
+  name: string;
+  placement?: Placement;
+}
+
+/** A disk in a standard format on the harness side (STO-02). */
+export interface VolumeFile {
+  path: string;
+  format: 'raw' | 'qcow2';
+  sizeBytes: number;
+}
+
+/** Day-2 change of a stopped VM (OPS-02); omitted fields stay as they are. */
+export interface Resize {
+  vcpus?: number;
+  memoryMiB?: number;
 }
 
 export interface TaskHandle {
@@ -239,6 +287,8 @@ export interface GuestProbe {
   read(): Promise<GuestReport>;
 }
 
+export type PrereqKey = 'vlan' | 'kvm' | 'second-site' | 'vm-instances' | 'talos-image' | 'nats';
+
 export interface Capabilities {
   instanceType: 'vm' | 'container';
   /** Evidence from containers or simulators proves the adapter and API path, not VM support. */
@@ -253,8 +303,10 @@ export interface Capabilities {
   /** Whether list() filters by metadata on the platform or the adapter filters what it read. */
   metadataFilter: 'platform' | 'adapter';
   externalBridge: boolean;
+  /** How a host is emptied for maintenance (OPS-02): live migration, cold migration, or only stopping its VMs. */
+  hostMaintenance: 'evacuate-live' | 'evacuate-cold' | 'stop-only' | 'none';
   /** Why a prerequisite is missing on this lab, per feature; absent means available. */
-  prereqMissing: Partial<Record<'vlan' | 'kvm' | 'second-site' | 'vm-instances', string>>;
+  prereqMissing: Partial<Record<PrereqKey, string>>;
 }
 
 export interface StopOptions {
@@ -294,6 +346,18 @@ export interface Driver {
   networks(): Promise<Network[]>;
 
   images(): Promise<Image[]>;
+  importImage(src: ImageSource): Promise<Receipt<Image>>;
+  deleteImage(id: string): Promise<Receipt>;
+
+  backup(vm: VmRef): Promise<Receipt<Backup>>;
+  restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>>;
+  deleteBackup(id: string): Promise<Receipt>;
+  backups(): Promise<Backup[]>;
+  exportVolume(volumeId: string, dest: { path: string; format: VolumeFile['format'] }): Promise<Receipt<VolumeFile>>;
+  importVolume(name: string, src: VolumeFile): Promise<Receipt<Volume>>;
+  reconfigure(vm: VmRef, change: Resize): Promise<Receipt>;
+  /** The VM's console or task log as the platform API serves it (OBS-04). */
+  consoleLog(vm: VmRef): Promise<string>;
 
   events(signal: AbortSignal): AsyncIterable<PlatformEvent>;
   task(handle: TaskHandle): Promise<TaskInfo>;

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import type { Platform } from '../adapters/driver.js';
 import { ConfigInvalid } from '../adapters/errors.js';
 import { registerSecret } from '../reports/redact.js';
 import { libvirtLabDefaults as d } from './libvirt/lab.js';
@@ -104,4 +105,9 @@ export async function loadLabConfig(file: string): Promise<{ config: LabConfig; 
   // Hash of the validated config: it holds only secret references, never values.
   const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex');
   return { config, hash };
+}
+
+/** Platforms the config has a section for, in the config's order. */
+export function configuredPlatforms(config: LabConfig): Platform[] {
+  return Object.keys(config.platforms).filter((k) => config.platforms[k as keyof LabConfig['platforms']]) as Platform[];
 }

@@ -4,8 +4,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { newRunId, type Platform, platforms } from '../adapters/driver.js';
 import { ConfigInvalid, isVmconformError } from '../adapters/errors.js';
 import { connectTarget } from '../adapters/registry.js';
-import { loadLabConfig } from '../lab/config.js';
-import { libvirtDown, libvirtUp, readLibvirtLabState } from '../lab/libvirt/lab.js';
+import { configuredPlatforms, loadLabConfig } from '../lab/config.js';
+import { isLab, lab, labNames, labsFor } from '../lab/labs.js';
 import { Transcript } from '../reports/transcript.js';
 import { requirements } from '../suites/requirements.js';
 import { runPlatform } from './platform-run.js';
@@ -13,16 +13,10 @@ import { decideSweep, liveRuns, registerRun, removeOwned } from './runs.js';
 import { repoRoot, runVitest, type VitestCounts } from './vitest-run.js';
 
 const say = (msg: string) => process.stdout.write(`[vmconform] ${msg}\n`);
-const labPlatforms = ['libvirt'] as const;
-type LabPlatform = (typeof labPlatforms)[number];
-
-function labPlatform(value: string): LabPlatform {
-  if (!(labPlatforms as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(
-      `expected one of: ${labPlatforms.join(', ')} (the local labs this build can bring up)`,
-    );
-  }
-  return value as LabPlatform;
+function labName(value: string): string {
+  if (!isLab(value))
+    throw new InvalidArgumentError(`expected one of: ${labNames.join(', ')} (the local labs this build can bring up)`);
+  return value;
 }
 
 function platformList(value: string): Platform[] {
@@ -40,8 +34,8 @@ function duration(value: string): number {
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
 
-async function labUp(p: LabPlatform): Promise<void> {
-  if (p === 'libvirt') await libvirtUp(say);
+async function labUp(name: string): Promise<void> {
+  await (await lab(name)).up(say);
 }
 
 const program = new Command()
@@ -53,31 +47,27 @@ const program = new Command()
   // Bad input exits 2 (documented); commander's own default is 1.
   .exitOverride();
 
-const lab = program
+const labCmd = program
   .command('lab')
-  .description('bring the embedded local lab up or down (installs Debian packages, starts daemons by hand)');
-lab
+  .description('bring the embedded local labs up or down (installs Debian packages, starts daemons by hand)');
+labCmd
   .command('up')
-  .argument('<platform>', `one of: ${labPlatforms.join(', ')}`, labPlatform)
-  .description(
-    'build the local lab: packages, daemons, guest image, pool, networks, external bridge (idempotent; prints its time)',
-  )
-  .action(async (p: LabPlatform) => labUp(p));
-lab
+  .argument('<lab>', `one of: ${labNames.join(', ')}`, labName)
+  .description('build the local lab: packages, daemons, images, networks (idempotent; prints its time)')
+  .action(async (name: string) => labUp(name));
+labCmd
   .command('down')
-  .argument('<platform>', `one of: ${labPlatforms.join(', ')}`, labPlatform)
+  .argument('<lab>', `one of: ${labNames.join(', ')}`, labName)
   .description('remove owned leftovers, then stop only the daemons the lab started')
-  .option('--purge', 'also remove the pools, image, networks and guest artefacts (the next lab up is cold)')
-  .action(async (p: LabPlatform, opts: { purge?: boolean }) => {
-    if (p === 'libvirt') await libvirtDown(say, opts);
-  });
-lab
+  .option('--purge', 'also remove the pools, images, networks and built artefacts (the next lab up is cold)')
+  .action(async (name: string, opts: { purge?: boolean }) => (await lab(name)).down(say, opts));
+labCmd
   .command('status')
-  .description('print what `lab up` measured (accelerator, missing prerequisites, bring-up time)')
+  .description('print what `lab up` measured per lab (accelerator, missing prerequisites, bring-up time)')
   .action(async () => {
-    process.stdout.write(
-      `${JSON.stringify({ libvirt: (await readLibvirtLabState()) ?? 'not brought up' }, null, 2)}\n`,
-    );
+    const all: Record<string, unknown> = {};
+    for (const name of labNames) all[name] = (await (await lab(name)).status()) ?? 'not brought up';
+    process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
   });
 
 program
@@ -90,16 +80,21 @@ program
     'lab config (YAML); secrets are referenced by env var or file, never given here',
     'lab/lab.local.yaml',
   )
-  .option('-p, --platform <list>', 'comma-separated platforms to evaluate', platformList, ['libvirt'] as Platform[])
+  .option(
+    '-p, --platform <list>',
+    'comma-separated platforms to evaluate (default: every platform in the config)',
+    platformList,
+  )
   .option('-o, --out <dir>', 'output folder (default: outputDir from the config)')
   .option(
     '-r, --requirement <pattern>',
     "only tests whose requirement ids match this regular expression, e.g. LC-0 or 'DSK|NIC'",
   )
   .option('--no-lab', 'do not bring the local lab up first (use for a remote lab host)')
-  .action(async (opts: { config: string; platform: Platform[]; out?: string; requirement?: string; lab: boolean }) => {
+  .action(async (opts: { config: string; platform?: Platform[]; out?: string; requirement?: string; lab: boolean }) => {
     const configPath = resolve(opts.config);
     const { config } = await loadLabConfig(configPath);
+    const chosen = opts.platform ?? configuredPlatforms(config);
     if (opts.requirement) {
       let re: RegExp;
       try {
@@ -116,14 +111,14 @@ program
       }
     }
     const runId = newRunId();
-    const unregister = await registerRun(runId, opts.platform);
+    const unregister = await registerRun(runId, chosen);
     let failed = false;
     try {
-      for (const p of opts.platform) {
+      if (opts.lab) for (const name of labsFor(config, chosen)) await labUp(name);
+      for (const p of chosen) {
         if (!config.platforms[p as keyof typeof config.platforms]) {
           throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
         }
-        if (opts.lab && (labPlatforms as readonly string[]).includes(p)) await labUp(p as LabPlatform);
         const out = resolve(opts.out ?? config.outputDir, runId, p);
         say(`evaluating ${p}, run ${runId} -> ${out}`);
         const { counts, leaks } = await runPlatform({
@@ -134,9 +129,7 @@ program
           out,
           vitestArgs: ['--project', 'conformance', ...(opts.requirement ? ['-t', opts.requirement] : [])],
           say,
-          ...(opts.lab && (labPlatforms as readonly string[]).includes(p)
-            ? { recover: () => labUp(p as LabPlatform) }
-            : {}),
+          ...(opts.lab && isLab(p) ? { recover: () => labUp(p) } : {}),
         });
         say(
           `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); results: ${out}/results.json`,
@@ -156,54 +149,64 @@ program
 program
   .command('test')
   .description(
-    'the project test pass: bring up the local libvirt lab, run unit tests and the conformance suites against it, end with "N passed, N failed"',
+    'the project test pass: bring up the local labs of lab/lab.local.yaml, run the unit and lab-harness tests, then the conformance suites on every platform there; ends with "N passed, N failed, N skipped"',
   )
   .option('--unit-only', 'only the unit tests (no lab needed)')
   .action(async (opts: { unitOnly?: boolean }) => {
     const runId = newRunId();
-    const out = resolve(repoRoot, 'out', runId, 'libvirt');
     const configPath = resolve(repoRoot, 'lab/lab.local.yaml');
-    let counts: VitestCounts;
-    let leaked = 0;
+    const total: VitestCounts = { passed: 0, failed: 0, skipped: 0, total: 0, exitCode: 0, interrupted: false };
+    const add = (c: VitestCounts, leaked = 0) => {
+      total.passed += c.passed;
+      // A leak is a failure of the run even when every test passed.
+      total.failed += c.failed + (leaked > 0 ? 1 : 0);
+      total.skipped += c.skipped;
+      total.total += c.total;
+      total.interrupted ||= c.interrupted;
+      if (c.exitCode !== 0 && c.skipped === 0) total.exitCode = c.exitCode;
+    };
     if (opts.unitOnly) {
-      counts = await runVitest(['--project', 'unit'], {}, resolve(out, 'vitest.json'));
+      add(await runVitest(['--project', 'unit'], {}, resolve(repoRoot, 'out', runId, 'unit', 'vitest.json')));
     } else {
-      await labUp('libvirt');
-      const unregister = await registerRun(runId, ['libvirt']);
+      const { config } = await loadLabConfig(configPath);
+      const chosen = configuredPlatforms(config);
+      for (const name of labsFor(config, chosen)) await labUp(name);
+      const unregister = await registerRun(runId, chosen);
       try {
-        const { config } = await loadLabConfig(configPath);
-        const r = await runPlatform({
-          platform: 'libvirt',
-          runId,
-          config,
-          configPath,
-          out,
-          vitestArgs: [],
-          say,
-          recover: () => labUp('libvirt'),
-        });
-        counts = r.counts;
-        leaked = r.leaks.after.length;
+        for (const [i, platform] of chosen.entries()) {
+          if (total.interrupted) break;
+          say(`testing ${platform} (run ${runId})`);
+          const r = await runPlatform({
+            platform,
+            runId,
+            config,
+            configPath,
+            out: resolve(repoRoot, 'out', runId, platform),
+            // Unit and lab-harness tests once, with the first platform; conformance suites on every one.
+            vitestArgs: i === 0 ? [] : ['--project', 'conformance'],
+            say,
+            ...(isLab(platform) ? { recover: () => labUp(platform) } : {}),
+          });
+          add(r.counts, r.leaks.after.length);
+        }
       } finally {
         await unregister();
       }
     }
-    if (counts.total === 0) say('no test ran: that is a failure, not a success');
-    // A leak is a failure of the run even when every test passed.
-    const failed = counts.failed + (leaked > 0 ? 1 : 0);
-    process.stdout.write(`${counts.passed} passed, ${failed} failed, ${counts.skipped} skipped\n`);
-    process.exitCode = counts.interrupted
-      ? 130
-      : failed > 0 || counts.total === 0 || (counts.exitCode !== 0 && counts.skipped === 0)
-        ? 1
-        : 0;
+    if (total.total === 0) say('no test ran: that is a failure, not a success');
+    process.stdout.write(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
+    process.exitCode = total.interrupted ? 130 : total.failed > 0 || total.total === 0 || total.exitCode !== 0 ? 1 : 0;
   });
 
 program
   .command('sweep')
   .description('remove objects left by runs that are no longer alive (VMs first, then volumes), with a summary')
   .option('-c, --config <file>', 'lab config (YAML)', 'lab/lab.local.yaml')
-  .option('-p, --platform <list>', 'comma-separated platforms to sweep', platformList, ['libvirt'] as Platform[])
+  .option(
+    '-p, --platform <list>',
+    'comma-separated platforms to sweep (default: every platform in the config)',
+    platformList,
+  )
   .option(
     '--older-than <duration>',
     'only runs that started longer ago than this (e.g. 30m, 2h, 1d); runs alive on this machine are never swept',
@@ -212,24 +215,26 @@ program
   )
   .option('--run <id>', 'only this run (ignores --older-than, still never a live run)')
   .option('--dry-run', 'list what would be removed, remove nothing')
-  .action(async (opts: { config: string; platform: Platform[]; olderThan: number; run?: string; dryRun?: boolean }) => {
-    const { config } = await loadLabConfig(resolve(opts.config));
-    const live = await liveRuns();
-    for (const p of opts.platform) {
-      const target = await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() });
-      const decisions = decideSweep(await target.driver.owned(), live, new Date(), opts.olderThan, opts.run);
-      for (const d of decisions)
+  .action(
+    async (opts: { config: string; platform?: Platform[]; olderThan: number; run?: string; dryRun?: boolean }) => {
+      const { config } = await loadLabConfig(resolve(opts.config));
+      const live = await liveRuns();
+      for (const p of opts.platform ?? configuredPlatforms(config)) {
+        const target = await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() });
+        const decisions = decideSweep(await target.driver.owned(), live, new Date(), opts.olderThan, opts.run);
+        for (const d of decisions)
+          say(
+            `${d.action === 'remove' ? (opts.dryRun ? 'would remove' : 'removing') : 'keeping'} ${d.object.kind} ${d.object.name} (run ${d.object.runId}): ${d.why}`,
+          );
+        const doomed = decisions.filter((d) => d.action === 'remove').map((d) => d.object);
+        const failed = opts.dryRun ? [] : await removeOwned(target.driver, doomed, say);
         say(
-          `${d.action === 'remove' ? (opts.dryRun ? 'would remove' : 'removing') : 'keeping'} ${d.object.kind} ${d.object.name} (run ${d.object.runId}): ${d.why}`,
+          `${p}: ${doomed.length} to remove${opts.dryRun ? ' (dry run: nothing removed)' : `, ${doomed.length - failed.length} removed, ${failed.length} failed`}, ${decisions.length - doomed.length} kept`,
         );
-      const doomed = decisions.filter((d) => d.action === 'remove').map((d) => d.object);
-      const failed = opts.dryRun ? [] : await removeOwned(target.driver, doomed, say);
-      say(
-        `${p}: ${doomed.length} to remove${opts.dryRun ? ' (dry run: nothing removed)' : `, ${doomed.length - failed.length} removed, ${failed.length} failed`}, ${decisions.length - doomed.length} kept`,
-      );
-      if (failed.length > 0) process.exitCode = 1;
-    }
-  });
+        if (failed.length > 0) process.exitCode = 1;
+      }
+    },
+  );
 
 program
   .command('requirements')

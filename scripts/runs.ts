@@ -4,7 +4,7 @@
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Driver, type OwnedObject, runIdPattern } from '../adapters/driver.js';
+import { type Driver, type OwnedKind, type OwnedObject, ownedKinds, runIdPattern } from '../adapters/driver.js';
 import { pidAlive, readJson, writeJson } from '../lab/host.js';
 
 const runsDir = '/var/lib/vmconform/runs';
@@ -73,28 +73,40 @@ export function decideSweep(
   });
 }
 
-/** Removes owned objects, VMs first (their delete releases their own disks), then the volumes still there. */
+/** How each kind of owned object is removed. */
+const removers: Record<OwnedKind, (d: Driver, o: OwnedObject) => Promise<unknown>> = {
+  vm: (d, o) => d.delete({ id: o.id, name: o.name }),
+  backup: (d, o) => d.deleteBackup(o.id),
+  volume: (d, o) => d.deleteVolume(o.id),
+  image: (d, o) => d.deleteImage(o.id),
+};
+
+/**
+ * Removes owned objects in dependency order (VMs first: their delete releases their own disks; then
+ * backups, volumes, images), skipping what an earlier removal already took with it.
+ */
 export async function removeOwned(
   driver: Driver,
   objects: OwnedObject[],
   say: (m: string) => void,
 ): Promise<OwnedObject[]> {
   const failed: OwnedObject[] = [];
-  const attempt = async (o: OwnedObject, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      say(`removed ${o.kind} ${o.name} (run ${o.runId})`);
-    } catch (e) {
-      if ((e as { code?: string }).code === 'not-found') return;
-      failed.push(o);
-      say(`could not remove ${o.kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`);
+  for (const kind of ownedKinds) {
+    const mine = objects.filter((x) => x.kind === kind);
+    if (mine.length === 0) continue;
+    const present = kind === 'vm' ? undefined : new Set((await driver.owned()).map((o) => o.id));
+    for (const o of mine) {
+      if (present && !present.has(o.id)) continue;
+      try {
+        await removers[kind](driver, o);
+        say(`removed ${o.kind} ${o.name} (run ${o.runId})`);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'not-found') continue;
+        failed.push(o);
+        say(`could not remove ${o.kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
-  };
-  for (const o of objects.filter((x) => x.kind === 'vm'))
-    await attempt(o, () => driver.delete({ id: o.id, name: o.name }));
-  const present = new Set((await driver.owned()).map((o) => o.id));
-  for (const o of objects.filter((x) => x.kind === 'volume' && present.has(x.id)))
-    await attempt(o, () => driver.deleteVolume(o.id));
+  }
   return failed;
 }
 

@@ -7,6 +7,7 @@ import type { Transcript } from '../../reports/transcript.js';
 import {
   type AttachedDisk,
   type AttachedNic,
+  type Backup,
   type Capabilities,
   Conflict,
   type DiskSpec,
@@ -15,6 +16,7 @@ import {
   type Host,
   type HostMetrics,
   type Image,
+  type ImageSource,
   type Network,
   type NicSpec,
   NotFound,
@@ -24,6 +26,8 @@ import {
   type PlatformEvent,
   type PlatformInfo,
   type Receipt,
+  type Resize,
+  type RestoreOptions,
   type StopOptions,
   type StoragePool,
   type TaskHandle,
@@ -34,6 +38,7 @@ import {
   type VmSpec,
   type VmState,
   type Volume,
+  type VolumeFile,
 } from '../driver.js';
 import { parseConsole } from '../guest/console.js';
 import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../wait.js';
@@ -134,6 +139,8 @@ export class LibvirtDriver implements Driver {
       // libvirt cannot query domains by metadata: the adapter reads each domain's XML and filters.
       metadataFilter: 'adapter',
       externalBridge: true,
+      // One libvirtd per host: emptying a host means stopping its VMs (migration needs a second host).
+      hostMaintenance: 'stop-only',
       prereqMissing: this.cfg.prereqMissing,
     };
   }
@@ -630,6 +637,49 @@ export class LibvirtDriver implements Driver {
       out.push({ id: `${this.cfg.imagePool}/${name}`, name, format: v.format, sizeBytes: v.capacity });
     }
     return out;
+  }
+
+  async importImage(_src: ImageSource): Promise<Receipt<Image>> {
+    throw new Unsupported('image import is not implemented in the libvirt adapter yet', 'adapter');
+  }
+
+  async deleteImage(_id: string): Promise<Receipt> {
+    throw new Unsupported('image delete is not implemented in the libvirt adapter yet', 'adapter');
+  }
+
+  async backup(_vm: VmRef): Promise<Receipt<Backup>> {
+    throw new Unsupported('backup is not implemented in the libvirt adapter yet', 'adapter');
+  }
+
+  async restore(_backup: Backup, _opts: RestoreOptions): Promise<Receipt<VmRef>> {
+    throw new Unsupported('restore is not implemented in the libvirt adapter yet', 'adapter');
+  }
+
+  async deleteBackup(_id: string): Promise<Receipt> {
+    throw new Unsupported('backup delete is not implemented in the libvirt adapter yet', 'adapter');
+  }
+
+  async backups(): Promise<Backup[]> {
+    return [];
+  }
+
+  async exportVolume(
+    _volumeId: string,
+    _dest: { path: string; format: VolumeFile['format'] },
+  ): Promise<Receipt<VolumeFile>> {
+    throw new Unsupported('volume export is not implemented in the libvirt adapter yet', 'adapter');
+  }
+
+  async importVolume(_name: string, _src: VolumeFile): Promise<Receipt<Volume>> {
+    throw new Unsupported('volume import is not implemented in the libvirt adapter yet', 'adapter');
+  }
+
+  async reconfigure(_vm: VmRef, _change: Resize): Promise<Receipt> {
+    throw new Unsupported('reconfigure is not implemented in the libvirt adapter yet', 'adapter');
+  }
+
+  async consoleLog(_vm: VmRef): Promise<string> {
+    throw new Unsupported('console log through the API is not implemented in the libvirt adapter yet', 'adapter');
   }
 
   async *events(signal: AbortSignal): AsyncIterable<PlatformEvent> {

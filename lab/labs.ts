@@ -1,0 +1,38 @@
+/**
+ * The embedded local labs `vmconform lab up|down|status NAME` manages: one entry per platform lab and
+ * per shared lab service (a second site, a NATS server). Each loads lazily.
+ */
+import type { Platform } from '../adapters/driver.js';
+import type { LabConfig } from './config.js';
+import type { Say } from './host.js';
+
+export interface Lab {
+  /** Idempotent: installs, starts only what is not running, records what it measured. */
+  up(say: Say): Promise<unknown>;
+  /** Removes owned leftovers, then stops exactly the processes `up` started. */
+  down(say: Say, opts: { purge?: boolean }): Promise<void>;
+  /** What `up` measured, or undefined when it never ran. */
+  status(): Promise<unknown>;
+}
+
+const labs: Record<string, () => Promise<Lab>> = {
+  libvirt: async () => {
+    const m = await import('./libvirt/lab.js');
+    return { up: m.libvirtUp, down: m.libvirtDown, status: m.readLibvirtLabState };
+  },
+};
+
+export const labNames = Object.keys(labs);
+
+export const isLab = (name: string): boolean => name in labs;
+
+export async function lab(name: string): Promise<Lab> {
+  const load = labs[name];
+  if (!load) throw new Error(`no local lab named '${name}' (available: ${labNames.join(', ')})`);
+  return load();
+}
+
+/** The local labs a run of these platforms needs, in bring-up order: each platform's own lab where there is one. */
+export function labsFor(_config: LabConfig, platforms: Platform[]): string[] {
+  return platforms.filter(isLab);
+}
