@@ -32,8 +32,10 @@ export async function ensurePackages(pkgs: string[], say: Say): Promise<void> {
   }
   if (missing.length === 0) return;
   say(`installing Debian packages: ${missing.join(' ')}`);
-  await sh('apt-get', ['update']);
-  await sh('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+  // Another installer (a parallel lab, unattended apt) may hold the lock: wait for it rather than fail.
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  await sh('apt-get', [...lock, 'update']);
+  await sh('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], {
     env: { DEBIAN_FRONTEND: 'noninteractive' },
   });
 }
