@@ -674,7 +674,7 @@ const entries = [
     dimension: 'operational',
     level: 'SHOULD',
     verification: 'auto',
-    suite: 'suites/operations.conformance.ts',
+    suite: 'suites/day2.conformance.ts',
     manual: false,
   },
   {
@@ -686,7 +686,7 @@ const entries = [
     dimension: 'operational',
     level: 'SHOULD',
     verification: 'auto',
-    suite: 'suites/operations.conformance.ts',
+    suite: 'suites/day2.conformance.ts',
     manual: false,
   },
   {
