@@ -793,7 +793,8 @@ export class LibvirtDriver implements Driver {
       const b = await this.download(bPool, bName, dir);
       await this.qemuImg.rebase(path, b.path, b.format);
     }
-    return { path, format: v.format };
+    // libvirt's dir pool probes a NoCloud seed as format 'iso': to qemu-img that is raw bytes.
+    return { path, format: v.format === 'iso' ? 'raw' : v.format };
   }
 
   async exportVolume(
