@@ -3,7 +3,7 @@
  * outcome becomes a verdict, timings, cleanup of what a suite created, and guest-side waits.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, test } from 'vitest';
@@ -191,6 +191,12 @@ export async function imageFile(dir: string, label: string): Promise<{ path: str
   header.copy(content);
   return { path, sha256: createHash('sha256').update(content).digest('hex') };
 }
+
+/** sha256 of a file the harness holds (an export, an image source). */
+export const fileSha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 /**
  * User data that writes `VMCDATA:<boot id of the writing boot>` at the start of the disk with this

@@ -1,9 +1,4 @@
-/**
- * STO-01..03: backup and restore proven by data the guest wrote, disk export and import in standard
- * formats proven by content, storage pools with capacity and usage.
- */
-import { createHash } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'vitest';
 import type { VmRef } from '../adapters/driver.js';
@@ -12,6 +7,7 @@ import {
   baseSpec,
   bootNumber,
   currentRun,
+  fileSha256,
   markerUserData,
   ownedVms,
   type ReqContext,
@@ -19,11 +15,6 @@ import {
   vmName,
   waitGuest,
 } from './harness.js';
-
-const sha256 = async (path: string) =>
-  createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
 
 async function firstBytes(path: string, n: number): Promise<Buffer> {
   const f = await open(path, 'r');
@@ -176,7 +167,7 @@ describe('storage', () => {
         wrote.hdr,
       );
       c.eq('qcow2 export is a qcow2 file', (await firstBytes(qcow.result.path, 4)).toString('hex'), '514649fb');
-      const rawSum = await sha256(raw.result.path);
+      const rawSum = await fileSha256(raw.result.path);
 
       const imported: string[] = [];
       for (const src of [raw.result, qcow.result]) {
@@ -189,7 +180,7 @@ describe('storage', () => {
         c.eq(`imported ${src.format} has the disk size`, r.result.sizeBytes, 8 * 1024 * 1024);
         const back = join(dir, `back-${src.format}.raw`);
         await t.driver.exportVolume(r.result.id, { path: back, format: 'raw' });
-        c.eq(`imported ${src.format} reads back identical to the original (sha256)`, await sha256(back), rawSum);
+        c.eq(`imported ${src.format} reads back identical to the original (sha256)`, await fileSha256(back), rawSum);
       }
       const reader = await vms.create(
         ctx,

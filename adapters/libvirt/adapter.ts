@@ -105,6 +105,9 @@ export interface LibvirtConfig {
 
 export const defaultBackupDir = '/var/lib/vmconform/backups';
 
+/** Domain parts every domain of this adapter gets from its config and run, whatever created it. */
+type FixedParts = 'name' | 'accel' | 'kernel' | 'initrd' | 'cmdline' | 'consoleLog' | 'pool' | 'owner' | 'ownedVolumes';
+
 export interface DriverContext {
   runId: string;
   transcript: Transcript;
@@ -282,16 +285,45 @@ export class LibvirtDriver implements Driver {
     return parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', this.cfg.pool])).format;
   }
 
-  async create(spec: VmSpec): Promise<Receipt<VmRef>> {
-    const exists = await this.virsh.run(['domuuid', spec.name]).then(
+  /** What a new domain is made of; the rest (boot kernel, console log, pool, owner) comes from this adapter. */
+  private async defineOwned(
+    name: string,
+    parts: (created: string[]) => Promise<Omit<DomainBuild, FixedParts>>,
+  ): Promise<Receipt<VmRef>> {
+    const exists = await this.virsh.run(['domuuid', name]).then(
       () => true,
       (e) => (e instanceof NotFound ? false : Promise.reject(e)),
     );
     // define with an existing name would silently rewrite that domain, whoever owns it.
-    if (exists) throw new Conflict(`a domain named '${spec.name}' already exists`);
+    if (exists) throw new Conflict(`a domain named '${name}' already exists`);
     const t0 = performance.now();
     const created: string[] = [];
     try {
+      const xml = buildDomainXml({
+        ...(await parts(created)),
+        name,
+        accel: this.cfg.accel,
+        kernel: this.cfg.kernel,
+        initrd: this.cfg.initrd,
+        cmdline: this.cfg.cmdline,
+        consoleLog: join(this.cfg.consoleDir, `${name}.log`),
+        pool: this.cfg.pool,
+        owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
+        ownedVolumes: [`${name}-`],
+      });
+      await this.withTempFile(xml, (p) => this.virsh.run(['define', p]));
+      const id = (await this.virsh.run(['domuuid', name])).trim();
+      const ms = performance.now() - t0;
+      return { result: { id, name }, handle: noHandle, acceptedMs: ms, doneMs: ms };
+    } catch (e) {
+      // A failed create leaves nothing half-made (OBS-03).
+      for (const v of created) await this.deleteVolumeByName(v).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  create(spec: VmSpec): Promise<Receipt<VmRef>> {
+    return this.defineOwned(spec.name, async (created) => {
       const backing = await this.imagePath(spec.image);
       const prefix = `${spec.name}-`;
       const disks = [
@@ -316,33 +348,16 @@ export class LibvirtDriver implements Driver {
         created.push(seed);
         disks.push({ volume: seed, target: 'vdz', serial: 'cidata', format: 'raw' });
       }
-      const xml = buildDomainXml({
-        name: spec.name,
+      return {
         vcpus: spec.vcpus,
         memoryMiB: spec.memoryMiB,
-        accel: this.cfg.accel,
-        kernel: this.cfg.kernel,
-        initrd: this.cfg.initrd,
-        cmdline: this.cfg.cmdline,
-        consoleLog: join(this.cfg.consoleDir, `${spec.name}.log`),
-        pool: this.cfg.pool,
         disks,
         nics: spec.nics.map((n) => ({ ...n, mac: (n.mac ?? mac()).toLowerCase() })),
-        owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
         metadata: spec.metadata,
         ...(spec.placement ? { placement: spec.placement } : {}),
-        ownedVolumes: [prefix],
         ...(spec.firmware ? { firmware: spec.firmware } : {}),
-      });
-      await this.withTempFile(xml, (p) => this.virsh.run(['define', p]));
-      const id = (await this.virsh.run(['domuuid', spec.name])).trim();
-      const ms = performance.now() - t0;
-      return { result: { id, name: spec.name }, handle: noHandle, acceptedMs: ms, doneMs: ms };
-    } catch (e) {
-      // A failed create leaves nothing half-made (OBS-03).
-      for (const v of created) await this.deleteVolumeByName(v).catch(() => undefined);
-      throw e;
-    }
+      };
+    });
   }
 
   private async state(vm: VmRef) {
@@ -901,19 +916,11 @@ export class LibvirtDriver implements Driver {
   async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
     this.requireRunPrefix('restore name', opts.name);
     const m = await this.readManifest(backup.location);
-    const exists = await this.virsh.run(['domuuid', opts.name]).then(
-      () => true,
-      (e) => (e instanceof NotFound ? false : Promise.reject(e)),
-    );
-    if (exists) throw new Conflict(`a domain named '${opts.name}' already exists`);
     const uuidFree = await this.virsh.run(['domname', m.vm.id]).then(
       () => false,
       (e) => (e instanceof NotFound ? true : Promise.reject(e)),
     );
-    const t0 = performance.now();
-    const prefix = `${opts.name}-`;
-    const created: string[] = [];
-    try {
+    return this.defineOwned(opts.name, async (created) => {
       const disks: DomainBuild['disks'] = [];
       for (const disk of m.disks) {
         const file = join(backup.location, disk.file);
@@ -924,23 +931,16 @@ export class LibvirtDriver implements Driver {
             'bad-backup',
             sum,
           );
-        const volume = `${prefix}${disk.serial || disk.target}`;
+        const volume = `${opts.name}-${disk.serial || disk.target}`;
         await this.uploadAsRaw(this.cfg.pool, volume, { path: file, format: disk.format });
         created.push(volume);
         disks.push({ volume, target: disk.target, serial: disk.serial, format: 'raw' });
       }
       const placement = opts.placement ?? m.config.placement;
-      const xml = buildDomainXml({
-        name: opts.name,
+      return {
         ...(uuidFree ? { uuid: m.vm.id } : {}),
         vcpus: m.config.vcpus,
         memoryMiB: m.config.memoryMiB,
-        accel: this.cfg.accel,
-        kernel: this.cfg.kernel,
-        initrd: this.cfg.initrd,
-        cmdline: this.cfg.cmdline,
-        consoleLog: join(this.cfg.consoleDir, `${opts.name}.log`),
-        pool: this.cfg.pool,
         disks,
         nics: m.config.nics.map((n) => ({
           network: n.network,
@@ -948,20 +948,11 @@ export class LibvirtDriver implements Driver {
           mac: n.mac,
           ...(n.vlan === undefined ? {} : { vlan: n.vlan }),
         })),
-        owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
         metadata: m.config.metadata,
         ...(Object.keys(placement).length > 0 ? { placement } : {}),
-        ownedVolumes: [prefix],
         ...(m.config.firmware ? { firmware: m.config.firmware } : {}),
-      });
-      await this.withTempFile(xml, (p) => this.virsh.run(['define', p]));
-      const id = (await this.virsh.run(['domuuid', opts.name])).trim();
-      const ms = performance.now() - t0;
-      return { result: { id, name: opts.name }, handle: noHandle, acceptedMs: ms, doneMs: ms };
-    } catch (e) {
-      for (const v of created) await this.deleteVolumeByName(v).catch(() => undefined);
-      throw e;
-    }
+      };
+    });
   }
 
   async deleteBackup(id: string): Promise<Receipt> {
@@ -1012,7 +1003,7 @@ export class LibvirtDriver implements Driver {
 
   async consoleLog(_vm: VmRef): Promise<string> {
     throw new Unsupported(
-      "libvirt's API serves no console or task log: the serial log is a file virtlogd writes on the host (outside the API), virDomainOpenConsole only streams live console output from the moment of connection (virsh console needs a TTY), and domjobinfo covers only migration, save and dump jobs",
+      "libvirt's API serves no console or task log history: the serial log is a file virtlogd writes on the host, outside the API; virDomainOpenConsole streams only what the guest prints after the connection is made (virsh console without a TTY refuses with 'Cannot run interactive console without a controlling TTY'; under a pseudo-terminal it works but shows only new output); virsh domjobinfo covers only migration, save and dump jobs",
     );
   }
 
