@@ -43,12 +43,29 @@ const libvirt = z.strictObject({
   labControl: z.boolean().default(true),
   waits: z.record(z.string(), waitPolicy).optional(),
   ssh: z.strictObject({ user: z.string(), privateKey: secretRef }).optional(),
+  /** A Talos raw disk image on this machine; IMG-04 boots it when named, else reports prereq-missing. */
+  talosImage: z.string().optional(),
 });
+
+/**
+ * LC-07/LC-08 settings. Defaults: 20 repetitions per lifecycle op (the fewest for which the
+ * nearest-rank p95 is not simply the slowest sample), p95/median at most 2.0, 4 VMs created and
+ * deleted at once.
+ */
+export const predictabilityDefaults = { repetitions: 20, maxP95OverMedian: 2, concurrentVms: 4 };
+const predictability = z
+  .strictObject({
+    repetitions: z.number().int().min(3).max(100).default(predictabilityDefaults.repetitions),
+    maxP95OverMedian: z.number().min(1).default(predictabilityDefaults.maxP95OverMedian),
+    concurrentVms: z.number().int().min(2).max(32).default(predictabilityDefaults.concurrentVms),
+  })
+  .default(predictabilityDefaults);
 
 export const labConfigSchema = z.strictObject({
   outputDir: z.string().default('out'),
   /** Canary and other values to redact everywhere, by reference. */
   secrets: z.array(secretRef).default([]),
+  predictability,
   platforms: z
     .strictObject({
       libvirt: libvirt.optional(),
