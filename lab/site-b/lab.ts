@@ -93,10 +93,19 @@ async function checkNoClash(): Promise<void> {
     ifname: string;
     addr_info: { local: string }[];
   }[];
-  const routes = JSON.parse((await sh('ip', ['-j', 'route'])).stdout) as { dst: string; dev: string }[];
+  const routes = (
+    JSON.parse((await sh('ip', ['-j', 'route'])).stdout) as {
+      dst: string;
+      dev?: string;
+      type?: string;
+      metric?: number;
+    }[]
+  ).filter((r) => !(r.type === 'unreachable' && r.metric === 4242)); // our own guard route
   const clash = [
     ...addrs.filter((l) => l.ifname !== siteB.hostIf && l.addr_info.some((a) => inNet(a.local))).map((l) => l.ifname),
-    ...routes.filter((r) => r.dev !== siteB.hostIf && (inNet(r.dst) || r.dst === '172.31.0.0/16')).map((r) => r.dev),
+    ...routes
+      .filter((r) => r.dev !== siteB.hostIf && (inNet(r.dst) || r.dst === '172.31.0.0/16'))
+      .map((r) => r.dev ?? r.type ?? 'a route'),
   ];
   if (clash.length > 0)
     throw new PrereqMissing(
@@ -182,8 +191,9 @@ async function ensureLink(): Promise<boolean> {
     // A point-to-point lab link: no kernel IPv6 link-local traffic or routes on either end.
     await sh('ip', ['link', 'set', siteB.hostIf, 'addrgenmode', 'none']);
     await sh('ip', ['-n', siteB.netns, 'link', 'set', siteB.nsIf, 'addrgenmode', 'none']);
-    await sh('ip', ['-n', siteB.netns, 'link', 'set', siteB.nsIf, 'up']);
   }
+  await sh('ip', ['route', 'replace', ...guardRoute]);
+  await sh('ip', ['-n', siteB.netns, 'link', 'set', siteB.nsIf, 'up']);
   await sh('ip', ['link', 'set', siteB.hostIf, 'up']);
   return created;
 }
@@ -317,21 +327,30 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
   return state;
 }
 
-/** Site loss as MDC-03 sees it: the host end of the link goes down; site B and its VMs keep running. */
+/**
+ * Site loss as MDC-03 sees it: site B's end of the link goes down, so packets to it are dropped on
+ * the veth (a silent loss, like a cut WAN link, not a refusal); site B and its VMs keep running.
+ */
 export async function cutSiteBLink(): Promise<void> {
-  await sh('ip', ['link', 'set', siteB.hostIf, 'down']);
+  await sh('ip', ['-n', siteB.netns, 'link', 'set', siteB.nsIf, 'down']);
 }
 
 export async function restoreSiteBLink(): Promise<void> {
-  await sh('ip', ['link', 'set', siteB.hostIf, 'up']);
+  await sh('ip', ['-n', siteB.netns, 'link', 'set', siteB.nsIf, 'up']);
   await waitForSite();
 }
+
+/**
+ * Should the host end of the link ever go down, its connected route goes with it and traffic for
+ * site B would follow the default route off this machine: this route makes it unreachable instead.
+ */
+const guardRoute = ['unreachable', `${siteB.siteAddr.replace(/\.\d+$/, '.0')}/${siteB.prefix}`, 'metric', '4242'];
 
 /** `purge` also removes site B's directories (keys, pools, image): the next bring-up is cold. */
 export async function siteBDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
   const state = await readSiteBState();
-  if (state && (await sh('ip', ['link', 'show', siteB.hostIf], { allowFail: true })).exitCode === 0)
-    await sh('ip', ['link', 'set', siteB.hostIf, 'up']);
+  // A run interrupted while site B was lost: give its link back so leftovers can be removed.
+  if (state?.createdNetns) await sh('ip', ['-n', siteB.netns, 'link', 'set', siteB.nsIf, 'up'], { allowFail: true });
   if ((await virsh(['version'], true)).exitCode === 0) {
     // Only domains carrying the ownership tag; qemu would otherwise outlive libvirtd in the namespace.
     const uuids = (await virsh(['list', '--all', '--uuid'])).stdout
@@ -351,6 +370,7 @@ export async function siteBDown(say: Say, opts: { purge?: boolean } = {}): Promi
     // Deleting the namespace deletes the veth pair with it.
     await sh('ip', ['netns', 'del', siteB.netns], { allowFail: true });
     await sh('ip', ['link', 'del', siteB.hostIf], { allowFail: true });
+    await sh('ip', ['route', 'del', ...guardRoute], { allowFail: true });
     say(`removed namespace ${siteB.netns} and link ${siteB.hostIf}`);
   }
   if (opts.purge) {
