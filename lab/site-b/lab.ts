@@ -236,6 +236,22 @@ async function ensurePool(name: string, path: string): Promise<void> {
 /** Site B's libvirt objects, named as on site A so one lab config section serves both. */
 async function ensureLibvirtObjects(basePath: string): Promise<void> {
   const d = libvirtLabDefaults;
+  // Warm path: one ssh round trip (virsh runs ;-separated commands) instead of one per object.
+  const probe = await virsh(
+    [
+      [
+        `pool-info ${d.pool}`,
+        `pool-info ${d.imagePool}`,
+        `vol-info ${d.image} --pool ${d.imagePool}`,
+        `net-info ${d.network}`,
+        `net-info ${d.network2}`,
+      ].join('; '),
+    ],
+    true,
+  );
+  const out = probe.stdout;
+  if (probe.exitCode === 0 && out.match(/State:\s+running/g)?.length === 2 && out.match(/Active:\s+yes/g)?.length === 2)
+    return;
   await ensurePool(d.pool, paths.pool);
   await ensurePool(d.imagePool, paths.images);
   if ((await virsh(['vol-info', d.image, '--pool', d.imagePool], true)).exitCode !== 0) {
