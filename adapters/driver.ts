@@ -117,6 +117,8 @@ export interface VmConfig {
   metadata: Record<string, string>;
   owner?: OwnershipTag;
   placement: Placement;
+  /** Boot firmware as the platform reports it (IMG-04); absent where the platform does not say. */
+  firmware?: 'bios' | 'uefi';
 }
 
 export interface VmState {
@@ -303,6 +305,11 @@ export interface Capabilities {
   /** Whether list() filters by metadata on the platform or the adapter filters what it read. */
   metadataFilter: 'platform' | 'adapter';
   externalBridge: boolean;
+  /**
+   * Who keeps image versions immutable (IMG-02): the platform itself, or only the adapter's naming
+   * convention on a platform that has no versions. Absent: not declared (treated as the adapter's).
+   */
+  imageVersions?: 'platform' | 'adapter-convention';
   /** How a host is emptied for maintenance (OPS-02): live migration, cold migration, or only stopping its VMs. */
   hostMaintenance: 'evacuate-live' | 'evacuate-cold' | 'stop-only' | 'none';
   /** Why a prerequisite is missing on this lab, per feature; absent means available. */
@@ -378,6 +385,19 @@ export interface LabControl {
   outOfBandStop?(vm: VmRef): Promise<void>;
   /** The same platform reached with wrong credentials, for AUT-01's typed auth error. */
   badCredentials?(): Driver;
+  /** What the lab's own scripted bring-up recorded (OPS-03); undefined when it never ran. */
+  labRecord?(): Promise<LabRecord | undefined>;
+}
+
+/** A lab's record of its own bring-up, as its scripts wrote it (OPS-03). */
+export interface LabRecord {
+  /** The command that builds the lab unattended. */
+  command: string;
+  /** Steps the scripts could not do and a person must (none for a fully scripted lab). */
+  manualSteps: string[];
+  lastBringUp: { ms: number; at: string; cold: boolean };
+  /** The last bring-up from nothing, when the record still has it. */
+  coldBringUp?: { ms: number; at: string };
 }
 
 export interface LabFacts {
@@ -389,6 +409,8 @@ export interface LabFacts {
   externalBridge?: string;
   /** The base image id the suites boot. */
   image: string;
+  /** A Talos disk image (local file) the lab config names for IMG-04; absent means prereq-missing. */
+  talosImage?: string;
 }
 
 /** Lab-side controls of one site (MDC-03): losing it as a site loss would, and getting it back. */

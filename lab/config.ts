@@ -71,6 +71,8 @@ const libvirt = z
     ssh: ssh.optional(),
     /** Further sites; `site` and `failureDomain` above label this first one. */
     sites: z.array(libvirtSite).default([]),
+    /** A Talos raw disk image on this machine; IMG-04 boots it when named, else reports prereq-missing. */
+    talosImage: z.string().optional(),
   })
   .superRefine((c, ctx) => {
     if (c.sites.length > 0 && !c.site)
@@ -91,10 +93,24 @@ const libvirt = z
     }
   });
 
+/**
+ * LC-07/LC-08 settings. Defaults: 8 repetitions per lifecycle op, p95/median at most 2.0 (with 8
+ * samples the nearest-rank p95 is the slowest), 4 VMs created and deleted at once.
+ */
+export const predictabilityDefaults = { repetitions: 8, maxP95OverMedian: 2, concurrentVms: 4 };
+const predictability = z
+  .strictObject({
+    repetitions: z.number().int().min(3).max(100).default(predictabilityDefaults.repetitions),
+    maxP95OverMedian: z.number().min(1).default(predictabilityDefaults.maxP95OverMedian),
+    concurrentVms: z.number().int().min(2).max(32).default(predictabilityDefaults.concurrentVms),
+  })
+  .default(predictabilityDefaults);
+
 export const labConfigSchema = z.strictObject({
   outputDir: z.string().default('out'),
   /** Canary and other values to redact everywhere, by reference. */
   secrets: z.array(secretRef).default([]),
+  predictability,
   platforms: z
     .strictObject({
       libvirt: libvirt.optional(),

@@ -2,7 +2,9 @@
  * What every conformance suite uses: the target for this run, requirement-tagged tests whose
  * outcome becomes a verdict, timings, cleanup of what a suite created, and guest-side waits.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, test } from 'vitest';
 import type {
@@ -19,7 +21,7 @@ import { newRunId, platforms } from '../adapters/driver.js';
 import { boots, type GuestReport } from '../adapters/guest/console.js';
 import { connectTarget } from '../adapters/registry.js';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
-import { loadLabConfig } from '../lab/config.js';
+import { type LabConfig, loadLabConfig } from '../lab/config.js';
 import { redact } from '../reports/redact.js';
 import type { TestEvidence, Timing } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
@@ -38,6 +40,8 @@ export interface Run {
   caps: Capabilities;
   transcript: Transcript;
   outDir: string;
+  /** LC-07/LC-08 settings from the lab config (defaults documented in lab/config.ts). */
+  predictability: LabConfig['predictability'];
 }
 
 let runPromise: Promise<Run> | undefined;
@@ -60,7 +64,7 @@ export function currentRun(): Promise<Run> {
       join(outDir, 'platform.json'),
       JSON.stringify(redact({ info, hosts, capabilities: caps, configHash: hash }), null, 2),
     );
-    return { target, caps, transcript, outDir };
+    return { target, caps, transcript, outDir, predictability: config.predictability };
   })();
   return runPromise;
 }
@@ -139,30 +143,77 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
 }
 
 /**
- * VMs (and detached volumes) a suite file created; deleted after the file whatever happened, VMs
- * first so no volume is removed under a VM, so nothing leaks.
+ * What a suite file created (VMs, detached volumes, backups, images, local temp folders); removed
+ * after the file whatever happened, VMs first so nothing is removed from under a VM, so nothing leaks.
  */
 export function ownedVms(): {
   create(ctx: ReqContext, spec: VmSpec): Promise<VmRef>;
   all: VmRef[];
   keepVolume(id: string): void;
+  keepBackup(id: string): void;
+  keepImage(id: string): void;
+  /** A local folder for files the harness holds (exports, image sources), removed after the file. */
+  tmp(): Promise<string>;
 } {
   const all: VmRef[] = [];
   const volumes: string[] = [];
+  const backups: string[] = [];
+  const images: string[] = [];
+  const dirs: string[] = [];
   afterAll(async () => {
     const run = await currentRun();
-    for (const vm of all.splice(0)) await run.target.driver.delete(vm).catch(() => undefined);
-    for (const id of volumes.splice(0)) await run.target.driver.deleteVolume(id).catch(() => undefined);
+    const d = run.target.driver;
+    for (const vm of all.splice(0)) await d.delete(vm).catch(() => undefined);
+    for (const id of backups.splice(0)) await d.deleteBackup(id).catch(() => undefined);
+    for (const id of volumes.splice(0)) await d.deleteVolume(id).catch(() => undefined);
+    for (const id of images.splice(0)) await d.deleteImage(id).catch(() => undefined);
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
   });
   return {
     all,
     keepVolume: (id) => void volumes.push(id),
+    keepBackup: (id) => void backups.push(id),
+    keepImage: (id) => void images.push(id),
+    async tmp() {
+      const dir = await mkdtemp(join(tmpdir(), 'vmconform-suite-'));
+      dirs.push(dir);
+      return dir;
+    },
     async create(ctx, spec) {
       const r = await ctx.time('create', ctx.t.driver.create(spec));
       all.push(r.result);
       return r.result;
     },
   };
+}
+
+/**
+ * A small raw disk image whose first line is `VMCIMG:<label>`: the guest reports a disk's first line,
+ * so which image a VM booted is proven from inside it.
+ */
+export async function imageFile(dir: string, label: string): Promise<{ path: string; sha256: string }> {
+  const path = join(dir, `${label}.raw`);
+  const header = Buffer.from(`VMCIMG:${label}\n`);
+  await writeFile(path, header);
+  await truncate(path, 1024 * 1024);
+  const content = Buffer.alloc(1024 * 1024);
+  header.copy(content);
+  return { path, sha256: createHash('sha256').update(content).digest('hex') };
+}
+
+/**
+ * User data that writes `VMCDATA:<boot id of the writing boot>` at the start of the disk with this
+ * serial, once: a later boot finds the marker and leaves it, so the boot id tells which boot wrote it.
+ */
+export function markerUserData(serial: string): string {
+  return [
+    '#!/bin/sh',
+    `dev=$(vmc-disk ${serial} 20) || exit 1`,
+    'head -c 8 "$dev" | grep -q VMCDATA && exit 0',
+    'printf "VMCDATA:%s\\n" "$(cat /proc/sys/kernel/random/boot_id)" > "$dev"',
+    'sync',
+    '',
+  ].join('\n');
 }
 
 /** The declared spec the suites use: small, one NIC, one data disk, ownership and placement metadata. */

@@ -439,7 +439,7 @@ const entries = [
     dimension: 'operational',
     level: 'SHOULD',
     verification: 'auto',
-    suite: 'suites/platform.conformance.ts',
+    suite: 'suites/console.conformance.ts',
     manual: false,
   },
   {
@@ -465,7 +465,7 @@ const entries = [
     dimension: 'lifecycle',
     level: 'MUST',
     verification: 'auto',
-    suite: 'suites/inventory.conformance.ts',
+    suite: 'suites/reconcile.conformance.ts',
     manual: false,
   },
   {
@@ -674,7 +674,7 @@ const entries = [
     dimension: 'operational',
     level: 'SHOULD',
     verification: 'auto',
-    suite: 'suites/operations.conformance.ts',
+    suite: 'suites/day-two.conformance.ts',
     manual: false,
   },
   {
@@ -686,7 +686,7 @@ const entries = [
     dimension: 'operational',
     level: 'SHOULD',
     verification: 'auto',
-    suite: 'suites/operations.conformance.ts',
+    suite: 'suites/day-two.conformance.ts',
     manual: false,
   },
   {

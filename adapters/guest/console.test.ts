@@ -94,6 +94,14 @@ describe('parseConsole edge cases', () => {
   const ready = 'VMC READY boot_id=0b1c7e2a-1111-2222-3333-444455556666 kernel=6.1.0-56-cloud-amd64';
   const state1 = 'VMC STATE seq=1 disks=vda:boot:1048576:VMCIMG:base-v1 nics=eth0:52:54:00:AA:BB:0C';
 
+  it('reads the optional firmware, CPU and memory fields of READY, and refuses a bad firmware word', () => {
+    const r = parseConsole(`${ready} fw=uefi cpus=2 mem_kib=254012\n${ready} fw=bios\n${ready} fw=coreboot\n`);
+    expect(r.events[0]).toMatchObject({ kind: 'ready', firmware: 'uefi', cpus: 2, memKiB: 254012 });
+    expect(r.events[1]).toMatchObject({ kind: 'ready', firmware: 'bios' });
+    expect(r.events[1]).not.toHaveProperty('cpus');
+    expect(r.malformed.map((m) => m.reason)).toEqual(['bad fw: "coreboot"']);
+  });
+
   it('ignores a partially written last line until its newline arrives', () => {
     const text = `${ready}\r\nVMC STATE seq=1 disks=vda:boot:1048576:VMC`;
     const r = parseConsole(text);

@@ -5,7 +5,7 @@
  * Protocol (one line each, all start with `VMC `; fields never contain ' ', ',' or ';'):
  *   VMC USERDATA status=ran|skipped rc=<int> sha256=<hex64>     before READY, if the seed has user-data
  *   VMC METADATA instance_id=<id>                               before READY, if the seed has meta-data
- *   VMC READY boot_id=<uuid> kernel=<uname -r>
+ *   VMC READY boot_id=<uuid> kernel=<uname -r> [fw=uefi|bios cpus=<n> mem_kib=<n>]   (optional fields: older guests omit them)
  *   VMC STATE seq=<n> disks=<name:serial:bytes:hdr>,... nics=<name:mac>,...   after READY and on change
  *   VMC SHUTDOWN source=acpi
  * `hdr` is the last disk field and may itself contain ':' (e.g. `VMCIMG:base-v1`).
@@ -37,6 +37,11 @@ export interface ReadyEvent {
   kind: 'ready';
   bootId: string;
   kernel: string;
+  /** How the guest was started: `uefi` when the kernel sees EFI runtime (/sys/firmware/efi). */
+  firmware?: 'uefi' | 'bios';
+  /** CPUs and memory (KiB) the guest itself sees. */
+  cpus?: number;
+  memKiB?: number;
   line: number;
 }
 
@@ -161,8 +166,22 @@ function parseNics(v: string): GuestNic[] {
 function parseEvent(verb: Verb, rest: string, line: number): GuestEvent {
   const f = splitFields(rest);
   switch (verb) {
-    case 'READY':
-      return { kind: 'ready', bootId: need(f, 'boot_id', BOOT_ID), kernel: need(f, 'kernel', /^\S+$/), line };
+    case 'READY': {
+      const fw = f.get('fw');
+      if (fw !== undefined && fw !== 'uefi' && fw !== 'bios') throw new ParseError(`bad fw: ${JSON.stringify(fw)}`);
+      const num = (k: string) => (f.has(k) ? Number(need(f, k, DIGITS)) : undefined);
+      const cpus = num('cpus');
+      const memKiB = num('mem_kib');
+      return {
+        kind: 'ready',
+        bootId: need(f, 'boot_id', BOOT_ID),
+        kernel: need(f, 'kernel', /^\S+$/),
+        ...(fw ? { firmware: fw } : {}),
+        ...(cpus === undefined ? {} : { cpus }),
+        ...(memKiB === undefined ? {} : { memKiB }),
+        line,
+      };
+    }
     case 'STATE':
       return {
         kind: 'state',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -9,6 +9,7 @@ import {
   type AttachedNic,
   type Backup,
   type Capabilities,
+  ConfigInvalid,
   Conflict,
   type DiskSpec,
   type Driver,
@@ -23,11 +24,13 @@ import {
   NotOwned,
   type OwnedObject,
   ownershipMarker,
+  PlatformError,
   type PlatformEvent,
   type PlatformInfo,
   type Receipt,
   type Resize,
   type RestoreOptions,
+  runIdPattern,
   type StopOptions,
   type StoragePool,
   type TaskHandle,
@@ -42,11 +45,23 @@ import {
 } from '../driver.js';
 import { parseConsole } from '../guest/console.js';
 import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../wait.js';
+import {
+  type BackupDisk,
+  type BackupManifest,
+  backupId,
+  backupSchema,
+  manifestFile,
+  parseBackupManifest,
+  toBackup,
+} from './backup-manifest.js';
 import { Virsh } from './client.js';
+import { QemuImg, sha256File } from './disk-files.js';
 import {
   buildDeviceXml,
   buildDomainXml,
+  type DomainBuild,
   diskXml,
+  imageVolumeName,
   mapDomState,
   nextFreeTarget,
   nicXml,
@@ -56,6 +71,7 @@ import {
   parseDomStats,
   parseDomStatsRecords,
   parseEventLine,
+  parseImageVolumeName,
   parseNodeCpuStats,
   parseNodeMemTotal,
   parsePoolXml,
@@ -88,7 +104,11 @@ export interface LibvirtConfig {
   remote?: RemoteHost;
   /** Backstop per virsh call; a remote site that is lost must fail a call in bounded time (MDC-03). */
   commandTimeoutMs?: number;
+  /** Harness-side folder for portable backups (default /var/lib/vmconform/backups). */
+  backupDir?: string;
 }
+
+export const defaultBackupDir = '/var/lib/vmconform/backups';
 
 export interface DriverContext {
   runId: string;
@@ -112,6 +132,7 @@ export class LibvirtDriver implements Driver {
   private readonly virsh: Virsh;
   private readonly remoteFiles: RemoteFiles | undefined;
   private hostId: string | undefined;
+  private readonly qemuImg: QemuImg;
 
   constructor(
     private readonly cfg: LibvirtConfig,
@@ -124,6 +145,7 @@ export class LibvirtDriver implements Driver {
       ...(cfg.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: cfg.commandTimeoutMs }),
     });
     this.remoteFiles = cfg.remote ? new RemoteFiles(cfg.remote) : undefined;
+    this.qemuImg = new QemuImg(ctx.transcript);
   }
 
   private policy(op: WaitOperation): WaitPolicy {
@@ -150,6 +172,8 @@ export class LibvirtDriver implements Driver {
       externalBridge: true,
       // One libvirtd per host: emptying a host means stopping its VMs (migration needs a second host).
       hostMaintenance: 'stop-only',
+      // libvirt has no image versions; the adapter publishes each version as a new volume and never rewrites one.
+      imageVersions: 'adapter-convention',
       prereqMissing: this.cfg.prereqMissing,
     };
   }
@@ -209,9 +233,13 @@ export class LibvirtDriver implements Driver {
     }
   }
 
-  private async createVolume(name: string, sizeBytes: number, backing?: string): Promise<string> {
+  private async createVolume(
+    name: string,
+    sizeBytes: number,
+    backing?: { path: string; format: string },
+  ): Promise<string> {
     const args = ['vol-create-as', this.cfg.pool, name, `${sizeBytes}B`, '--format', 'qcow2'];
-    if (backing) args.push('--backing-vol', backing, '--backing-vol-format', 'raw');
+    if (backing) args.push('--backing-vol', backing.path, '--backing-vol-format', backing.format);
     await this.virsh.run(args);
     return name;
   }
@@ -253,9 +281,15 @@ export class LibvirtDriver implements Driver {
     }
   }
 
-  private async imagePath(image: string): Promise<string> {
+  private async imagePath(image: string): Promise<{ path: string; format: string }> {
     const [pool, vol] = image.includes('/') ? image.split('/', 2) : [this.cfg.imagePool, image];
-    return (await this.virsh.run(['vol-path', vol as string, '--pool', pool as string])).trim();
+    const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', vol as string, '--pool', pool as string]));
+    return { path: v.path, format: v.format };
+  }
+
+  /** The format of an existing volume in the harness pool (imported volumes are raw). */
+  private async volumeFormat(name: string): Promise<string> {
+    return parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', this.cfg.pool])).format;
   }
 
   async create(spec: VmSpec): Promise<Receipt<VmRef>> {
@@ -293,7 +327,8 @@ export class LibvirtDriver implements Driver {
           ? (d.volumeId.split('/').pop() as string)
           : await this.createVolume(`${prefix}${d.name}`, d.sizeBytes);
         if (!d.volumeId) created.push(volume);
-        disks.push({ volume, target: targetFor(i + 1), serial: d.serial ?? d.name, format: 'qcow2' });
+        const format = d.volumeId ? await this.volumeFormat(volume) : 'qcow2';
+        disks.push({ volume, target: targetFor(i + 1), serial: d.serial ?? d.name, format });
       }
       if (spec.userData !== undefined) {
         const seed = await this.createSeed(`${prefix}cidata`, spec.name, spec.userData);
@@ -316,6 +351,7 @@ export class LibvirtDriver implements Driver {
         metadata: spec.metadata,
         ...(spec.placement ? { placement: spec.placement } : {}),
         ownedVolumes: [prefix],
+        ...(spec.firmware ? { firmware: spec.firmware } : {}),
       });
       await this.withTempFile(xml, (p) => this.virsh.run(['define', p]));
       const id = (await this.virsh.run(['domuuid', spec.name])).trim();
@@ -393,7 +429,8 @@ export class LibvirtDriver implements Driver {
       if ((await this.state(vm)).power !== 'stopped') {
         await this.virsh.run(['destroy', vm.id]).catch((e) => (e instanceof Conflict ? undefined : Promise.reject(e)));
       }
-      await this.virsh.run(['undefine', vm.id]);
+      // A UEFI domain's NVRAM file goes with it (libvirt refuses to undefine it otherwise).
+      await this.virsh.run(['undefine', vm.id, ...(d.config.firmware === 'uefi' ? ['--nvram'] : [])]);
       // Released with the VM: volumes created for it (named with its creation prefix) still attached.
       const prefixes = d.ownedVolumes;
       for (const disk of d.disksRaw) {
@@ -470,6 +507,14 @@ export class LibvirtDriver implements Driver {
       const runId = ownedVolumeRun(name);
       if (runId) out.push({ kind: 'volume', id: `${this.cfg.pool}/${name}`, name, runId });
     }
+    await this.virsh.run(['pool-refresh', this.cfg.imagePool]);
+    for (const name of await this.volumeNames(this.cfg.imagePool)) {
+      const runId = ownedVolumeRun(name);
+      if (runId) out.push({ kind: 'image', id: `${this.cfg.imagePool}/${name}`, name, runId });
+    }
+    for (const b of await this.backups()) {
+      out.push({ kind: 'backup', id: b.id, name: b.id, runId: b.id.split('/', 1)[0] as string });
+    }
     return out;
   }
 
@@ -501,7 +546,8 @@ export class LibvirtDriver implements Driver {
       ? (disk.volumeId.split('/').pop() as string)
       : await this.createVolume(`${prefix}${disk.name}`, disk.sizeBytes);
     const serial = disk.serial ?? disk.name;
-    const xml = buildDeviceXml('disk', diskXml({ volume, target, serial, format: 'qcow2' }, this.cfg.pool));
+    const format = disk.volumeId ? await this.volumeFormat(volume) : 'qcow2';
+    const xml = buildDeviceXml('disk', diskXml({ volume, target, serial, format }, this.cfg.pool));
     try {
       await this.withTempFile(xml, async (p) =>
         this.virsh.run(['attach-device', vm.id, p, ...(await this.deviceFlags(vm))]),
@@ -658,57 +704,345 @@ export class LibvirtDriver implements Driver {
   }
 
   async images(): Promise<Image[]> {
+    await this.virsh.run(['pool-refresh', this.cfg.imagePool]);
     const names = await this.volumeNames(this.cfg.imagePool);
     const out: Image[] = [];
-    for (const name of names) {
-      const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', this.cfg.imagePool]));
+    for (const vol of names) {
+      const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', vol, '--pool', this.cfg.imagePool]));
+      const { name, version } = parseImageVolumeName(vol);
       // libvirt stores no image checksum: none is reported rather than one computed by the harness.
-      out.push({ id: `${this.cfg.imagePool}/${name}`, name, format: v.format, sizeBytes: v.capacity });
+      out.push({
+        id: `${this.cfg.imagePool}/${vol}`,
+        name,
+        ...(version ? { version } : {}),
+        format: v.format,
+        sizeBytes: v.capacity,
+      });
     }
     return out;
   }
 
-  async importImage(_src: ImageSource): Promise<Receipt<Image>> {
-    throw new Unsupported('image import is not implemented in the libvirt adapter yet', 'adapter');
+  /** Names the harness may create: `vmc-<this run>-...`, so ownership can be read back from the name. */
+  private requireRunPrefix(field: string, name: string): void {
+    if (ownedVolumeRun(name) !== this.ctx.runId)
+      throw new ConfigInvalid(`${field} '${name}': expected a name starting with vmc-${this.ctx.runId}-`);
   }
 
-  async deleteImage(_id: string): Promise<Receipt> {
-    throw new Unsupported('image delete is not implemented in the libvirt adapter yet', 'adapter');
+  private async volumeExists(pool: string, name: string): Promise<boolean> {
+    return this.virsh.run(['vol-info', name, '--pool', pool]).then(
+      () => true,
+      (e) => (e instanceof NotFound ? false : Promise.reject(e)),
+    );
   }
 
-  async backup(_vm: VmRef): Promise<Receipt<Backup>> {
-    throw new Unsupported('backup is not implemented in the libvirt adapter yet', 'adapter');
+  /** Creates a raw volume holding exactly the file's content (converted locally when it is qcow2). */
+  private async uploadAsRaw(pool: string, name: string, src: { path: string; format: string }): Promise<number> {
+    return this.withTempDir(async (dir) => {
+      let raw = src.path;
+      if (src.format !== 'raw') {
+        raw = join(dir, 'upload.raw');
+        await this.qemuImg.convert(src.path, src.format, raw, 'raw');
+      }
+      const size = (await stat(raw)).size;
+      await this.virsh.run(['vol-create-as', pool, name, `${size}B`, '--format', 'raw']);
+      try {
+        await this.virsh.run(['vol-upload', name, raw, '--pool', pool, '--sparse']);
+      } catch (e) {
+        await this.virsh.run(['vol-delete', name, '--pool', pool]).catch(() => undefined);
+        throw e;
+      }
+      return size;
+    });
   }
 
-  async restore(_backup: Backup, _opts: RestoreOptions): Promise<Receipt<VmRef>> {
-    throw new Unsupported('restore is not implemented in the libvirt adapter yet', 'adapter');
+  async importImage(src: ImageSource): Promise<Receipt<Image>> {
+    this.requireRunPrefix('image name', src.name);
+    const vol = imageVolumeName(src.name, src.version);
+    if (!/^[0-9a-f]{64}$/.test(src.sha256)) throw new ConfigInvalid(`sha256: expected 64 hex digits`);
+    const local = await sha256File(src.path);
+    if (local !== src.sha256)
+      throw new ConfigInvalid(`sha256: ${src.path} hashes to ${local}, not the declared ${src.sha256}`);
+    // Published versions are never written again: that is the adapter's rule, libvirt would overwrite.
+    if (await this.volumeExists(this.cfg.imagePool, vol))
+      throw new Conflict(
+        `image ${src.name} version ${src.version} is already published as ${this.cfg.imagePool}/${vol}; versions are immutable (publish a new version)`,
+      );
+    return this.timed(async () => {
+      await this.uploadAsRaw(this.cfg.imagePool, vol, src);
+      // What the platform holds now, read back through the API, must be what was declared.
+      const back = await this.withTempDir(async (dir) => {
+        const f = join(dir, 'check.raw');
+        await this.virsh.run(['vol-download', vol, f, '--pool', this.cfg.imagePool]);
+        return sha256File(f);
+      });
+      const raw = src.format === 'raw' ? src.sha256 : undefined;
+      if (raw && back !== raw) {
+        await this.virsh.run(['vol-delete', vol, '--pool', this.cfg.imagePool]).catch(() => undefined);
+        throw new PlatformError(`uploaded image reads back as ${back}, not ${raw}`, 'checksum-mismatch', back);
+      }
+      const image = (await this.images()).find((i) => i.id === `${this.cfg.imagePool}/${vol}`);
+      if (!image) throw new NotFound(`image ${vol} not listed after upload`);
+      return image;
+    });
   }
 
-  async deleteBackup(_id: string): Promise<Receipt> {
-    throw new Unsupported('backup delete is not implemented in the libvirt adapter yet', 'adapter');
+  async deleteImage(id: string): Promise<Receipt> {
+    const [pool, vol] = id.split('/', 2) as [string, string];
+    if (pool !== this.cfg.imagePool || !ownedVolumeRun(vol ?? ''))
+      throw new NotOwned(
+        `refusing to delete image '${id}': not in pool '${this.cfg.imagePool}' with a vmc-<run id>- name`,
+      );
+    const path = (await this.virsh.run(['vol-path', vol, '--pool', pool])).trim();
+    // A copy-on-write child would lose its base: refuse while any volume is backed by it.
+    const children = (await this.volumes()).filter((v) => v.backing === path).map((v) => v.id);
+    if (children.length > 0) throw new Conflict(`image '${id}' is the base of ${children.join(', ')}`);
+    return this.timed(async () => void (await this.virsh.run(['vol-delete', vol, '--pool', pool])));
   }
 
-  async backups(): Promise<Backup[]> {
-    return [];
+  private async withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(join(tmpdir(), 'vmconform-disk-'));
+    try {
+      return await fn(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Downloads a volume through the API into `dir`; a copy-on-write overlay brings its backing chain
+   * along and is re-pointed at the local copies, so the result is usable off this host.
+   */
+  private async download(pool: string, name: string, dir: string): Promise<{ path: string; format: string }> {
+    const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', pool]));
+    const path = join(dir, `${pool}--${name}`);
+    await this.virsh.run(['vol-download', name, path, '--pool', pool, '--sparse']);
+    if (v.backing) {
+      const bName = (await this.virsh.run(['vol-name', v.backing])).trim();
+      const bPool = (await this.virsh.run(['vol-pool', v.backing])).trim();
+      const b = await this.download(bPool, bName, dir);
+      await this.qemuImg.rebase(path, b.path, b.format);
+    }
+    // libvirt's dir pool probes a NoCloud seed as format 'iso': to qemu-img that is raw bytes.
+    return { path, format: v.format === 'iso' ? 'raw' : v.format };
   }
 
   async exportVolume(
-    _volumeId: string,
-    _dest: { path: string; format: VolumeFile['format'] },
+    volumeId: string,
+    dest: { path: string; format: VolumeFile['format'] },
   ): Promise<Receipt<VolumeFile>> {
-    throw new Unsupported('volume export is not implemented in the libvirt adapter yet', 'adapter');
+    const [pool, name] = volumeId.split('/', 2) as [string, string];
+    if (!name) throw new ConfigInvalid(`volumeId '${volumeId}': expected <pool>/<volume>`);
+    return this.timed(() =>
+      this.withTempDir(async (dir) => {
+        const got = await this.download(pool, name, dir);
+        await this.qemuImg.convert(got.path, got.format, dest.path, dest.format);
+        return { path: dest.path, format: dest.format, sizeBytes: (await this.qemuImg.info(dest.path)).virtualBytes };
+      }),
+    );
   }
 
-  async importVolume(_name: string, _src: VolumeFile): Promise<Receipt<Volume>> {
-    throw new Unsupported('volume import is not implemented in the libvirt adapter yet', 'adapter');
+  async importVolume(name: string, src: VolumeFile): Promise<Receipt<Volume>> {
+    this.requireRunPrefix('volume name', name);
+    if (await this.volumeExists(this.cfg.pool, name)) throw new Conflict(`volume ${this.cfg.pool}/${name} exists`);
+    const actual = (await this.qemuImg.info(src.path)).format;
+    if (actual !== src.format)
+      throw new ConfigInvalid(`format: ${src.path} is ${actual}, not the declared ${src.format}`);
+    return this.timed(async () => {
+      await this.uploadAsRaw(this.cfg.pool, name, src);
+      const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', this.cfg.pool]));
+      return toVolume(this.cfg.pool, v, []);
+    });
   }
 
-  async reconfigure(_vm: VmRef, _change: Resize): Promise<Receipt> {
-    throw new Unsupported('reconfigure is not implemented in the libvirt adapter yet', 'adapter');
+  private get backupRoot(): string {
+    return this.cfg.backupDir ?? defaultBackupDir;
+  }
+
+  /**
+   * A portable backup of a stopped VM: every disk downloaded and flattened to qcow2, the domain XML,
+   * and a manifest, in a directory of this run under the harness's backup folder.
+   */
+  async backup(vm: VmRef): Promise<Receipt<Backup>> {
+    const d = await this.ensureOwned(vm);
+    if ((await this.state(vm)).power !== 'stopped')
+      throw new Conflict(
+        `${vm.name} is running: this adapter backs up stopped VMs (consistent disks without an agent)`,
+      );
+    const at = new Date();
+    const id = backupId(this.ctx.runId, d.name, at);
+    const dir = join(this.backupRoot, id);
+    return this.timed(async () => {
+      await mkdir(dir, { recursive: true });
+      try {
+        const state = await this.inspect(vm);
+        const disks: BackupDisk[] = [];
+        for (const disk of state.config.disks) {
+          const [pool, name] = disk.volumeId.split('/', 2) as [string, string];
+          const file = `${disk.target}.qcow2`;
+          await this.withTempDir(async (tmp) => {
+            const got = await this.download(pool, name, tmp);
+            await this.qemuImg.convert(got.path, got.format, join(dir, file), 'qcow2');
+          });
+          disks.push({
+            target: disk.target,
+            serial: disk.serial,
+            role: disk.role,
+            file,
+            format: 'qcow2',
+            virtualBytes: (await this.qemuImg.info(join(dir, file))).virtualBytes,
+            sha256: await sha256File(join(dir, file)),
+          });
+        }
+        await writeFile(join(dir, 'domain.xml'), await this.virsh.run(['dumpxml', '--inactive', vm.id]));
+        const hostId = parseCapabilities(await this.virsh.run(['capabilities'])).uuid;
+        const manifest: BackupManifest = {
+          schema: backupSchema,
+          id,
+          runId: this.ctx.runId,
+          createdAt: at.toISOString(),
+          source: { uri: this.cfg.uri, hostId },
+          vm: { id: d.uuid, name: d.name },
+          config: state.config,
+          domainXmlFile: 'domain.xml',
+          disks,
+        };
+        await writeFile(join(dir, manifestFile), JSON.stringify(manifest, null, 2));
+        return toBackup(manifest, dir);
+      } catch (e) {
+        await rm(dir, { recursive: true, force: true });
+        throw e;
+      }
+    });
+  }
+
+  private async readManifest(dir: string): Promise<BackupManifest> {
+    const text = await readFile(join(dir, manifestFile), 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'ENOENT' ? new NotFound(`no backup at ${dir}`) : e;
+    });
+    return parseBackupManifest(text, dir);
+  }
+
+  /**
+   * Restores onto this host under a new name: disks uploaded through the API, the VM defined with the
+   * backup's metadata, NICs (same MACs) and firmware, and its original UUID when this host has no
+   * domain with it (a recovery keeps its identity); otherwise libvirt assigns a new one.
+   */
+  async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
+    this.requireRunPrefix('restore name', opts.name);
+    const m = await this.readManifest(backup.location);
+    const exists = await this.virsh.run(['domuuid', opts.name]).then(
+      () => true,
+      (e) => (e instanceof NotFound ? false : Promise.reject(e)),
+    );
+    if (exists) throw new Conflict(`a domain named '${opts.name}' already exists`);
+    const uuidFree = await this.virsh.run(['domname', m.vm.id]).then(
+      () => false,
+      (e) => (e instanceof NotFound ? true : Promise.reject(e)),
+    );
+    const t0 = performance.now();
+    const prefix = `${opts.name}-`;
+    const created: string[] = [];
+    try {
+      const disks: DomainBuild['disks'] = [];
+      for (const disk of m.disks) {
+        const file = join(backup.location, disk.file);
+        const sum = await sha256File(file);
+        if (sum !== disk.sha256)
+          throw new PlatformError(
+            `backup disk ${file} hashes to ${sum}, manifest says ${disk.sha256}`,
+            'bad-backup',
+            sum,
+          );
+        const volume = `${prefix}${disk.serial || disk.target}`;
+        await this.uploadAsRaw(this.cfg.pool, volume, { path: file, format: disk.format });
+        created.push(volume);
+        disks.push({ volume, target: disk.target, serial: disk.serial, format: 'raw' });
+      }
+      const placement = opts.placement ?? m.config.placement;
+      const xml = buildDomainXml({
+        name: opts.name,
+        ...(uuidFree ? { uuid: m.vm.id } : {}),
+        vcpus: m.config.vcpus,
+        memoryMiB: m.config.memoryMiB,
+        accel: this.cfg.accel,
+        kernel: this.cfg.kernel,
+        initrd: this.cfg.initrd,
+        cmdline: this.cfg.cmdline,
+        consoleLog: join(this.cfg.consoleDir, `${opts.name}.log`),
+        pool: this.cfg.pool,
+        disks,
+        nics: m.config.nics.map((n) => ({
+          network: n.network,
+          external: n.external,
+          mac: n.mac,
+          ...(n.vlan === undefined ? {} : { vlan: n.vlan }),
+        })),
+        owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
+        metadata: m.config.metadata,
+        ...(Object.keys(placement).length > 0 ? { placement } : {}),
+        ownedVolumes: [prefix],
+        ...(m.config.firmware ? { firmware: m.config.firmware } : {}),
+      });
+      await this.withTempFile(xml, (p) => this.virsh.run(['define', p]));
+      const id = (await this.virsh.run(['domuuid', opts.name])).trim();
+      const ms = performance.now() - t0;
+      return { result: { id, name: opts.name }, handle: noHandle, acceptedMs: ms, doneMs: ms };
+    } catch (e) {
+      for (const v of created) await this.deleteVolumeByName(v).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async deleteBackup(id: string): Promise<Receipt> {
+    const runId = id.split('/', 1)[0] ?? '';
+    if (!runIdPattern.test(runId) || id.split('/').length !== 2 || id.includes('..'))
+      throw new NotOwned(`refusing to delete backup '${id}': not a <run id>/<name> backup of this harness`);
+    const dir = join(this.backupRoot, id);
+    await this.readManifest(dir);
+    return this.timed(async () => {
+      await rm(dir, { recursive: true, force: true });
+      // The run's folder goes with its last backup.
+      await rmdir(join(this.backupRoot, runId)).catch(() => undefined);
+    });
+  }
+
+  async backups(): Promise<Backup[]> {
+    const out: Backup[] = [];
+    for (const run of await readdir(this.backupRoot).catch(() => [] as string[])) {
+      if (!runIdPattern.test(run)) continue;
+      for (const name of await readdir(join(this.backupRoot, run)).catch(() => [] as string[])) {
+        const dir = join(this.backupRoot, run, name);
+        const m = await this.readManifest(dir).catch(() => undefined);
+        if (m) out.push(toBackup(m, dir));
+      }
+    }
+    return out;
+  }
+
+  /** Day-2 CPU and memory change of a stopped VM, written to its persistent definition. */
+  async reconfigure(vm: VmRef, change: Resize): Promise<Receipt> {
+    const d = await this.ensureOwned(vm);
+    if ((await this.state(vm)).power !== 'stopped')
+      throw new Conflict(`${vm.name} must be stopped to change CPU or memory`);
+    return this.timed(async () => {
+      if (change.vcpus !== undefined) {
+        const n = String(change.vcpus);
+        // The maximum bounds the current count: raise it first, or lower the current count first.
+        const order = change.vcpus >= d.config.vcpus ? [['--maximum'], []] : [[], ['--maximum']];
+        for (const extra of order) await this.virsh.run(['setvcpus', vm.id, n, '--config', ...extra]);
+      }
+      if (change.memoryMiB !== undefined) {
+        const kib = String(change.memoryMiB * 1024);
+        await this.virsh.run(['setmaxmem', vm.id, kib, '--config']);
+        await this.virsh.run(['setmem', vm.id, kib, '--config']);
+      }
+    });
   }
 
   async consoleLog(_vm: VmRef): Promise<string> {
-    throw new Unsupported('console log through the API is not implemented in the libvirt adapter yet', 'adapter');
+    throw new Unsupported(
+      "libvirt's API serves no console or task log: the serial log is a file virtlogd writes on the host (outside the API), virDomainOpenConsole only streams live console output from the moment of connection (virsh console needs a TTY), and domjobinfo covers only migration, save and dump jobs",
+    );
   }
 
   async *events(signal: AbortSignal): AsyncIterable<PlatformEvent> {

@@ -86,6 +86,8 @@ export interface DomainBuild {
   placement?: Placement;
   /** Volumes created for this VM, released when it is deleted (LC-05). */
   ownedVolumes: string[];
+  /** UEFI: libvirt picks OVMF from the firmware descriptors (Secure Boot off: the lab kernel is direct-booted). */
+  firmware?: 'bios' | 'uefi';
 }
 
 /** Spare PCIe root ports: q35 needs a free port per hot-plugged device. */
@@ -143,7 +145,9 @@ export function buildDomainXml(b: DomainBuild): string {
     memory: { '@unit': 'MiB', '#text': String(b.memoryMiB) },
     vcpu: String(b.vcpus),
     os: {
+      ...(b.firmware === 'uefi' ? { '@firmware': 'efi' } : {}),
       type: { '@arch': 'x86_64', '@machine': 'q35', '#text': 'hvm' },
+      ...(b.firmware === 'uefi' ? { firmware: { feature: { '@enabled': 'no', '@name': 'secure-boot' } } } : {}),
       kernel: b.kernel,
       initrd: b.initrd,
       cmdline: b.cmdline,
@@ -245,6 +249,9 @@ export function parseDomainXml(xml: string, sizes: Record<string, number> = {}):
 
   const serial = devices.serial as XmlNode | undefined;
   const log = (Array.isArray(serial) ? serial[0] : serial)?.log as XmlNode | undefined;
+  // Before its first start libvirt may keep only firmware='efi'; afterwards it names the OVMF loader.
+  const os = (domain.os ?? {}) as XmlNode;
+  const uefi = os['@firmware'] === 'efi' || /OVMF|edk2|efi/i.test(str(os.loader));
 
   return {
     uuid: str(domain.uuid),
@@ -260,6 +267,7 @@ export function parseDomainXml(xml: string, sizes: Record<string, number> = {}):
       metadata,
       owner: parseOwner(meta),
       placement,
+      firmware: uefi ? 'uefi' : 'bios',
     },
   };
 }
@@ -445,4 +453,23 @@ export function nextFreeTarget(used: string[]): string {
     if (!used.includes(t)) return t;
   }
   throw new PlatformError('no free virtio target', 'too-many-disks', used.join(','));
+}
+
+/**
+ * libvirt has no image versions: the adapter publishes version V of image N as volume `N--V` in the
+ * image pool and never writes to an existing one (the platform itself would let vol-upload overwrite it).
+ */
+export function imageVolumeName(name: string, version: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(version) || version.includes('--'))
+    throw new PlatformError(
+      `image version '${version}': expected letters, digits, '.', '_' or '-' (no '--')`,
+      'bad-version',
+      '',
+    );
+  return `${name}--${version}`;
+}
+
+export function parseImageVolumeName(volume: string): { name: string; version?: string } {
+  const i = volume.lastIndexOf('--');
+  return i > 0 ? { name: volume.slice(0, i), version: volume.slice(i + 2) } : { name: volume };
 }

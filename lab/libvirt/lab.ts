@@ -2,6 +2,7 @@
  * The embedded local libvirt lab: packages, daemons (started by hand, only ours stopped), guest
  * artefacts built offline, a dedicated pool, image, networks, and a bridge libvirt did not create.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,8 @@ export interface LibvirtLabState {
   startedPids: { libvirtd?: number; virtlogd?: number };
   createdBridge: boolean;
   bringUp: { ms: number; at: string; cold: boolean };
+  /** The last bring-up that started from nothing (kept across warm bring-ups, OPS-03). */
+  coldBringUp?: { ms: number; at: string };
 }
 
 export const packages = [
@@ -49,9 +52,23 @@ export const packages = [
 ];
 
 const d = libvirtLabDefaults;
-const guestDir = join(d.root, 'guest');
 const statePath = join(d.root, 'libvirt', 'lab.json');
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Guest artefacts live in a folder named for the guest sources (init + build script), so checkouts
+ * with different guests on one machine each boot their own instead of rebuilding over each other.
+ */
+export async function guestDir(): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of ['lab/guest/init', 'lab/guest/build-guest.sh']) h.update(await readFile(join(repoRoot, f)));
+  return join(d.root, 'guest', h.digest('hex').slice(0, 12));
+}
+
+export async function guestArtefacts(): Promise<{ kernel: string; initrd: string; base: string }> {
+  const dir = await guestDir();
+  return { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), base: join(dir, 'base.img') };
+}
 
 /**
  * libvirtd runs with the lab's own config file: access to the read-write socket by group (a documented
@@ -202,8 +219,7 @@ async function ensureNetwork(name: string, bridge: string): Promise<void> {
   if (!/Active:\s+yes/.test((await virsh(['net-info', name])).stdout)) await virsh(['net-start', name]);
 }
 
-async function ensureImage(): Promise<void> {
-  const base = join(guestDir, 'base.img');
+async function ensureImage(base: string): Promise<void> {
   const size = (await stat(base)).size;
   if ((await virsh(['vol-info', d.image, '--pool', d.imagePool], true)).exitCode === 0) return;
   await virsh(['vol-create-as', d.imagePool, d.image, `${size}B`, '--format', 'raw']);
@@ -221,15 +237,14 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
   await waitForLibvirt();
   say('libvirtd answers');
 
-  const build = await execa('bash', [join(repoRoot, 'lab/guest/build-guest.sh'), guestDir], {
+  const build = await execa('bash', [join(repoRoot, 'lab/guest/build-guest.sh'), await guestDir()], {
     stdin: 'ignore',
     reject: false,
     all: true,
   });
   if (build.exitCode !== 0) throw new Error(`guest image build failed:\n${build.all}`);
   say(build.stdout.trim().split('\n').filter(Boolean).pop() ?? 'guest artefacts ready');
-  const kernel = join(guestDir, 'vmlinuz');
-  const initrd = join(guestDir, 'initrd.img');
+  const { kernel, initrd, base } = await guestArtefacts();
 
   const accel = previous?.accel
     ? { accel: previous.accel, reason: previous.accelReason }
@@ -238,7 +253,7 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
 
   await ensurePool(d.pool, join(d.root, 'libvirt', 'pool'));
   await ensurePool(d.imagePool, join(d.root, 'libvirt', 'images'));
-  await ensureImage();
+  await ensureImage(base);
   await ensureNetwork(d.network, 'vmcbr0');
   await ensureNetwork(d.network2, 'vmcbr1');
 
@@ -277,6 +292,11 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
     },
     createdBridge,
     bringUp: { ms, at: new Date().toISOString(), cold: !previous },
+    ...(previous
+      ? previous.coldBringUp
+        ? { coldBringUp: previous.coldBringUp }
+        : {}
+      : { coldBringUp: { ms, at: new Date().toISOString() } }),
   };
   await writeJson(statePath, state);
   say(`libvirt lab up in ${(ms / 1000).toFixed(1)} s (${previous ? 'warm' : 'cold'})`);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { PrereqMissing } from '../../adapters/errors.js';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
 import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
-import { libvirtLabDefaults, readLibvirtLabState } from '../libvirt/lab.js';
+import { guestArtefacts, libvirtLabDefaults, readLibvirtLabState } from '../libvirt/lab.js';
 
 export const siteB = {
   name: 'site-b',
@@ -326,7 +326,7 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
     daemonsReadyMs = Math.round(performance.now() - t1);
   }
   await waitForSite();
-  await ensureLibvirtObjects(join(libvirtLabDefaults.root, 'guest', 'base.img'));
+  await ensureLibvirtObjects((await guestArtefacts()).base);
   const ms = Math.round(performance.now() - t0);
   const state: SiteBLabState = {
     uri: siteBUri,

@@ -1,0 +1,96 @@
+/**
+ * LC-07, LC-08: how predictable the platform's lifecycle operations are over repetitions, and whether
+ * concurrent creates and deletes all succeed or fail typed. Settings: `predictability` in the lab config.
+ */
+import { describe } from 'vitest';
+import { isVmconformError, type Receipt, type VmRef } from '../adapters/driver.js';
+import { baseSpec, currentRun, ownedVms, requirement } from './harness.js';
+import { spread } from './stats.js';
+
+const ms = (x: number) => `${Math.round(x)} ms`;
+
+describe('predictability', () => {
+  const vms = ownedVms();
+
+  requirement(
+    ['LC-07'],
+    "each lifecycle op's p95/median over repetitions stays under the configured ratio",
+    async (ctx) => {
+      const { t, checks: c } = ctx;
+      const { repetitions, maxP95OverMedian } = ctx.run.predictability;
+      const ops = ['create', 'start', 'stop-forced', 'delete'] as const;
+      const samples: Record<(typeof ops)[number], number[]> = { create: [], start: [], 'stop-forced': [], delete: [] };
+      const measure = async (op: (typeof ops)[number], r: Promise<Receipt<unknown>>) => {
+        const got = await ctx.time(op, r);
+        samples[op].push(got.doneMs);
+        return got;
+      };
+      for (let i = 0; i < repetitions; i++) {
+        const vm = (await measure('create', t.driver.create(baseSpec(ctx.run, `lc7-${i}`, { nics: [] }))))
+          .result as VmRef;
+        vms.all.push(vm);
+        await measure('start', t.driver.start(vm));
+        await measure('stop-forced', t.driver.stop(vm, { force: true }));
+        await measure('delete', t.driver.delete(vm));
+        vms.all.splice(vms.all.indexOf(vm), 1);
+      }
+      for (const op of ops) {
+        const s = spread(samples[op]);
+        c.ok(
+          `${op}: p95/median ${s.ratio.toFixed(2)} <= ${maxP95OverMedian}`,
+          s.ratio <= maxP95OverMedian,
+          `n=${s.n} min ${ms(s.min)} median ${ms(s.median)} p95 ${ms(s.p95)} max ${ms(s.max)}`,
+        );
+      }
+    },
+  );
+
+  requirement(['LC-08'], 'N VMs created and deleted concurrently all succeed, or fail typed', async (ctx) => {
+    const { t, checks: c } = ctx;
+    const n = ctx.run.predictability.concurrentVms;
+    const specs = Array.from({ length: n }, (_, i) =>
+      baseSpec(ctx.run, `lc8-${i}`, { nics: [], disks: [{ name: 'data1', sizeBytes: 4 * 1024 * 1024 }] }),
+    );
+    const untyped = (rs: PromiseSettledResult<unknown>[]) =>
+      rs.flatMap((r) => (r.status === 'rejected' && !isVmconformError(r.reason) ? [String(r.reason)] : []));
+    const t0 = performance.now();
+    const created = await Promise.allSettled(specs.map((s) => t.driver.create(s)));
+    ctx.phase(`create x${n} concurrently`, performance.now() - t0);
+    const made = created.flatMap((r) => (r.status === 'fulfilled' ? [r.value.result] : []));
+    vms.all.push(...made);
+    const failed = created.length - made.length;
+    c.eq('every concurrent create succeeded or failed typed', untyped(created), []);
+    c.ok(`${made.length} of ${n} creates succeeded`, made.length === n, failed ? `${failed} failed typed` : undefined);
+    c.eq('distinct ids', new Set(made.map((v) => v.id)).size, made.length);
+    const listed = new Set((await t.driver.list({ owner: t.runId })).map((v) => v.id));
+    c.ok(
+      'all listed',
+      made.every((v) => listed.has(v.id)),
+    );
+    for (const [i, v] of made.entries()) {
+      const s = await t.driver.inspect(v);
+      c.eq(`${v.name}: read back as declared`, [s.ref.name, s.config.disks.length], [specs[i]?.name, 2]);
+    }
+
+    const t1 = performance.now();
+    const deleted = await Promise.allSettled(made.map((v) => t.driver.delete(v)));
+    ctx.phase(`delete x${made.length} concurrently`, performance.now() - t1);
+    c.eq('every concurrent delete succeeded or failed typed', untyped(deleted), []);
+    c.ok(
+      'all deletes succeeded',
+      deleted.every((r) => r.status === 'fulfilled'),
+    );
+    for (const [i, r] of deleted.entries())
+      if (r.status === 'fulfilled') vms.all.splice(vms.all.indexOf(made[i] as VmRef), 1);
+    const left = (await t.driver.list({ owner: t.runId })).filter((v) => made.some((m) => m.id === v.id));
+    c.eq('none left', left, []);
+    const volumes = (await t.driver.volumes()).filter((v) => specs.some((s) => v.name.startsWith(`${s.name}-`)));
+    c.eq(
+      'their volumes released',
+      volumes.map((v) => v.id),
+      [],
+    );
+  });
+});
+
+await currentRun();
