@@ -69,6 +69,8 @@ const libvirt = z
     labControl: z.boolean().default(true),
     waits: z.record(z.string(), waitPolicy).optional(),
     ssh: ssh.optional(),
+    /** Where this host's domains log their serial console (default: the local lab's folder). */
+    consoleDir: z.string().optional(),
     /** Further sites; `site` and `failureDomain` above label this first one. */
     sites: z.array(libvirtSite).default([]),
     /** A Talos raw disk image on this machine; IMG-04 boots it when named, else reports prereq-missing. */

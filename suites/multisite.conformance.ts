@@ -77,7 +77,9 @@ async function settled<T>(what: string, call: Promise<T>): Promise<{ value?: T; 
 }
 
 const describeError = (e: unknown) =>
-  isVmconformError(e) ? `${e.constructor.name}: ${e.message}` : `untyped: ${String(e)}`;
+  isVmconformError(e)
+    ? `${e.constructor.name}${'code' in e && e.code ? ` (${String(e.code)})` : ''}: ${e.message}`
+    : `untyped: ${String(e)}`;
 
 describe('multi-site', () => {
   requirement(['MDC-01'], 'place a VM on a declared site and read back where it is', async (ctx) => {
@@ -252,20 +254,23 @@ describe('multi-site', () => {
       a.driver.restore(backup, { name: `${vm.name}-r`, placement: { site: a.name } }),
     );
     created.push({ driver: a.driver, vm: restored.result });
+    ctx.phase(`${b.name} lost -> restored on ${a.name}`, performance.now() - t0);
     const state = await a.driver.inspect(restored.result);
     c.eq(`recovered on ${a.name}`, state.config.placement.site, a.name);
     c.eq(
       'identity metadata (tenant, project, environment, external ids) kept verbatim',
       Object.fromEntries(Object.keys(identity).map((k) => [k, state.config.metadata[k]])),
       identity,
+      `platform id ${state.ref.id === vm.id ? 'kept' : `new (${state.ref.id}, was ${vm.id})`}`,
     );
     c.eq(
       'same disks (by serial) as the original',
       state.config.disks.map((d) => [d.serial, d.role]),
       original.config.disks.map((d) => [d.serial, d.role]),
     );
-    await a.driver.start(restored.result);
-    const { value: boot } = await waitGuest(ctx, restored.result, 'boot', bootNumber(1), a.driver);
+    await ctx.time(`start on ${a.name}`, a.driver.start(restored.result));
+    const { value: boot, waitedMs } = await waitGuest(ctx, restored.result, 'boot', bootNumber(1), a.driver);
+    ctx.phase(`start -> guest ready on ${a.name}`, waitedMs);
     ctx.phase(`${b.name} lost -> recovered VM's guest ready on ${a.name}`, performance.now() - t0);
     const st = boot.states.at(-1);
     const mac = state.config.nics[0]?.mac ?? '';

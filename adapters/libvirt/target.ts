@@ -13,9 +13,10 @@ import { type LibvirtConfig, LibvirtDriver } from './adapter.js';
 import { knownHostKeys, type RemoteHost } from './remote-console.js';
 
 /** ssh access for the guest view of a remote site; the key is a secret reference, resolved here. */
-async function remoteHost(s: LibvirtSiteConfig, field: string): Promise<RemoteHost | undefined> {
-  if (!s.ssh) return undefined;
+async function remoteHost(s: Pick<LibvirtSiteConfig, 'uri' | 'ssh'>, field: string): Promise<RemoteHost | undefined> {
   const url = new URL(s.uri);
+  // A local URI needs no ssh: the console log is a local file.
+  if (!s.ssh || !url.host) return undefined;
   if (!s.ssh.knownHosts)
     throw new ConfigInvalid(
       `${field}.ssh.knownHosts: expected a known_hosts file for ${url.hostname} (host keys are verified)`,
@@ -94,7 +95,7 @@ export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Pr
     kernel: guest.kernel,
     initrd: guest.initrd,
     cmdline: 'console=ttyS0 quiet panic=-1',
-    consoleDir: state.consoleDir,
+    consoleDir: c.consoleDir ?? state.consoleDir,
     bootDiskBytes: 64 * 1024 * 1024,
     ...(c.site ? { site: c.site } : {}),
     ...(c.failureDomain ? { failureDomain: c.failureDomain } : {}),
@@ -111,6 +112,8 @@ export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Pr
     },
     ...(c.waits ? { waits: c.waits } : {}),
   };
+  const remote = await remoteHost(c, 'platforms.libvirt');
+  if (remote) driverConfig.remote = remote;
   const driver = new LibvirtDriver(driverConfig, { runId: opts.runId, transcript: opts.transcript });
   const say = opts.log ?? (() => undefined);
   const lab: LabFacts = {
