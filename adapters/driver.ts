@@ -413,10 +413,36 @@ export interface LabFacts {
   talosImage?: string;
 }
 
+/** Lab-side controls of one site (MDC-03): losing it as a site loss would, and getting it back. */
+export interface SiteControl {
+  /** Makes the site unreachable from the harness (its link cut); its VMs keep running where they are. */
+  lose?(): Promise<void>;
+  /** Undoes lose() and returns once the site's API answers again. */
+  restore?(): Promise<void>;
+}
+
+/**
+ * One site (failure domain) of a multi-site lab, for MDC-01..04. Two platform shapes, one contract:
+ * where one API spans the sites (OpenStack availability zones, Incus or Proxmox clusters) every entry
+ * carries the same driver and the platform places by VmSpec.placement; where each host has its own
+ * daemon (libvirt) each entry carries that host's driver, which refuses a placement it cannot honour.
+ * Suites always do both (use the site's driver and ask for its site in placement), so neither needs
+ * an `if` in a suite. The first entry is the target's own driver.
+ */
+export interface Site {
+  name: string;
+  failureDomain?: string;
+  driver: Driver;
+  lab: LabFacts;
+  control: SiteControl;
+}
+
 /** Everything a suite receives: the driver, lab facts, lab controls. */
 export interface Target {
   driver: Driver;
   lab: LabFacts;
   control: LabControl;
   runId: string;
+  /** The sites the lab config declares; absent or one entry means a single-site lab. */
+  sites?: Site[];
 }

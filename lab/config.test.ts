@@ -45,4 +45,40 @@ describe('lab config validation', () => {
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(redactText(`token=${canary} in an error`)).toBe('token=[REDACTED] in an error');
   });
+
+  it('reads further sites with their labels, and the lab that provides one brings it up', async () => {
+    const text = [
+      'platforms:',
+      '  libvirt:',
+      '    site: site-a',
+      '    failureDomain: fd-a',
+      '    sites:',
+      '      - name: site-b',
+      '        failureDomain: fd-b',
+      '        lab: site-b',
+      '        uri: qemu+ssh://root@172.31.250.2/system',
+      '        ssh: { user: root, privateKey: { file: /k }, knownHosts: /kh }',
+      '',
+    ].join('\n');
+    const c = parseLabConfig(text, 'lab.yaml');
+    expect(c.platforms.libvirt?.sites).toMatchObject([{ name: 'site-b', failureDomain: 'fd-b', labControl: true }]);
+    const { labsFor } = await import('./labs.js');
+    expect(labsFor(c, ['libvirt'])).toEqual(['libvirt', 'site-b']);
+    expect(labsFor(parseLabConfig('platforms:\n  libvirt: {}\n', 'a.yaml'), ['libvirt'])).toEqual(['libvirt']);
+  });
+
+  it('names the field when sites are unlabelled, duplicated or have a bad URI', () => {
+    const site = (name: string, uri = 'qemu+ssh://h/system') => `      - { name: ${name}, uri: '${uri}' }`;
+    const cfg = (first: string, ...sites: string[]) =>
+      ['platforms:', '  libvirt:', first, '    sites:', ...sites, ''].join('\n');
+    expect(() => parseLabConfig(cfg('    accel: auto', site('b')), 'a.yaml')).toThrow(
+      /platforms\.libvirt\.site: a site name/,
+    );
+    expect(() => parseLabConfig(cfg('    site: a', site('a')), 'a.yaml')).toThrow(
+      /sites\.0\.name: site name 'a' is used twice/,
+    );
+    expect(() => parseLabConfig(cfg('    site: a', site('b', 'ssh://h')), 'a.yaml')).toThrow(
+      /sites\.0\.uri: .*libvirt URI/,
+    );
+  });
 });

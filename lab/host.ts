@@ -49,8 +49,9 @@ export async function pidAlive(pid: number): Promise<boolean> {
   }
 }
 
+/** The named daemon of this host: same network namespace as us, so a lab site's own daemons (site B) never match. */
 export async function findPid(exe: string): Promise<number | undefined> {
-  const r = await sh('pgrep', ['-x', exe], { allowFail: true });
+  const r = await sh('pgrep', ['-x', '--ns', String(process.pid), '--nslist', 'net', exe], { allowFail: true });
   const pid = Number(r.stdout.trim().split('\n')[0]);
   return Number.isFinite(pid) && pid > 0 ? pid : undefined;
 }

@@ -20,6 +20,10 @@ const labs: Record<string, () => Promise<Lab>> = {
     const m = await import('./libvirt/lab.js');
     return { up: m.libvirtUp, down: m.libvirtDown, status: m.readLibvirtLabState };
   },
+  'site-b': async () => {
+    const m = await import('./site-b/lab.js');
+    return { up: m.siteBUp, down: m.siteBDown, status: m.readSiteBState };
+  },
 };
 
 export const labNames = Object.keys(labs);
@@ -32,7 +36,15 @@ export async function lab(name: string): Promise<Lab> {
   return load();
 }
 
-/** The local labs a run of these platforms needs, in bring-up order: each platform's own lab where there is one. */
-export function labsFor(_config: LabConfig, platforms: Platform[]): string[] {
-  return platforms.filter(isLab);
+/**
+ * The local labs a run of these platforms needs, in bring-up order: each platform's own lab where
+ * there is one, then the local labs that provide the further sites its config declares.
+ */
+export function labsFor(config: LabConfig, platforms: Platform[]): string[] {
+  const out: string[] = platforms.filter(isLab);
+  for (const p of platforms) {
+    const sites = p === 'libvirt' ? (config.platforms.libvirt?.sites ?? []) : [];
+    for (const s of sites) if (s.lab && isLab(s.lab) && !out.includes(s.lab)) out.push(s.lab);
+  }
+  return out;
 }

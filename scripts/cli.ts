@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { newRunId, type Platform, platforms } from '../adapters/driver.js';
+import { type Driver, newRunId, type Platform, platforms } from '../adapters/driver.js';
 import { ConfigInvalid, isVmconformError } from '../adapters/errors.js';
 import { connectTarget } from '../adapters/registry.js';
 import { configuredPlatforms, loadLabConfig } from '../lab/config.js';
@@ -223,17 +223,23 @@ program
       const live = await liveRuns();
       for (const p of opts.platform ?? configuredPlatforms(config)) {
         const target = await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() });
-        const decisions = decideSweep(await target.driver.owned(), live, new Date(), opts.olderThan, opts.run);
-        for (const d of decisions)
+        // Every site's own API once: per-host drivers (libvirt) or one shared driver.
+        const apis = new Map<Driver, string>([[target.driver, p]]);
+        for (const site of target.sites ?? []) if (!apis.has(site.driver)) apis.set(site.driver, `${p} ${site.name}`);
+        for (const [driver, where] of apis) {
+          const decisions = decideSweep(await driver.owned(), live, new Date(), opts.olderThan, opts.run);
+          for (const d of decisions)
+            say(
+              `${d.action === 'remove' ? (opts.dryRun ? 'would remove' : 'removing') : 'keeping'} ${d.object.kind} ${d.object.name} (run ${d.object.runId}): ${d.why}`,
+            );
+          const doomed = decisions.filter((d) => d.action === 'remove').map((d) => d.object);
+          const failed = opts.dryRun ? [] : await removeOwned(driver, doomed, say);
           say(
-            `${d.action === 'remove' ? (opts.dryRun ? 'would remove' : 'removing') : 'keeping'} ${d.object.kind} ${d.object.name} (run ${d.object.runId}): ${d.why}`,
+            `${where}: ${doomed.length} to remove${opts.dryRun ? ' (dry run: nothing removed)' : `, ${doomed.length - failed.length} removed, ${failed.length} failed`}, ${decisions.length - doomed.length} kept`,
           );
-        const doomed = decisions.filter((d) => d.action === 'remove').map((d) => d.object);
-        const failed = opts.dryRun ? [] : await removeOwned(target.driver, doomed, say);
-        say(
-          `${p}: ${doomed.length} to remove${opts.dryRun ? ' (dry run: nothing removed)' : `, ${doomed.length - failed.length} removed, ${failed.length} failed`}, ${decisions.length - doomed.length} kept`,
-        );
-        if (failed.length > 0) process.exitCode = 1;
+          if (failed.length > 0) process.exitCode = 1;
+          await driver.close();
+        }
       }
     },
   );

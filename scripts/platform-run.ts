@@ -29,7 +29,13 @@ export async function runPlatform(opts: {
 }): Promise<PlatformRun> {
   const { platform, runId, say } = opts;
   const target = await connectTarget(platform, opts.config, { runId, transcript: new Transcript() });
-  const before = (await target.driver.owned()).filter((o) => o.runId !== runId);
+  // Every site's own API (one driver per host on libvirt; a shared driver appears once).
+  const others = [...new Set((target.sites ?? []).map((s) => s.driver))].filter((d) => d !== target.driver);
+  const ownedEverywhere = async () => [
+    ...(await target.driver.owned()),
+    ...(await Promise.all(others.map((d) => d.owned()))).flat(),
+  ];
+  const before = (await ownedEverywhere()).filter((o) => o.runId !== runId);
   if (before.length > 0) {
     say(
       `leak check: ${before.length} objects of other runs are on ${platform} (remove those of dead runs with: vmconform sweep -p ${platform})`,
@@ -66,6 +72,18 @@ export async function runPlatform(opts: {
     after = await listOwn();
   }
   const remaining = after.length > 0 ? await removeOwned(target.driver, after, say) : [];
+  // Further sites: what the suites left there is a leak of this run too (after the main site's lab is back).
+  for (const d of others) {
+    const left = await d.owned().then(
+      (all) => all.filter((o) => o.runId === runId),
+      (e: unknown) => {
+        say(`a further site does not answer after the suites: ${e instanceof Error ? e.message : String(e)}`);
+        return [];
+      },
+    );
+    after.push(...left);
+    if (left.length > 0) remaining.push(...(await removeOwned(d, left, say)));
+  }
   const leaks: LeakReport = { before, after, remaining };
   await writeFile(join(opts.out, 'leaks.json'), JSON.stringify(leaks, null, 2));
   const removed = after.length - remaining.length;
@@ -81,5 +99,6 @@ export async function runPlatform(opts: {
       `still left: ${remaining.map((o) => o.name).join(', ')}; remove with: vmconform sweep -p ${platform} --run ${runId}`,
     );
   await target.driver.close();
+  for (const d of others) await d.close();
   return { counts, leaks };
 }

@@ -7,7 +7,16 @@ import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, test } from 'vitest';
-import type { Capabilities, Platform, PlatformEvent, Receipt, Target, VmRef, VmSpec } from '../adapters/driver.js';
+import type {
+  Capabilities,
+  Driver,
+  Platform,
+  PlatformEvent,
+  Receipt,
+  Target,
+  VmRef,
+  VmSpec,
+} from '../adapters/driver.js';
 import { newRunId, platforms } from '../adapters/driver.js';
 import { boots, type GuestReport } from '../adapters/guest/console.js';
 import { connectTarget } from '../adapters/registry.js';
@@ -227,14 +236,15 @@ export function baseSpec(run: Run, suffix: string, over: Partial<VmSpec> = {}): 
   };
 }
 
-/** Waits until the guest's own report satisfies `pred`; the guest is the final witness. */
+/** Waits until the guest's own report satisfies `pred`; the guest is the final witness. `driver`: another site's. */
 export async function waitGuest<T>(
   ctx: ReqContext,
   vm: VmRef,
   what: string,
   pred: (r: GuestReport) => T | undefined,
+  driver: Driver = ctx.t.driver,
 ): Promise<{ value: T; waitedMs: number }> {
-  const probe = ctx.t.driver.guest(vm);
+  const probe = driver.guest(vm);
   let last: GuestReport | undefined;
   return waitFor(
     `guest of ${vm.name}: ${what}`,

@@ -24,6 +24,7 @@ import {
   NotOwned,
   type OwnedObject,
   ownershipMarker,
+  type Placement,
   PlatformError,
   type PlatformEvent,
   type PlatformInfo,
@@ -81,6 +82,7 @@ import {
   toVmMetrics,
   toVolume,
 } from './mapping.js';
+import { RemoteFiles, type RemoteHost } from './remote-console.js';
 
 export interface LibvirtConfig {
   uri: string;
@@ -99,6 +101,10 @@ export interface LibvirtConfig {
   waits?: Partial<Record<WaitOperation, WaitPolicy>>;
   /** Connect as another local user (wrong credentials for AUT-01). */
   uid?: number;
+  /** ssh access to a remote host (qemu+ssh): the guest view reads its console log over SFTP. */
+  remote?: RemoteHost;
+  /** Backstop per virsh call; a remote site that is lost must fail a call in bounded time (MDC-03). */
+  commandTimeoutMs?: number;
   /** Harness-side folder for portable backups (default /var/lib/vmconform/backups). */
   backupDir?: string;
 }
@@ -128,6 +134,8 @@ const mac = () =>
 export class LibvirtDriver implements Driver {
   readonly platform = 'libvirt' as const;
   private readonly virsh: Virsh;
+  private readonly remoteFiles: RemoteFiles | undefined;
+  private hostId: string | undefined;
   private readonly qemuImg: QemuImg;
 
   constructor(
@@ -138,7 +146,9 @@ export class LibvirtDriver implements Driver {
       uri: cfg.uri,
       transcript: ctx.transcript,
       ...(cfg.uid === undefined ? {} : { uid: cfg.uid }),
+      ...(cfg.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: cfg.commandTimeoutMs }),
     });
+    this.remoteFiles = cfg.remote ? new RemoteFiles(cfg.remote) : undefined;
     this.qemuImg = new QemuImg(ctx.transcript);
   }
 
@@ -187,6 +197,7 @@ export class LibvirtDriver implements Driver {
 
   async hosts(): Promise<Host[]> {
     const caps = parseCapabilities(await this.virsh.run(['capabilities']));
+    this.hostId = caps.uuid;
     const stats = parseDomStats(await this.virsh.run(['domstats', '--list-active', '--vcpu', '--balloon']));
     const memoryBytes = parseNodeMemTotal(await this.virsh.run(['nodememstats']));
     const pool = await this.virsh.run(['pool-dumpxml', this.cfg.pool]);
@@ -288,6 +299,8 @@ export class LibvirtDriver implements Driver {
   /** What a new domain is made of; the rest (boot kernel, console log, pool, owner) comes from this adapter. */
   private async defineOwned(
     name: string,
+    /** The placement the caller asked for; checked against this host's labels. */
+    placement: Placement | undefined,
     parts: (created: string[]) => Promise<Omit<DomainBuild, FixedParts>>,
   ): Promise<Receipt<VmRef>> {
     const exists = await this.virsh.run(['domuuid', name]).then(
@@ -296,6 +309,15 @@ export class LibvirtDriver implements Driver {
     );
     // define with an existing name would silently rewrite that domain, whoever owns it.
     if (exists) throw new Conflict(`a domain named '${name}' already exists`);
+    // One daemon is one host: a placement it cannot honour is refused, never silently ignored.
+    for (const [key, here] of [
+      ['site', this.cfg.site],
+      ['failureDomain', this.cfg.failureDomain],
+    ] as const) {
+      const want = placement?.[key];
+      if (want !== undefined && want !== here)
+        throw new Conflict(`placement.${key} '${want}' is not this host's (${this.cfg.uri}: ${here ?? 'unlabelled'})`);
+    }
     const t0 = performance.now();
     const created: string[] = [];
     try {
@@ -323,7 +345,7 @@ export class LibvirtDriver implements Driver {
   }
 
   create(spec: VmSpec): Promise<Receipt<VmRef>> {
-    return this.defineOwned(spec.name, async (created) => {
+    return this.defineOwned(spec.name, spec.placement, async (created) => {
       const backing = await this.imagePath(spec.image);
       const prefix = `${spec.name}-`;
       const disks = [
@@ -435,6 +457,7 @@ export class LibvirtDriver implements Driver {
         }
       }
       if (d.consoleLog && this.isLocal) await rm(d.consoleLog, { force: true });
+      else if (d.consoleLog && this.remoteFiles) await this.remoteFiles.remove(d.consoleLog).catch(() => undefined);
     });
   }
 
@@ -455,11 +478,20 @@ export class LibvirtDriver implements Driver {
     }
     const parsed = parseDomainXml(xml, sizes);
     const s = await this.state(vm);
+    this.hostId ??= parseCapabilities(await this.virsh.run(['capabilities'])).uuid;
     return {
       ref: { id: parsed.uuid, name: parsed.name },
       power: s.power,
       rawState: s.raw,
-      config: parsed.config,
+      // Where the domain is: the host whose daemon holds it and that host's labels, not the requested placement.
+      config: {
+        ...parsed.config,
+        placement: {
+          host: this.hostId,
+          ...(this.cfg.site ? { site: this.cfg.site } : {}),
+          ...(this.cfg.failureDomain ? { failureDomain: this.cfg.failureDomain } : {}),
+        },
+      },
       source: 'libvirt domain XML (virsh dumpxml) + virsh domstate',
     };
   }
@@ -920,7 +952,7 @@ export class LibvirtDriver implements Driver {
       () => false,
       (e) => (e instanceof NotFound ? true : Promise.reject(e)),
     );
-    return this.defineOwned(opts.name, async (created) => {
+    return this.defineOwned(opts.name, opts.placement, async (created) => {
       const disks: DomainBuild['disks'] = [];
       for (const disk of m.disks) {
         const file = join(backup.location, disk.file);
@@ -1032,9 +1064,10 @@ export class LibvirtDriver implements Driver {
   }
 
   guest(vm: VmRef): GuestProbe {
-    if (!this.isLocal) {
+    const remote = this.remoteFiles;
+    if (!this.isLocal && !remote) {
       throw new Unsupported(
-        `reading the guest console of a remote libvirt host (${this.cfg.uri}) is not implemented yet`,
+        `reading the guest console of a remote libvirt host (${this.cfg.uri}) needs an ssh section (user, privateKey, knownHosts) in the lab config`,
         'adapter',
       );
     }
@@ -1044,10 +1077,13 @@ export class LibvirtDriver implements Driver {
       read: async () => {
         const path = (await this.domain(vm)).consoleLog;
         if (!path) throw new NotFound(`${vm.name} has no serial console log configured`);
-        return parseConsole(await readFile(path, 'utf8').catch(() => ''));
+        const text = remote ? await remote.read(path) : await readFile(path, 'utf8').catch(() => '');
+        return parseConsole(text);
       },
     };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.remoteFiles?.close();
+  }
 }

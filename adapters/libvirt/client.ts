@@ -35,6 +35,9 @@ export function mapVirshError(args: string[], stderr: string): VmconformError {
     return new Conflict(msg);
   }
   if (/unsupported configuration|not supported|this function is not supported/i.test(text)) return new Unsupported(msg);
+  // The host could not be reached at all (remote URI): a lost site, not a platform answer.
+  if (/network is unreachable|no route to host|connection (refused|timed out)|could not resolve hostname/i.test(text))
+    return new PlatformError(msg, 'unreachable', text);
   const code = /^([a-z][a-z ]+?):/i.exec(text)?.[1] ?? 'virsh-error';
   return new PlatformError(msg, code, text);
 }

@@ -1,14 +1,76 @@
 /** The libvirt target: the driver from lab config plus the lab's own facts and controls. */
 
-import { stat } from 'node:fs/promises';
-import type { LabConfig } from '../../lab/config.js';
+import { readFile, stat } from 'node:fs/promises';
+import { type LabConfig, type LibvirtSiteConfig, resolveSecret } from '../../lab/config.js';
 import { sh } from '../../lab/host.js';
 import { guestArtefacts, readLibvirtLabState, restartLibvirtd } from '../../lab/libvirt/lab.js';
 import { bridgeState, hostNetworkSnapshot } from '../../lab/network.js';
-import { PrereqMissing, type Target } from '../driver.js';
+import { cutSiteBLink, readSiteBState, restoreSiteBLink, siteB } from '../../lab/site-b/lab.js';
+import { type LabFacts, PrereqMissing, type Site, type Target } from '../driver.js';
 import { ConfigInvalid } from '../errors.js';
 import type { TargetOptions } from '../registry.js';
 import { type LibvirtConfig, LibvirtDriver } from './adapter.js';
+import { knownHostKeys, type RemoteHost } from './remote-console.js';
+
+/** ssh access for the guest view of a remote site; the key is a secret reference, resolved here. */
+async function remoteHost(s: Pick<LibvirtSiteConfig, 'uri' | 'ssh'>, field: string): Promise<RemoteHost | undefined> {
+  const url = new URL(s.uri);
+  // A local URI needs no ssh: the console log is a local file.
+  if (!s.ssh || !url.host) return undefined;
+  if (!s.ssh.knownHosts)
+    throw new ConfigInvalid(
+      `${field}.ssh.knownHosts: expected a known_hosts file for ${url.hostname} (host keys are verified)`,
+    );
+  const text = await readFile(s.ssh.knownHosts, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new ConfigInvalid(`${field}.ssh.knownHosts: cannot read ${s.ssh?.knownHosts} (${e.code ?? e.message})`);
+  });
+  const hostKeys = knownHostKeys(text, url.hostname);
+  if (hostKeys.length === 0)
+    throw new ConfigInvalid(`${field}.ssh.knownHosts: no key for ${url.hostname} in ${s.ssh.knownHosts}`);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 22),
+    username: s.ssh.user,
+    privateKey: await resolveSecret(s.ssh.privateKey, `${field}.ssh.privateKey`),
+    hostKeys,
+  };
+}
+
+/** Further sites: each its own libvirt host and driver, labelled from the config. */
+async function siteEntries(
+  config: NonNullable<LabConfig['platforms']['libvirt']>,
+  base: LibvirtConfig,
+  lab: LabFacts,
+  opts: TargetOptions,
+): Promise<Site[]> {
+  const out: Site[] = [];
+  for (const [i, s] of config.sites.entries()) {
+    const field = `platforms.libvirt.sites[${i}]`;
+    const local = s.lab === siteB.name ? await readSiteBState() : undefined;
+    if (s.lab === siteB.name && !local)
+      throw new PrereqMissing(`${field}: site ${s.name} is not up: run \`vmconform lab up ${s.lab}\` first`);
+    const consoleDir = s.consoleDir ?? local?.consoleDir;
+    if (!consoleDir)
+      throw new ConfigInvalid(`${field}.consoleDir: expected the directory the site's domains log their console to`);
+    const remote = await remoteHost(s, field);
+    const driver = new LibvirtDriver(
+      {
+        ...base,
+        uri: s.uri,
+        consoleDir,
+        site: s.name,
+        ...(s.failureDomain ? { failureDomain: s.failureDomain } : { failureDomain: undefined }),
+        ...(remote ? { remote } : {}),
+        // A lost site must fail each call in bounded time; ssh's own connect timeout is shorter.
+        commandTimeoutMs: 60_000,
+      },
+      { runId: opts.runId, transcript: opts.transcript },
+    );
+    const control = local && s.labControl ? { lose: cutSiteBLink, restore: restoreSiteBLink } : {};
+    out.push({ name: s.name, ...(s.failureDomain ? { failureDomain: s.failureDomain } : {}), driver, lab, control });
+  }
+  return out;
+}
 
 export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Promise<Target> {
   const c = config.platforms.libvirt;
@@ -33,12 +95,15 @@ export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Pr
     kernel: guest.kernel,
     initrd: guest.initrd,
     cmdline: 'console=ttyS0 quiet panic=-1',
-    consoleDir: state.consoleDir,
+    consoleDir: c.consoleDir ?? state.consoleDir,
     bootDiskBytes: 64 * 1024 * 1024,
     ...(c.site ? { site: c.site } : {}),
     ...(c.failureDomain ? { failureDomain: c.failureDomain } : {}),
     prereqMissing: {
-      ...state.prereqMissing,
+      // A second site declared in the config is no longer a missing prerequisite.
+      ...Object.fromEntries(
+        Object.entries(state.prereqMissing).filter(([k]) => k !== 'second-site' || c.sites.length === 0),
+      ),
       ...(c.talosImage
         ? {}
         : {
@@ -47,18 +112,30 @@ export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Pr
     },
     ...(c.waits ? { waits: c.waits } : {}),
   };
+  const remote = await remoteHost(c, 'platforms.libvirt');
+  if (remote) driverConfig.remote = remote;
   const driver = new LibvirtDriver(driverConfig, { runId: opts.runId, transcript: opts.transcript });
   const say = opts.log ?? (() => undefined);
+  const lab: LabFacts = {
+    network: c.network,
+    network2: c.network2,
+    externalBridge: c.externalBridge,
+    image: c.image,
+    ...(c.talosImage ? { talosImage: c.talosImage } : {}),
+  };
+  const further = await siteEntries(c, driverConfig, lab, opts);
   return {
     driver,
     runId: opts.runId,
-    lab: {
-      network: c.network,
-      network2: c.network2,
-      externalBridge: c.externalBridge,
-      image: c.image,
-      ...(c.talosImage ? { talosImage: c.talosImage } : {}),
-    },
+    lab,
+    ...(c.site
+      ? {
+          sites: [
+            { name: c.site, ...(c.failureDomain ? { failureDomain: c.failureDomain } : {}), driver, lab, control: {} },
+            ...further,
+          ],
+        }
+      : {}),
     control: {
       ...(c.labControl ? { restartDaemon: () => restartLibvirtd(say) } : {}),
       hostNetworkState: () => bridgeState(c.externalBridge),
