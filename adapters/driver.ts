@@ -276,6 +276,8 @@ export interface PlatformEvent {
   platformAt?: string;
   vm?: string;
   kind: 'lifecycle' | 'device' | 'config' | 'task' | 'other';
+  /** The platform's task/operation id this event belongs to, when the platform says (INT-03). */
+  taskId?: string;
   detail: string;
   source: 'push' | 'poll';
   raw: string;

@@ -20,6 +20,10 @@ const labs: Record<string, () => Promise<Lab>> = {
     const m = await import('./libvirt/lab.js');
     return { up: m.libvirtUp, down: m.libvirtDown, status: m.readLibvirtLabState };
   },
+  nats: async () => {
+    const m = await import('./nats/lab.js');
+    return { up: m.natsUp, down: m.natsDown, status: m.readNatsLabState };
+  },
 };
 
 export const labNames = Object.keys(labs);
@@ -32,7 +36,7 @@ export async function lab(name: string): Promise<Lab> {
   return load();
 }
 
-/** The local labs a run of these platforms needs, in bring-up order: each platform's own lab where there is one. */
-export function labsFor(_config: LabConfig, platforms: Platform[]): string[] {
-  return platforms.filter(isLab);
+/** The local labs a run of these platforms needs, in bring-up order: each platform's own lab where there is one, then shared services the config names. */
+export function labsFor(config: LabConfig, platforms: Platform[]): string[] {
+  return [...platforms.filter(isLab), ...(config.nats?.local ? ['nats'] : [])];
 }

@@ -4,10 +4,11 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { newRunId, type Platform, platforms } from '../adapters/driver.js';
 import { ConfigInvalid, isVmconformError } from '../adapters/errors.js';
 import { connectTarget } from '../adapters/registry.js';
-import { configuredPlatforms, loadLabConfig } from '../lab/config.js';
+import { configuredPlatforms, loadLabConfig, resolveSecret } from '../lab/config.js';
 import { isLab, lab, labNames, labsFor } from '../lab/labs.js';
 import { Transcript } from '../reports/transcript.js';
 import { requirements } from '../suites/requirements.js';
+import { runBridge } from './bridge.js';
 import { runPlatform } from './platform-run.js';
 import { decideSweep, liveRuns, registerRun, removeOwned } from './runs.js';
 import { repoRoot, runVitest, type VitestCounts } from './vitest-run.js';
@@ -235,6 +236,43 @@ program
       }
     },
   );
+
+program
+  .command('bridge')
+  .description(
+    "publish each platform's events as JSON on NATS subjects <prefix>.<platform>.<kind> (with the platform's task id and timestamps) until Ctrl-C, then print a summary",
+  )
+  .option('--nats <url>', 'NATS server, e.g. nats://127.0.0.1:4222 (default: nats.url from the config)')
+  .option('-c, --config <file>', 'lab config (YAML)', 'lab/lab.local.yaml')
+  .option(
+    '-p, --platform <list>',
+    'comma-separated platforms to bridge (default: every platform in the config)',
+    platformList,
+  )
+  .action(async (opts: { nats?: string; config: string; platform?: Platform[] }) => {
+    const { config } = await loadLabConfig(resolve(opts.config));
+    const url = opts.nats ?? config.nats?.url;
+    if (!url) throw new ConfigInvalid(`--nats: no NATS URL given and ${opts.config} has no nats.url`);
+    if (!/^nats:\/\/[^\s/]+$/.test(url)) throw new ConfigInvalid(`--nats '${url}': expected nats://host:port`);
+    const token = config.nats?.token ? await resolveSecret(config.nats.token, 'nats.token') : undefined;
+    const chosen = opts.platform ?? configuredPlatforms(config);
+    const drivers = [];
+    for (const p of chosen)
+      drivers.push((await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() })).driver);
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const t0 = Date.now();
+    const r = await runBridge({
+      bridge: { url, prefix: config.nats?.subjectPrefix ?? 'vmconform', ...(token ? { token } : {}) },
+      drivers,
+      signal: ac.signal,
+      say,
+    });
+    for (const d of drivers) await d.close();
+    say(`bridge stopped after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${r.summary}`);
+  });
 
 program
   .command('requirements')
