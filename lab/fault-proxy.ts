@@ -52,6 +52,8 @@ export interface FaultProxyOptions {
 export interface ProxiedRequest {
   method: string;
   path: string;
+  /** Wall-clock ms when it arrived at the proxy. */
+  at: number;
   fault: Fault['kind'] | null;
   /** Whether the platform received it. */
   forwarded: boolean;
@@ -180,7 +182,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
     const fault = pick(method, path);
-    const entry: ProxiedRequest = { method, path, fault: fault?.kind ?? null, forwarded: false };
+    const entry: ProxiedRequest = { method, path, at: Date.now(), fault: fault?.kind ?? null, forwarded: false };
     log.push(entry);
     if (fault?.kind === 'status') {
       entry.status = fault.status;

@@ -275,6 +275,39 @@ program
   });
 
 program
+  .command('fault-proxy')
+  .description(
+    'run the fault-injecting HTTP proxy on loopback in front of a REST platform until Ctrl-C; point the adapter at it with VMCONFORM_VIA_<PLATFORM>=<printed url>',
+  )
+  .requiredOption('--upstream <url>', 'the real endpoint: http(s)://host:port, or unix:/path/to/socket')
+  .requiredOption(
+    '--faults <spec>',
+    'comma-separated, each kind[=value][*count][@METHOD][:path-regex]; kinds: latency=MS, status=CODE, reset, reset-after-forward, truncate=BYTES, slow-headers=MS (e.g. status=503*2@GET,reset-after-forward*1@POST)',
+  )
+  .option('--port <n>', 'loopback port (default: a free one)', (v) => Number(v), 0)
+  .option('--for <duration>', 'inject faults only this long, then only forward (e.g. 10m)', duration, 600_000)
+  .action(async (opts: { upstream: string; faults: string; port: number; for: number }) => {
+    const { parseFaults, startFaultProxy } = await import('../lab/fault-proxy.js');
+    let rules: ReturnType<typeof parseFaults>;
+    try {
+      rules = parseFaults(opts.faults);
+    } catch (e) {
+      throw new ConfigInvalid(`--faults: ${(e as Error).message}`);
+    }
+    const proxy = await startFaultProxy({ upstream: opts.upstream, rules, port: opts.port, activeForMs: opts.for });
+    say(`fault proxy on ${proxy.url} -> ${opts.upstream}; e.g. VMCONFORM_VIA_INCUS=${proxy.url} (Ctrl-C to stop)`);
+    await new Promise<void>((r) => {
+      process.once('SIGINT', () => r());
+      process.once('SIGTERM', () => r());
+    });
+    await proxy.close();
+    const faulted = proxy.log.filter((l) => l.fault);
+    say(
+      `fault proxy stopped: ${proxy.log.length} requests, ${faulted.length} faulted (${faulted.map((l) => `${l.method} ${l.path} ${l.fault}`).join('; ') || 'none'})`,
+    );
+  });
+
+program
   .command('requirements')
   .description('list the requirement registry (id, level, dimension, verification, suite)')
   .action(() => {
