@@ -380,6 +380,12 @@ export interface LabControl {
   outOfBandStop?(vm: VmRef): Promise<void>;
   /** The same platform reached with wrong credentials, for AUT-01's typed auth error. */
   badCredentials?(): Driver;
+  /** Stops the platform's control daemon(s), leaving VMs running: the platform is down (OPS-01). */
+  stopDaemon?(): Promise<void>;
+  /** Starts the control daemon(s) again and returns once the platform answers. */
+  startDaemon?(): Promise<void>;
+  /** The same platform placing new volumes in the lab's small pool (LabFacts.smallPool), fully allocated (OPS-01). */
+  smallPoolDriver?(): Driver;
 }
 
 export interface LabFacts {
@@ -391,6 +397,8 @@ export interface LabFacts {
   externalBridge?: string;
   /** The base image id the suites boot. */
   image: string;
+  /** A deliberately tiny storage pool the lab made, for storage-full faults (OPS-01). */
+  smallPool?: { name: string; capacityBytes: number };
 }
 
 /** Everything a suite receives: the driver, lab facts, lab controls. */

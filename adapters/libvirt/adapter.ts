@@ -83,6 +83,11 @@ export interface LibvirtConfig {
   waits?: Partial<Record<WaitOperation, WaitPolicy>>;
   /** Connect as another local user (wrong credentials for AUT-01). */
   uid?: number;
+  /**
+   * 'full' creates data volumes raw with their whole size allocated, as a thick pool (LVM) does; the
+   * default 'thin' is sparse qcow2. The storage-full fault (OPS-01) needs space taken at create time.
+   */
+  allocation?: 'thin' | 'full';
 }
 
 export interface DriverContext {
@@ -199,8 +204,13 @@ export class LibvirtDriver implements Driver {
     }
   }
 
+  private get dataFormat(): 'raw' | 'qcow2' {
+    return this.cfg.allocation === 'full' ? 'raw' : 'qcow2';
+  }
+
   private async createVolume(name: string, sizeBytes: number, backing?: string): Promise<string> {
-    const args = ['vol-create-as', this.cfg.pool, name, `${sizeBytes}B`, '--format', 'qcow2'];
+    const format = backing ? 'qcow2' : this.dataFormat;
+    const args = ['vol-create-as', this.cfg.pool, name, `${sizeBytes}B`, '--format', format];
     if (backing) args.push('--backing-vol', backing, '--backing-vol-format', 'raw');
     await this.virsh.run(args);
     return name;
@@ -274,7 +284,7 @@ export class LibvirtDriver implements Driver {
           ? (d.volumeId.split('/').pop() as string)
           : await this.createVolume(`${prefix}${d.name}`, d.sizeBytes);
         if (!d.volumeId) created.push(volume);
-        disks.push({ volume, target: targetFor(i + 1), serial: d.serial ?? d.name, format: 'qcow2' });
+        disks.push({ volume, target: targetFor(i + 1), serial: d.serial ?? d.name, format: this.dataFormat });
       }
       if (spec.userData !== undefined) {
         const seed = await this.createSeed(`${prefix}cidata`, spec.name, spec.userData);
@@ -472,7 +482,7 @@ export class LibvirtDriver implements Driver {
       ? (disk.volumeId.split('/').pop() as string)
       : await this.createVolume(`${prefix}${disk.name}`, disk.sizeBytes);
     const serial = disk.serial ?? disk.name;
-    const xml = buildDeviceXml('disk', diskXml({ volume, target, serial, format: 'qcow2' }, this.cfg.pool));
+    const xml = buildDeviceXml('disk', diskXml({ volume, target, serial, format: this.dataFormat }, this.cfg.pool));
     try {
       await this.withTempFile(xml, async (p) =>
         this.virsh.run(['attach-device', vm.id, p, ...(await this.deviceFlags(vm))]),

@@ -35,6 +35,10 @@ export function mapVirshError(args: string[], stderr: string): VmconformError {
     return new Conflict(msg);
   }
   if (/unsupported configuration|not supported|this function is not supported/i.test(text)) return new Unsupported(msg);
+  // A full pool is worth naming for the evidence (OPS-01); the contract has no narrower type for it.
+  if (/no space left on device|not enough space|insufficient space/i.test(text))
+    return new PlatformError(msg, 'no-space', text);
+  if (/failed to connect to the hypervisor/i.test(text)) return new PlatformError(msg, 'daemon-unreachable', text);
   const code = /^([a-z][a-z ]+?):/i.exec(text)?.[1] ?? 'virsh-error';
   return new PlatformError(msg, code, text);
 }

@@ -2,7 +2,7 @@
 
 import type { LabConfig } from '../../lab/config.js';
 import { sh } from '../../lab/host.js';
-import { readLibvirtLabState, restartLibvirtd } from '../../lab/libvirt/lab.js';
+import { readLibvirtLabState, restartLibvirtd, startLibvirtd, stopLibvirtd } from '../../lab/libvirt/lab.js';
 import { bridgeState, hostNetworkSnapshot } from '../../lab/network.js';
 import { PrereqMissing, type Target } from '../driver.js';
 import { ConfigInvalid } from '../errors.js';
@@ -35,12 +35,36 @@ export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Pr
   };
   const driver = new LibvirtDriver(driverConfig, { runId: opts.runId, transcript: opts.transcript });
   const say = opts.log ?? (() => undefined);
+  // The small pool exists only on the embedded local lab (lab up measured it).
+  const small =
+    c.uri === 'qemu:///system' && state.smallPool && 'name' in state.smallPool ? state.smallPool : undefined;
   return {
     driver,
     runId: opts.runId,
-    lab: { network: c.network, network2: c.network2, externalBridge: c.externalBridge, image: c.image },
+    lab: {
+      network: c.network,
+      network2: c.network2,
+      externalBridge: c.externalBridge,
+      image: c.image,
+      ...(small ? { smallPool: { name: small.name, capacityBytes: small.capacityBytes } } : {}),
+    },
     control: {
-      ...(c.labControl ? { restartDaemon: () => restartLibvirtd(say) } : {}),
+      ...(c.labControl
+        ? {
+            restartDaemon: () => restartLibvirtd(say),
+            stopDaemon: () => stopLibvirtd(say),
+            startDaemon: () => startLibvirtd(say),
+          }
+        : {}),
+      ...(small
+        ? {
+            smallPoolDriver: () =>
+              new LibvirtDriver(
+                { ...driverConfig, pool: small.name, allocation: 'full' },
+                { runId: opts.runId, transcript: opts.transcript },
+              ),
+          }
+        : {}),
       hostNetworkState: () => bridgeState(c.externalBridge),
       hostNetworkSnapshot: () => hostNetworkSnapshot(/^(vnet\d+|vmcbr\d+|virbr\d+(-nic)?)$/),
       outOfBandStop: async (vm) => void (await sh('virsh', ['-c', c.uri, 'destroy', vm.id])),
