@@ -6,6 +6,7 @@ import { ConfigInvalid, isVmconformError } from '../adapters/errors.js';
 import { connectTarget } from '../adapters/registry.js';
 import { configuredPlatforms, loadLabConfig, resolveSecret } from '../lab/config.js';
 import { isLab, lab, labNames, labsFor } from '../lab/labs.js';
+import { redactText } from '../reports/redact.js';
 import { Transcript } from '../reports/transcript.js';
 import { requirements } from '../suites/requirements.js';
 import { runBridge } from './bridge.js';
@@ -13,7 +14,8 @@ import { runPlatform } from './platform-run.js';
 import { decideSweep, liveRuns, registerRun, removeOwned } from './runs.js';
 import { repoRoot, runVitest, type VitestCounts } from './vitest-run.js';
 
-const say = (msg: string) => process.stdout.write(`[vmconform] ${msg}\n`);
+// Everything the CLI prints passes the redactor: a registered secret never reaches the terminal or CI log.
+const say = (msg: string) => process.stdout.write(redactText(`[vmconform] ${msg}\n`));
 function labName(value: string): string {
   if (!isLab(value))
     throw new InvalidArgumentError(`expected one of: ${labNames.join(', ')} (the local labs this build can bring up)`);
@@ -324,12 +326,12 @@ try {
     // commander already printed its message; help and version are not errors.
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   } else if (isVmconformError(e) || e instanceof InvalidArgumentError) {
-    process.stderr.write(`vmconform: ${e.message}\n`);
-    if (program.opts().debug) process.stderr.write(`${(e as Error).stack}\n`);
+    process.stderr.write(redactText(`vmconform: ${e.message}\n`));
+    if (program.opts().debug) process.stderr.write(redactText(`${(e as Error).stack}\n`));
     process.exitCode = 2;
   } else {
-    process.stderr.write(`vmconform: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (program.opts().debug) process.stderr.write(`${(e as Error).stack}\n`);
+    process.stderr.write(redactText(`vmconform: ${e instanceof Error ? e.message : String(e)}\n`));
+    if (program.opts().debug) process.stderr.write(redactText(`${(e as Error).stack}\n`));
     process.exitCode = 1;
   }
 }
