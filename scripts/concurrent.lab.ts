@@ -5,16 +5,11 @@
  * The filter avoids ID-01/OPS-04/OPS-01, which restart or stop the daemon; runs sharing a lab with
  * those need `labControl: false`.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './vitest-run.js';
+import { describe, expect, it } from 'vitest';
+import { cli, foreignDomain, virsh } from './lab-fixtures.js';
 
-const virsh = (...args: string[]) =>
-  execa('virsh', ['-c', 'qemu:///system', '-q', ...args], { stdin: 'ignore', reject: false });
-const cli = (...args: string[]) =>
-  execa('node', [join(repoRoot, 'scripts/bin.mjs'), ...args], { cwd: repoRoot, stdin: 'ignore', reject: false });
 const foreign = 'vmc-20200101t0000-cafe-twins';
 
 /** virsh calls that change something; reading (list, dumpxml, metadata) another run's objects is not touching them. */
@@ -47,22 +42,7 @@ async function runOf(stdout: string) {
 }
 
 describe('two runs at once', () => {
-  let foreignXml = '';
-
-  beforeAll(async () => {
-    const dir = await mkdtemp('/tmp/vmconform-twins-');
-    await writeFile(
-      join(dir, 'd.xml'),
-      `<domain type='qemu'><name>${foreign}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>`,
-    );
-    await virsh('undefine', foreign);
-    expect((await virsh('define', join(dir, 'd.xml'))).exitCode).toBe(0);
-    foreignXml = (await virsh('dumpxml', foreign)).stdout;
-  });
-
-  afterAll(async () => {
-    await virsh('undefine', foreign);
-  });
+  const foreignVm = foreignDomain(foreign);
 
   it('complete with their own results and never act on each other', async () => {
     const out = await mkdtemp('/tmp/vmconform-twins-out-');
@@ -105,6 +85,6 @@ describe('two runs at once', () => {
       expect(sweep.exitCode, sweep.stdout + sweep.stderr).toBe(0);
       expect(sweep.stdout).toContain('libvirt: 0 to remove');
     }
-    expect((await virsh('dumpxml', foreign)).stdout).toBe(foreignXml);
+    expect((await virsh('dumpxml', foreign)).stdout).toBe(foreignVm.xml());
   });
 });
