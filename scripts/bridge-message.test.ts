@@ -3,7 +3,13 @@ import { parseEventLine } from '../adapters/libvirt/mapping.js';
 import { registerSecret } from '../reports/redact.js';
 import { BridgeTally, eventMessage, platformTimeMs, receiptMessage, subjectFor } from './bridge-message.js';
 
-const ctx = { prefix: 'vmconform', platform: 'libvirt' as const, seq: 7, now: Date.UTC(2026, 10, 24, 18, 47, 1) };
+const ctx = {
+  bridge: 'b1',
+  prefix: 'vmconform',
+  platform: 'libvirt' as const,
+  seq: 7,
+  now: Date.UTC(2026, 10, 24, 18, 47, 1),
+};
 
 describe('bridge messages', () => {
   it('maps a libvirt lifecycle event line to a message on vmconform.libvirt.lifecycle with the platform time', () => {
@@ -13,6 +19,7 @@ describe('bridge messages', () => {
     const m = eventMessage(ev, ctx);
     expect(m).toMatchObject({
       v: 1,
+      bridge: 'b1',
       seq: 7,
       subject: 'vmconform.libvirt.lifecycle',
       kind: 'lifecycle',

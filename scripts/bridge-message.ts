@@ -9,6 +9,8 @@ export const bridgeMessageVersion = 1;
 
 export interface BridgeMessage {
   v: typeof bridgeMessageVersion;
+  /** Which bridge published it: several may publish on the same subjects, each with its own `seq`. */
+  bridge: string;
   /** Per-bridge sequence: strictly increasing in publish order, so a consumer can prove ordering and gaps. */
   seq: number;
   platform: Platform;
@@ -61,6 +63,7 @@ export function platformTimeMs(at: string | undefined): number | undefined {
 }
 
 export interface MessageContext {
+  bridge: string;
   prefix: string;
   platform: Platform;
   seq: number;
@@ -72,6 +75,7 @@ const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : new Dat
 export function eventMessage(ev: PlatformEvent, ctx: MessageContext): BridgeMessage {
   return redact({
     v: bridgeMessageVersion,
+    bridge: ctx.bridge,
     seq: ctx.seq,
     platform: ctx.platform,
     kind: ev.kind,
@@ -99,6 +103,7 @@ export function receiptMessage(
   const h = receipt.handle;
   return redact({
     v: bridgeMessageVersion,
+    bridge: ctx.bridge,
     seq: ctx.seq,
     platform: ctx.platform,
     kind: 'task',

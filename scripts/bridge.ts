@@ -3,6 +3,8 @@
  * calls made through it become JSON messages on `<prefix>.<platform>.<kind>`, published in the order the
  * harness saw them. A JetStream stream keeps them for consumers that were not connected.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { connect, type JetStreamManager, type NatsConnection, RetentionPolicy, StorageType } from 'nats';
 import type { Driver, Platform, Receipt, VmRef } from '../adapters/driver.js';
 import { PlatformError } from '../adapters/errors.js';
@@ -48,6 +50,8 @@ const isVmRef = (x: unknown): x is VmRef =>
 
 export class NatsBridge {
   readonly tally = new BridgeTally();
+  /** Distinguishes this bridge's messages (and its seq) from other bridges on the same subjects. */
+  readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private seq = 0;
 
   private constructor(
@@ -106,7 +110,7 @@ export class NatsBridge {
   /** Publishes every event the platform reports until `signal` aborts; returns how many it published. */
   async pump(driver: Driver, signal: AbortSignal, onMessage?: (m: BridgeMessage) => void): Promise<number> {
     let n = 0;
-    const ctx = { prefix: this.opts.prefix, platform: driver.platform };
+    const ctx = { bridge: this.id, prefix: this.opts.prefix, platform: driver.platform };
     try {
       for await (const ev of driver.events(signal)) {
         const m = this.publish((seq, now) => eventMessage(ev, { ...ctx, seq, now }));
@@ -123,7 +127,14 @@ export class NatsBridge {
   wrap(driver: Driver): Driver {
     const publishReceipt = (op: string, vm: VmRef | undefined, r: Receipt<unknown>) =>
       this.publish((seq, now) =>
-        receiptMessage(op, vm, r, { prefix: this.opts.prefix, platform: driver.platform, seq, now, receivedAt: now }),
+        receiptMessage(op, vm, r, {
+          bridge: this.id,
+          prefix: this.opts.prefix,
+          platform: driver.platform,
+          seq,
+          now,
+          receivedAt: now,
+        }),
       );
     return new Proxy(driver, {
       get(target, prop, receiver) {
