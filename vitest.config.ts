@@ -1,13 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: fast unit tests beside the code, and live conformance suites against a lab.
-// Conformance files run one at a time in one fork: they share one lab and its daemons.
+// Three projects: fast unit tests beside the code, harness tests against the live lab, and the
+// conformance suites. Conformance files run one at a time in one fork: they share one lab and its daemons.
+// Projects run in parallel unless grouped: the lab tests kill, stop and restart libvirtd and run whole
+// evaluations, so they run in their own group after the unit tests and before the conformance suites.
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: [
             'adapters/**/*.test.ts',
             'suites/**/*.test.ts',
@@ -22,6 +25,7 @@ export default defineConfig({
         // Harness behaviour against the live lab (ownership, sweeping): not requirement evidence.
         test: {
           name: 'lab',
+          sequence: { groupOrder: 1 },
           include: ['scripts/**/*.lab.ts'],
           pool: 'forks',
           maxWorkers: 1,
@@ -32,6 +36,7 @@ export default defineConfig({
       {
         test: {
           name: 'conformance',
+          sequence: { groupOrder: 2 },
           include: ['suites/**/*.conformance.ts'],
           pool: 'forks',
           fileParallelism: false,

@@ -278,6 +278,8 @@ export interface PlatformEvent {
   platformAt?: string;
   vm?: string;
   kind: 'lifecycle' | 'device' | 'config' | 'task' | 'other';
+  /** The platform's task/operation id this event belongs to, when the platform says (INT-03). */
+  taskId?: string;
   detail: string;
   source: 'push' | 'poll';
   raw: string;
@@ -385,6 +387,12 @@ export interface LabControl {
   outOfBandStop?(vm: VmRef): Promise<void>;
   /** The same platform reached with wrong credentials, for AUT-01's typed auth error. */
   badCredentials?(): Driver;
+  /** Stops the platform's control daemon(s), leaving VMs running: the platform is down (OPS-01). */
+  stopDaemon?(): Promise<void>;
+  /** Starts the control daemon(s) again and returns once the platform answers. */
+  startDaemon?(): Promise<void>;
+  /** The same platform placing new volumes in the lab's small pool (LabFacts.smallPool), fully allocated (OPS-01). */
+  smallPoolDriver?(): Driver;
   /** What the lab's own scripted bring-up recorded (OPS-03); undefined when it never ran. */
   labRecord?(): Promise<LabRecord | undefined>;
 }
@@ -409,6 +417,8 @@ export interface LabFacts {
   externalBridge?: string;
   /** The base image id the suites boot. */
   image: string;
+  /** A deliberately tiny storage pool the lab made, for storage-full faults (OPS-01). */
+  smallPool?: { name: string; capacityBytes: number };
   /** A Talos disk image (local file) the lab config names for IMG-04; absent means prereq-missing. */
   talosImage?: string;
 }

@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { Agent, buildConnector, type Dispatcher, errors as undiciErrors } from 'undici';
 import { redactText } from '../reports/redact.js';
 import type { Transcript } from '../reports/transcript.js';
-import { AuthFailed, Conflict, NotFound, PlatformError, type VmconformError } from './errors.js';
+import { AuthFailed, ConfigInvalid, Conflict, NotFound, PlatformError, type VmconformError } from './errors.js';
 
 export interface TlsOptions {
   /** PEM CA bundle to verify the server against (verification stays on). */
@@ -104,11 +104,54 @@ export function errorFromStatus(label: string, res: HttpResponse, what: string):
   return new PlatformError(msg, `http-${res.status}`, detail);
 }
 
+/**
+ * A loopback fault proxy (lab/fault-proxy.ts) put in front of a platform without touching its adapter:
+ * VMCONFORM_VIA_<LABEL>=http://127.0.0.1:PORT sends this client's requests there (plain HTTP; the proxy
+ * speaks to the real endpoint). Only loopback is accepted: test traffic never leaves the machine.
+ */
+export function viaProxy(label: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const name = `VMCONFORM_VIA_${label.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+  const via = env[name];
+  if (!via) return undefined;
+  if (!/^http:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d+\/?$/.test(via))
+    throw new ConfigInvalid(`${name}: expected a loopback proxy URL such as http://127.0.0.1:18080, got '${via}'`);
+  return via.replace(/\/$/, '');
+}
+
+/**
+ * Creates once. When the outcome is unknown (a transport failure: the platform may have acted and the
+ * reply was lost) it is settled by looking the object up by name, never by sending the create again.
+ */
+export async function createChecked<T>(
+  create: () => Promise<T>,
+  lookup: () => Promise<T | undefined>,
+): Promise<{ value: T; settledBy: 'reply' | 'lookup' }> {
+  try {
+    return { value: await create(), settledBy: 'reply' };
+  } catch (e) {
+    if (!(e instanceof PlatformError) || e.platformCode !== 'transport') throw e;
+    const found = await lookup();
+    if (found === undefined)
+      throw new PlatformError(
+        `${e.message}; not found by name afterwards (a platform that creates asynchronously may still show it: look again before creating anew)`,
+        'transport',
+        e.platformMessage,
+      );
+    return { value: found, settledBy: 'lookup' };
+  }
+}
+
 export class HttpClient {
   readonly dispatcher: Dispatcher;
   private readonly retry: RetryPolicy;
+  private readonly opts: HttpClientOptions;
 
-  constructor(private readonly opts: HttpClientOptions) {
+  constructor(options: HttpClientOptions) {
+    const via = viaProxy(options.label);
+    const { socketPath: _s, tls: _t, ...plain } = options;
+    // Through the proxy the path prefix stays (e.g. /api2/json); TLS and the socket are the proxy's side.
+    this.opts = via ? { ...plain, baseUrl: via + new URL(options.baseUrl).pathname.replace(/\/$/, '') } : options;
+    const opts = this.opts;
     this.retry = { ...defaultRetry, ...opts.retry };
     const tls = opts.tls ?? {};
     const pin = tls.fingerprint256 ? normFingerprint(tls.fingerprint256) : undefined;

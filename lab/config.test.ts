@@ -24,6 +24,17 @@ describe('lab config validation', () => {
     expect(() => parseLabConfig('platforms: {}\n', 'a.yaml')).toThrow(/at least one platform/);
   });
 
+  it('validates the nats section and defaults it to the embedded loopback server', () => {
+    const c = parseLabConfig('nats: {}\nplatforms:\n  libvirt: {}\n', 'lab.yaml');
+    expect(c.nats).toEqual({ url: 'nats://127.0.0.1:4222', subjectPrefix: 'vmconform', local: true });
+    expect(() => parseLabConfig('nats:\n  url: http://x\nplatforms:\n  libvirt: {}\n', 'a.yaml')).toThrow(
+      /a\.yaml:2: nats\.url: .*nats:\/\/127\.0\.0\.1:4222/,
+    );
+    expect(() => parseLabConfig('nats:\n  subjectPrefix: a.b\nplatforms:\n  libvirt: {}\n', 'a.yaml')).toThrow(
+      /nats\.subjectPrefix: one NATS subject token/,
+    );
+  });
+
   it('says which secret env var is missing, without a value to leak', async () => {
     delete process.env.VMCONFORM_TEST_MISSING;
     await expect(resolveSecret({ env: 'VMCONFORM_TEST_MISSING' }, 'secrets[0]')).rejects.toThrow(

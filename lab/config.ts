@@ -109,8 +109,25 @@ const predictability = z
   })
   .default(predictabilityDefaults);
 
+/** A NATS server the bridge publishes to (INT-03); the embedded lab runs one on loopback. */
+const nats = z.strictObject({
+  url: z
+    .string()
+    .regex(/^nats:\/\/[^\s/]+$/, 'a NATS URL such as nats://127.0.0.1:4222')
+    .default('nats://127.0.0.1:4222'),
+  /** First subject token; messages go to <prefix>.<platform>.<kind>. */
+  subjectPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'one NATS subject token (letters, digits, _ or -)')
+    .default('vmconform'),
+  /** When true, `lab up` (and evaluate/test) bring up the embedded nats-server; false for an external one. */
+  local: z.boolean().default(true),
+  token: secretRef.optional(),
+});
+
 export const labConfigSchema = z.strictObject({
   outputDir: z.string().default('out'),
+  nats: nats.optional(),
   /** Canary and other values to redact everywhere, by reference. */
   secrets: z.array(secretRef).default([]),
   predictability,
@@ -124,6 +141,7 @@ export const labConfigSchema = z.strictObject({
 export type LabConfig = z.infer<typeof labConfigSchema>;
 export type LibvirtPlatformConfig = z.infer<typeof libvirt>;
 export type LibvirtSiteConfig = z.infer<typeof libvirtSite>;
+export type NatsConfig = z.infer<typeof nats>;
 
 export async function resolveSecret(ref: SecretRef, field: string): Promise<string> {
   let value: string | undefined;

@@ -24,6 +24,10 @@ const labs: Record<string, () => Promise<Lab>> = {
     const m = await import('./site-b/lab.js');
     return { up: m.siteBUp, down: m.siteBDown, status: m.readSiteBState };
   },
+  nats: async () => {
+    const m = await import('./nats/lab.js');
+    return { up: m.natsUp, down: m.natsDown, status: m.readNatsLabState };
+  },
 };
 
 export const labNames = Object.keys(labs);
@@ -46,5 +50,6 @@ export function labsFor(config: LabConfig, platforms: Platform[]): string[] {
     const sites = p === 'libvirt' ? (config.platforms.libvirt?.sites ?? []) : [];
     for (const s of sites) if (s.lab && isLab(s.lab) && !out.includes(s.lab)) out.push(s.lab);
   }
+  if (config.nats?.local && !out.includes('nats')) out.push('nats');
   return out;
 }

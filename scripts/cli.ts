@@ -5,16 +5,19 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type Driver, newRunId, type Platform, platforms } from '../adapters/driver.js';
 import { ConfigInvalid, isVmconformError } from '../adapters/errors.js';
 import { connectTarget } from '../adapters/registry.js';
-import { configuredPlatforms, loadLabConfig } from '../lab/config.js';
+import { configuredPlatforms, loadLabConfig, resolveSecret } from '../lab/config.js';
 import { isLab, lab, labNames, labsFor } from '../lab/labs.js';
+import { redactText } from '../reports/redact.js';
 import { Transcript } from '../reports/transcript.js';
 import { requirements } from '../suites/requirements.js';
+import { runBridge } from './bridge.js';
 import { describeReport, exportInventory, parseInventory, reconcile } from './inventory.js';
 import { runPlatform } from './platform-run.js';
 import { decideSweep, liveRuns, registerRun, removeOwned } from './runs.js';
 import { repoRoot, runVitest, type VitestCounts } from './vitest-run.js';
 
-const say = (msg: string) => process.stdout.write(`[vmconform] ${msg}\n`);
+// Everything the CLI prints passes the redactor: a registered secret never reaches the terminal or CI log.
+const say = (msg: string) => process.stdout.write(redactText(`[vmconform] ${msg}\n`));
 function labName(value: string): string {
   if (!isLab(value))
     throw new InvalidArgumentError(`expected one of: ${labNames.join(', ')} (the local labs this build can bring up)`);
@@ -307,6 +310,76 @@ inventoryCmd
   });
 
 program
+  .command('bridge')
+  .description(
+    "publish each platform's events as JSON on NATS subjects <prefix>.<platform>.<kind> (with the platform's task id and timestamps) until Ctrl-C, then print a summary",
+  )
+  .option('--nats <url>', 'NATS server, e.g. nats://127.0.0.1:4222 (default: nats.url from the config)')
+  .option('-c, --config <file>', 'lab config (YAML)', 'lab/lab.local.yaml')
+  .option(
+    '-p, --platform <list>',
+    'comma-separated platforms to bridge (default: every platform in the config)',
+    platformList,
+  )
+  .action(async (opts: { nats?: string; config: string; platform?: Platform[] }) => {
+    const { config } = await loadLabConfig(resolve(opts.config));
+    const url = opts.nats ?? config.nats?.url;
+    if (!url) throw new ConfigInvalid(`--nats: no NATS URL given and ${opts.config} has no nats.url`);
+    if (!/^nats:\/\/[^\s/]+$/.test(url)) throw new ConfigInvalid(`--nats '${url}': expected nats://host:port`);
+    const token = config.nats?.token ? await resolveSecret(config.nats.token, 'nats.token') : undefined;
+    const chosen = opts.platform ?? configuredPlatforms(config);
+    const drivers = [];
+    for (const p of chosen)
+      drivers.push((await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() })).driver);
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const t0 = Date.now();
+    const r = await runBridge({
+      bridge: { url, prefix: config.nats?.subjectPrefix ?? 'vmconform', ...(token ? { token } : {}) },
+      drivers,
+      signal: ac.signal,
+      say,
+    });
+    for (const d of drivers) await d.close();
+    say(`bridge stopped after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${r.summary}`);
+  });
+
+program
+  .command('fault-proxy')
+  .description(
+    'run the fault-injecting HTTP proxy on loopback in front of a REST platform until Ctrl-C; point the adapter at it with VMCONFORM_VIA_<PLATFORM>=<printed url>',
+  )
+  .requiredOption('--upstream <url>', 'the real endpoint: http(s)://host:port, or unix:/path/to/socket')
+  .requiredOption(
+    '--faults <spec>',
+    'comma-separated, each kind[=value][*count][@METHOD][:path-regex]; kinds: latency=MS, status=CODE, reset, reset-after-forward, truncate=BYTES, slow-headers=MS (e.g. status=503*2@GET,reset-after-forward*1@POST)',
+  )
+  .option('--port <n>', 'loopback port (default: a free one)', (v) => Number(v), 0)
+  .option('--for <duration>', 'inject faults only this long, then only forward (e.g. 10m)', duration, 600_000)
+  .action(async (opts: { upstream: string; faults: string; port: number; for: number }) => {
+    const { parseFaults, startFaultProxy } = await import('../lab/fault-proxy.js');
+    let rules: ReturnType<typeof parseFaults>;
+    try {
+      rules = parseFaults(opts.faults);
+    } catch (e) {
+      throw new ConfigInvalid(`--faults: ${(e as Error).message}`);
+    }
+    const proxy = await startFaultProxy({ upstream: opts.upstream, rules, port: opts.port, activeForMs: opts.for });
+    say(`fault proxy on ${proxy.url} -> ${opts.upstream}; e.g. VMCONFORM_VIA_INCUS=${proxy.url} (Ctrl-C to stop)`);
+    await new Promise<void>((r) => {
+      process.once('SIGINT', () => r());
+      process.once('SIGTERM', () => r());
+    });
+    await proxy.close();
+    const faulted = proxy.log.filter((l) => l.fault);
+    say(
+      `fault proxy stopped: ${proxy.log.length} requests, ${faulted.length} faulted (${faulted.map((l) => `${l.method} ${l.path} ${l.fault}`).join('; ') || 'none'})`,
+    );
+  });
+
+program
   .command('requirements')
   .description('list the requirement registry (id, level, dimension, verification, suite)')
   .action(() => {
@@ -323,12 +396,12 @@ try {
     // commander already printed its message; help and version are not errors.
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   } else if (isVmconformError(e) || e instanceof InvalidArgumentError) {
-    process.stderr.write(`vmconform: ${e.message}\n`);
-    if (program.opts().debug) process.stderr.write(`${(e as Error).stack}\n`);
+    process.stderr.write(redactText(`vmconform: ${e.message}\n`));
+    if (program.opts().debug) process.stderr.write(redactText(`${(e as Error).stack}\n`));
     process.exitCode = 2;
   } else {
-    process.stderr.write(`vmconform: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (program.opts().debug) process.stderr.write(`${(e as Error).stack}\n`);
+    process.stderr.write(redactText(`vmconform: ${e instanceof Error ? e.message : String(e)}\n`));
+    if (program.opts().debug) process.stderr.write(redactText(`${(e as Error).stack}\n`));
     process.exitCode = 1;
   }
 }

@@ -1,44 +1,20 @@
-/**
- * Safety against the real local libvirt lab: the harness never touches what it did not create,
- * whatever its name, and the sweeper removes leftovers of dead runs only.
- */
-import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NotOwned } from '../adapters/errors.js';
 import { connectTarget } from '../adapters/registry.js';
 import { loadLabConfig } from '../lab/config.js';
 import { Transcript } from '../reports/transcript.js';
+import { cli, foreignDomain, virsh } from './lab-fixtures.js';
 import { repoRoot } from './vitest-run.js';
 
-const virsh = (...args: string[]) =>
-  execa('virsh', ['-c', 'qemu:///system', '-q', ...args], { stdin: 'ignore', reject: false });
-const cli = (...args: string[]) =>
-  execa('node', [join(repoRoot, 'scripts/bin.mjs'), ...args], { cwd: repoRoot, stdin: 'ignore', reject: false });
 // A name exactly like the harness's own, with a run id that looks long dead: only the missing tag protects it.
 const foreign = 'vmc-20200101t0000-dead-foreign';
 const deadRun = '20200101t0000-beef';
 
 describe('ownership and sweeping on the real lab', () => {
-  let foreignXml = '';
-
-  beforeAll(async () => {
-    // An earlier interrupted run of this test may have left its dead-run VM: that is what sweep is for.
-    await cli('sweep', '--run', deadRun);
-    const dir = await mkdtemp('/tmp/vmconform-foreign-');
-    await writeFile(
-      join(dir, 'd.xml'),
-      `<domain type='qemu'><name>${foreign}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>`,
-    );
-    await virsh('undefine', foreign);
-    expect((await virsh('define', join(dir, 'd.xml'))).exitCode).toBe(0);
-    foreignXml = (await virsh('dumpxml', foreign)).stdout;
-  });
-
-  afterAll(async () => {
-    await virsh('undefine', foreign);
-  });
+  // An earlier interrupted run of this test may have left its dead-run VM: that is what sweep is for.
+  const foreignVm = foreignDomain(foreign, () => cli('sweep', '--run', deadRun));
 
   it('refuses to delete, rename or attach to a domain without the ownership tag', async () => {
     const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));
@@ -72,7 +48,7 @@ describe('ownership and sweeping on the real lab', () => {
     expect(sweep.exitCode, sweep.stdout + sweep.stderr).toBe(0);
     expect(sweep.stdout).toContain(`removing vm vmc-${deadRun}-left`);
     expect((await t.driver.owned()).filter((o) => o.runId === deadRun)).toEqual([]);
-    expect((await virsh('dumpxml', foreign)).stdout).toBe(foreignXml);
+    expect((await virsh('dumpxml', foreign)).stdout).toBe(foreignVm.xml());
   });
 });
 

@@ -22,7 +22,7 @@ import { boots, type GuestReport } from '../adapters/guest/console.js';
 import { connectTarget } from '../adapters/registry.js';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
 import { type LabConfig, loadLabConfig } from '../lab/config.js';
-import { redact } from '../reports/redact.js';
+import { redact, redactText } from '../reports/redact.js';
 import type { TestEvidence, Timing } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
 import type { RequirementOutcome } from '../reports/verdict.js';
@@ -136,9 +136,10 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
     });
+    // The runner prints these to the terminal and CI log: they pass the redactor like the evidence does.
     if (outcome.verdict === 'fail' || outcome.verdict === 'error')
-      throw new Error(`${outcome.verdict}: ${outcome.reason}`);
-    if (inconclusive.has(outcome.verdict)) skip(`${outcome.verdict}: ${outcome.reason}`);
+      throw new Error(redactText(`${outcome.verdict}: ${outcome.reason}`));
+    if (inconclusive.has(outcome.verdict)) skip(redactText(`${outcome.verdict}: ${outcome.reason}`));
   });
 }
 

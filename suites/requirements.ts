@@ -662,7 +662,7 @@ const entries = [
     dimension: 'operational',
     level: 'SHOULD',
     verification: 'auto',
-    suite: 'suites/operations.conformance.ts',
+    suite: 'suites/faults.conformance.ts',
     manual: false,
   },
   {

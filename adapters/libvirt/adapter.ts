@@ -107,6 +107,11 @@ export interface LibvirtConfig {
   commandTimeoutMs?: number;
   /** Harness-side folder for portable backups (default /var/lib/vmconform/backups). */
   backupDir?: string;
+  /**
+   * 'full' creates data volumes raw with their whole size allocated, as a thick pool (LVM) does; the
+   * default 'thin' is sparse qcow2. The storage-full fault (OPS-01) needs space taken at create time.
+   */
+  allocation?: 'thin' | 'full';
 }
 
 export const defaultBackupDir = '/var/lib/vmconform/backups';
@@ -237,12 +242,17 @@ export class LibvirtDriver implements Driver {
     }
   }
 
+  private get dataFormat(): 'raw' | 'qcow2' {
+    return this.cfg.allocation === 'full' ? 'raw' : 'qcow2';
+  }
+
   private async createVolume(
     name: string,
     sizeBytes: number,
     backing?: { path: string; format: string },
   ): Promise<string> {
-    const args = ['vol-create-as', this.cfg.pool, name, `${sizeBytes}B`, '--format', 'qcow2'];
+    const format = backing ? 'qcow2' : this.dataFormat;
+    const args = ['vol-create-as', this.cfg.pool, name, `${sizeBytes}B`, '--format', format];
     if (backing) args.push('--backing-vol', backing.path, '--backing-vol-format', backing.format);
     await this.virsh.run(args);
     return name;
@@ -362,7 +372,7 @@ export class LibvirtDriver implements Driver {
           ? (d.volumeId.split('/').pop() as string)
           : await this.createVolume(`${prefix}${d.name}`, d.sizeBytes);
         if (!d.volumeId) created.push(volume);
-        const format = d.volumeId ? await this.volumeFormat(volume) : 'qcow2';
+        const format = d.volumeId ? await this.volumeFormat(volume) : this.dataFormat;
         disks.push({ volume, target: targetFor(i + 1), serial: d.serial ?? d.name, format });
       }
       if (spec.userData !== undefined) {
@@ -564,7 +574,7 @@ export class LibvirtDriver implements Driver {
       ? (disk.volumeId.split('/').pop() as string)
       : await this.createVolume(`${prefix}${disk.name}`, disk.sizeBytes);
     const serial = disk.serial ?? disk.name;
-    const format = disk.volumeId ? await this.volumeFormat(volume) : 'qcow2';
+    const format = disk.volumeId ? await this.volumeFormat(volume) : this.dataFormat;
     const xml = buildDeviceXml('disk', diskXml({ volume, target, serial, format }, this.cfg.pool));
     try {
       await this.withTempFile(xml, async (p) =>

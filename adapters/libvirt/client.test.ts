@@ -19,6 +19,20 @@ describe('virsh error mapping', () => {
     ).toBeInstanceOf(NotFound);
   });
 
+  it('names a full pool and an unreachable daemon in the platform code', () => {
+    const full = mapVirshError(
+      ['vol-create-as'],
+      "error: Failed to create vol vmc-x-huge\nerror: cannot allocate 33554432 bytes in file '/var/lib/vmconform/libvirt/small/vmc-x-huge': No space left on device",
+    );
+    expect(full).toBeInstanceOf(PlatformError);
+    expect((full as PlatformError).platformCode).toBe('no-space');
+    const down = mapVirshError(
+      ['dumpxml'],
+      "error: failed to connect to the hypervisor\nerror: Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory",
+    );
+    expect((down as PlatformError).platformCode).toBe('daemon-unreachable');
+  });
+
   it('maps invalid transitions to Conflict', () => {
     expect(
       mapVirshError(

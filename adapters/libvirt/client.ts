@@ -38,6 +38,10 @@ export function mapVirshError(args: string[], stderr: string): VmconformError {
   // The host could not be reached at all (remote URI): a lost site, not a platform answer.
   if (/network is unreachable|no route to host|connection (refused|timed out)|could not resolve hostname/i.test(text))
     return new PlatformError(msg, 'unreachable', text);
+  // A full pool is worth naming for the evidence (OPS-01); the contract has no narrower type for it.
+  if (/no space left on device|not enough space|insufficient space/i.test(text))
+    return new PlatformError(msg, 'no-space', text);
+  if (/failed to connect to the hypervisor/i.test(text)) return new PlatformError(msg, 'daemon-unreachable', text);
   const code = /^([a-z][a-z ]+?):/i.exec(text)?.[1] ?? 'virsh-error';
   return new PlatformError(msg, code, text);
 }

@@ -3,7 +3,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import { type LabConfig, type LibvirtSiteConfig, resolveSecret } from '../../lab/config.js';
 import { sh } from '../../lab/host.js';
-import { guestArtefacts, readLibvirtLabState, restartLibvirtd } from '../../lab/libvirt/lab.js';
+import {
+  guestArtefacts,
+  readLibvirtLabState,
+  restartLibvirtd,
+  startLibvirtd,
+  stopLibvirtd,
+} from '../../lab/libvirt/lab.js';
 import { bridgeState, hostNetworkSnapshot } from '../../lab/network.js';
 import { cutSiteBLink, readSiteBState, restoreSiteBLink, siteB } from '../../lab/site-b/lab.js';
 import { type LabFacts, PrereqMissing, type Site, type Target } from '../driver.js';
@@ -116,12 +122,16 @@ export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Pr
   if (remote) driverConfig.remote = remote;
   const driver = new LibvirtDriver(driverConfig, { runId: opts.runId, transcript: opts.transcript });
   const say = opts.log ?? (() => undefined);
+  // The small pool exists only on the embedded local lab (lab up measured it).
+  const small =
+    c.uri === 'qemu:///system' && state.smallPool && 'name' in state.smallPool ? state.smallPool : undefined;
   const lab: LabFacts = {
     network: c.network,
     network2: c.network2,
     externalBridge: c.externalBridge,
     image: c.image,
     ...(c.talosImage ? { talosImage: c.talosImage } : {}),
+    ...(small ? { smallPool: { name: small.name, capacityBytes: small.capacityBytes } } : {}),
   };
   const further = await siteEntries(c, driverConfig, lab, opts);
   return {
@@ -137,7 +147,22 @@ export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Pr
         }
       : {}),
     control: {
-      ...(c.labControl ? { restartDaemon: () => restartLibvirtd(say) } : {}),
+      ...(c.labControl
+        ? {
+            restartDaemon: () => restartLibvirtd(say),
+            stopDaemon: () => stopLibvirtd(say),
+            startDaemon: () => startLibvirtd(say),
+          }
+        : {}),
+      ...(small
+        ? {
+            smallPoolDriver: () =>
+              new LibvirtDriver(
+                { ...driverConfig, pool: small.name, allocation: 'full' },
+                { runId: opts.runId, transcript: opts.transcript },
+              ),
+          }
+        : {}),
       hostNetworkState: () => bridgeState(c.externalBridge),
       hostNetworkSnapshot: () => hostNetworkSnapshot(/^(vnet\d+|vmcbr\d+|virbr\d+(-nic)?)$/),
       outOfBandStop: async (vm) => void (await sh('virsh', ['-c', c.uri, 'destroy', vm.id])),

@@ -31,9 +31,17 @@ export interface LibvirtLabState {
   consoleDir: string;
   startedPids: { libvirtd?: number; virtlogd?: number };
   createdBridge: boolean;
+  /** A deliberately tiny pool for storage-full faults (OPS-01), or why the lab could not make one. */
+  smallPool?: SmallPool | { missing: string };
   bringUp: { ms: number; at: string; cold: boolean };
   /** The last bring-up that started from nothing (kept across warm bring-ups, OPS-03). */
   coldBringUp?: { ms: number; at: string };
+}
+
+export interface SmallPool {
+  name: string;
+  path: string;
+  capacityBytes: number;
 }
 
 export const packages = [
@@ -272,6 +280,7 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
   const consoleDir = join(d.root, 'libvirt', 'console');
   await mkdir(consoleDir, { recursive: true });
 
+  const smallPool = await ensureSmallPool(say);
   const vlan = await probeVlan();
   const ms = Math.round(performance.now() - t0);
   const state: LibvirtLabState = {
@@ -291,6 +300,7 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
       ...((virtlogd ?? previous?.startedPids.virtlogd) ? { virtlogd: virtlogd ?? previous?.startedPids.virtlogd } : {}),
     },
     createdBridge,
+    smallPool,
     bringUp: { ms, at: new Date().toISOString(), cold: !previous },
     ...(previous
       ? previous.coldBringUp
@@ -303,17 +313,76 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
   return state;
 }
 
-/** Restarts libvirtd: VMs must survive it (ID-01, ID-02). Only a daemon the lab started is restarted. */
-export async function restartLibvirtd(say: Say): Promise<void> {
-  const state = await readLibvirtLabState();
-  const pid = await findPid('libvirtd');
-  if (!state?.startedPids.libvirtd || pid !== state.startedPids.libvirtd) {
-    throw new Error('libvirtd was not started by the lab; refusing to restart a daemon someone else runs');
+export const smallPoolName = 'vmconform-small';
+const smallPoolPath = join(d.root, 'libvirt', 'small');
+const smallPoolMiB = 16;
+
+/**
+ * A 16 MiB tmpfs under a dir pool: a pool that really fills up, for storage-full faults, without
+ * touching the host's disks. Mounted once; `down --purge` unmounts it.
+ */
+async function ensureSmallPool(say: Say): Promise<SmallPool | { missing: string }> {
+  await mkdir(smallPoolPath, { recursive: true });
+  const mounted = (await readFile('/proc/mounts', 'utf8')).split('\n').some((l) => l.split(' ')[1] === smallPoolPath);
+  if (!mounted) {
+    const r = await sh(
+      'mount',
+      ['-t', 'tmpfs', '-o', `size=${smallPoolMiB}m,mode=0755`, 'vmconform-small', smallPoolPath],
+      {
+        allowFail: true,
+      },
+    );
+    if (r.exitCode !== 0)
+      return { missing: `cannot mount a ${smallPoolMiB} MiB tmpfs for the small pool: ${r.stderr.trim()}` };
+    say(`mounted a ${smallPoolMiB} MiB tmpfs at ${smallPoolPath} for the storage-full pool`);
   }
+  await ensurePool(smallPoolName, smallPoolPath);
+  const info = (await virsh(['pool-info', smallPoolName, '--bytes'])).stdout;
+  const capacityBytes = Number(/Capacity:\s+(\d+)/.exec(info)?.[1] ?? 0);
+  return { name: smallPoolName, path: smallPoolPath, capacityBytes };
+}
+
+async function removeSmallPool(): Promise<void> {
+  for (const v of (await virsh(['vol-list', smallPoolName], true)).stdout.split('\n')) {
+    const name = v.trim().split(/\s+/)[0];
+    if (name) await virsh(['vol-delete', name, '--pool', smallPoolName], true);
+  }
+  await virsh(['pool-destroy', smallPoolName], true);
+  await virsh(['pool-undefine', smallPoolName], true);
+  await sh('umount', [smallPoolPath], { allowFail: true });
+}
+
+/**
+ * The running libvirtd that uses the lab's own config file: only the lab starts libvirtd with it, so
+ * this is ours whatever the state file says (another libvirtd, e.g. a second site's, is never matched).
+ */
+export async function labLibvirtdPid(): Promise<number | undefined> {
+  const r = await sh('pgrep', ['-f', `^libvirtd .*-f ${libvirtdConf}`], { allowFail: true });
+  const pid = Number(r.stdout.trim().split('\n')[0]);
+  return Number.isFinite(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Stops the lab's libvirtd (VMs keep running under QEMU): the control daemon is down (OPS-01). */
+export async function stopLibvirtd(say: Say): Promise<void> {
+  const pid = await labLibvirtdPid();
+  if (!pid) throw new Error(`no libvirtd running with the lab's ${libvirtdConf}; refusing to stop any other`);
   await stopPid(pid, 'libvirtd', say);
-  const started = await startDaemon('libvirtd', libvirtdArgs, say);
+}
+
+/** Starts the lab's libvirtd again and waits until it answers; records the new pid. */
+export async function startLibvirtd(say: Say): Promise<void> {
+  if (!(await labLibvirtdPid())) await sh('libvirtd', libvirtdArgs);
+  const { value } = await waitFor('the lab libvirtd to start', defaultWaitPolicies.daemon, labLibvirtdPid);
   await waitForLibvirt();
-  await writeJson(statePath, { ...state, startedPids: { ...state.startedPids, libvirtd: started } });
+  say(`libvirtd answers again (pid ${value})`);
+  const state = await readLibvirtLabState();
+  if (state) await writeJson(statePath, { ...state, startedPids: { ...state.startedPids, libvirtd: value } });
+}
+
+/** Restarts libvirtd: VMs must survive it (ID-01, ID-02). Only the libvirtd running on the lab's own config is restarted. */
+export async function restartLibvirtd(say: Say): Promise<void> {
+  await stopLibvirtd(say);
+  await startLibvirtd(say);
 }
 
 /** `purge` also removes what makes the next bring-up warm: pools, image, networks, guest artefacts, lab state. */
@@ -334,6 +403,7 @@ export async function libvirtDown(say: Say, opts: { purge?: boolean } = {}): Pro
     }
     for (const n of [d.network, d.network2]) await virsh(['net-destroy', n], true);
     if (opts.purge) {
+      await removeSmallPool();
       for (const n of [d.network, d.network2]) await virsh(['net-undefine', n], true);
       for (const p of [d.pool, d.imagePool]) {
         const vols = (await virsh(['vol-list', p], true)).stdout
