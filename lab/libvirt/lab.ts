@@ -385,22 +385,30 @@ export async function restartLibvirtd(say: Say): Promise<void> {
   await startLibvirtd(say);
 }
 
-/** `purge` also removes what makes the next bring-up warm: pools, image, networks, guest artefacts, lab state. */
+/**
+ * Removes every domain on `uri` that carries the vmconform ownership tag; anything else on the host is
+ * left alone. Lab down uses it so no qemu outlives the daemon that ran it.
+ */
+export async function removeOwnedDomains(uri: string, what: string, say: Say): Promise<void> {
+  const run = (args: string[]) => sh('virsh', ['-c', uri, '-q', ...args], { allowFail: true });
+  const uuids = (await run(['list', '--all', '--uuid'])).stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const id of uuids) {
+    const meta = await run(['metadata', id, '--uri', 'urn:dataverket:vmconform:1']);
+    if (meta.exitCode !== 0 || !meta.stdout.includes('marker="vmconform"')) continue;
+    await run(['destroy', id]);
+    await run(['undefine', id]);
+    say(`removed leftover ${what} ${id}`);
+  }
+}
+
+/** `purge`/** `purge` also removes what makes the next bring-up warm: pools, image, networks, guest artefacts, lab state. */
 export async function libvirtDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
   const state = await readLibvirtLabState();
   if ((await virsh(['version'], true)).exitCode === 0) {
-    // Only domains carrying the ownership tag are removed; anything else on the host is left alone.
-    const uuids = (await virsh(['list', '--all', '--uuid'])).stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    for (const id of uuids) {
-      const meta = await virsh(['metadata', id, '--uri', 'urn:dataverket:vmconform:1'], true);
-      if (meta.exitCode !== 0 || !meta.stdout.includes('marker="vmconform"')) continue;
-      await virsh(['destroy', id], true);
-      await virsh(['undefine', id], true);
-      say(`removed leftover domain ${id}`);
-    }
+    await removeOwnedDomains(d.uri, 'domain', say);
     for (const n of [d.network, d.network2]) await virsh(['net-destroy', n], true);
     if (opts.purge) {
       await removeSmallPool();

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { PrereqMissing } from '../../adapters/errors.js';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
 import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
-import { guestArtefacts, libvirtLabDefaults, readLibvirtLabState } from '../libvirt/lab.js';
+import { guestArtefacts, libvirtLabDefaults, readLibvirtLabState, removeOwnedDomains } from '../libvirt/lab.js';
 
 export const siteB = {
   name: 'site-b',
@@ -368,18 +368,8 @@ export async function siteBDown(say: Say, opts: { purge?: boolean } = {}): Promi
   // A run interrupted while site B was lost: give its link back so leftovers can be removed.
   if (state?.createdNetns) await sh('ip', ['-n', siteB.netns, 'link', 'set', siteB.nsIf, 'up'], { allowFail: true });
   if ((await virsh(['version'], true)).exitCode === 0) {
-    // Only domains carrying the ownership tag; qemu would otherwise outlive libvirtd in the namespace.
-    const uuids = (await virsh(['list', '--all', '--uuid'])).stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    for (const id of uuids) {
-      const meta = await virsh(['metadata', id, '--uri', 'urn:dataverket:vmconform:1'], true);
-      if (meta.exitCode !== 0 || !meta.stdout.includes('marker="vmconform"')) continue;
-      await virsh(['destroy', id], true);
-      await virsh(['undefine', id], true);
-      say(`removed leftover site-b domain ${id}`);
-    }
+    // qemu would otherwise outlive libvirtd in the namespace.
+    await removeOwnedDomains(siteBUri, 'site-b domain', say);
   }
   await stopDaemons(state?.startedPids ?? {}, say);
   if (state?.createdNetns) {
