@@ -263,8 +263,9 @@ program
       drivers.push((await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() })).driver);
     const ac = new AbortController();
     const stop = () => ac.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // `on`, not `once`: execa's exit hook re-raises a signal when no other listener is left, killing us before the summary.
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     const t0 = Date.now();
     const r = await runBridge({
       bridge: { url, prefix: config.nats?.subjectPrefix ?? 'vmconform', ...(token ? { token } : {}) },
@@ -273,6 +274,8 @@ program
       say,
     });
     for (const d of drivers) await d.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     say(`bridge stopped after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${r.summary}`);
   });
 
@@ -299,8 +302,8 @@ program
     const proxy = await startFaultProxy({ upstream: opts.upstream, rules, port: opts.port, activeForMs: opts.for });
     say(`fault proxy on ${proxy.url} -> ${opts.upstream}; e.g. VMCONFORM_VIA_INCUS=${proxy.url} (Ctrl-C to stop)`);
     await new Promise<void>((r) => {
-      process.once('SIGINT', () => r());
-      process.once('SIGTERM', () => r());
+      process.on('SIGINT', () => r());
+      process.on('SIGTERM', () => r());
     });
     await proxy.close();
     const faulted = proxy.log.filter((l) => l.fault);
