@@ -1,4 +1,5 @@
 /** vmconform command line. Exit codes: 0 ok, 1 tests/requirements failed or harness error, 2 bad input. */
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { newRunId, type Platform, platforms } from '../adapters/driver.js';
@@ -291,26 +292,51 @@ program
   )
   .option('--port <n>', 'loopback port (default: a free one)', (v) => Number(v), 0)
   .option('--for <duration>', 'inject faults only this long, then only forward (e.g. 10m)', duration, 600_000)
-  .action(async (opts: { upstream: string; faults: string; port: number; for: number }) => {
-    const { parseFaults, startFaultProxy } = await import('../lab/fault-proxy.js');
-    let rules: ReturnType<typeof parseFaults>;
-    try {
-      rules = parseFaults(opts.faults);
-    } catch (e) {
-      throw new ConfigInvalid(`--faults: ${(e as Error).message}`);
-    }
-    const proxy = await startFaultProxy({ upstream: opts.upstream, rules, port: opts.port, activeForMs: opts.for });
-    say(`fault proxy on ${proxy.url} -> ${opts.upstream}; e.g. VMCONFORM_VIA_INCUS=${proxy.url} (Ctrl-C to stop)`);
-    await new Promise<void>((r) => {
-      process.on('SIGINT', () => r());
-      process.on('SIGTERM', () => r());
-    });
-    await proxy.close();
-    const faulted = proxy.log.filter((l) => l.fault);
-    say(
-      `fault proxy stopped: ${proxy.log.length} requests, ${faulted.length} faulted (${faulted.map((l) => `${l.method} ${l.path} ${l.fault}`).join('; ') || 'none'})`,
-    );
-  });
+  .option('--upstream-ca <file>', 'PEM CA to verify an https upstream')
+  .option('--upstream-insecure', 'do not verify an https upstream certificate (loopback simulators only)')
+  .action(
+    async (opts: {
+      upstream: string;
+      faults: string;
+      port: number;
+      for: number;
+      upstreamCa?: string;
+      upstreamInsecure?: boolean;
+    }) => {
+      const { parseFaults, startFaultProxy } = await import('../lab/fault-proxy.js');
+      let rules: ReturnType<typeof parseFaults>;
+      try {
+        rules = parseFaults(opts.faults);
+      } catch (e) {
+        throw new ConfigInvalid(`--faults: ${(e as Error).message}`);
+      }
+      const ca = opts.upstreamCa
+        ? await readFile(opts.upstreamCa, 'utf8').catch(() => {
+            throw new ConfigInvalid(`--upstream-ca: cannot read ${opts.upstreamCa}`);
+          })
+        : undefined;
+      const proxy = await startFaultProxy({
+        upstream: opts.upstream,
+        rules,
+        port: opts.port,
+        activeForMs: opts.for,
+        ...(ca ? { upstreamCa: ca } : {}),
+        ...(opts.upstreamInsecure ? { upstreamInsecure: true } : {}),
+      }).catch((e: unknown) => {
+        throw new ConfigInvalid(`fault-proxy: ${(e as Error).message}`);
+      });
+      say(`fault proxy on ${proxy.url} -> ${opts.upstream}; e.g. VMCONFORM_VIA_INCUS=${proxy.url} (Ctrl-C to stop)`);
+      await new Promise<void>((r) => {
+        process.on('SIGINT', () => r());
+        process.on('SIGTERM', () => r());
+      });
+      await proxy.close();
+      const faulted = proxy.log.filter((l) => l.fault);
+      say(
+        `fault proxy stopped: ${proxy.log.length} requests, ${faulted.length} faulted (${faulted.map((l) => `${l.method} ${l.path} ${l.fault}`).join('; ') || 'none'})`,
+      );
+    },
+  );
 
 program
   .command('requirements')
