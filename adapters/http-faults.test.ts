@@ -214,6 +214,12 @@ describe('HTTP client behind the fault proxy', () => {
     expect(() => parseFaults('status=200')).toThrow(/400\.\.599/);
   });
 
+  test('skipping certificate checks upstream is refused unless the upstream is on loopback', async () => {
+    await expect(
+      startFaultProxy({ upstream: 'https://192.0.2.1:8006', rules: [], upstreamInsecure: true }),
+    ).rejects.toThrow(/only allowed for a loopback upstream/);
+  });
+
   test('after its active window the proxy only forwards', async () => {
     const p = await platform();
     const proxy = await startFaultProxy({ upstream: p.url, rules: parseFaults('status=500*5'), activeForMs: 0 });

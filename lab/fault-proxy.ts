@@ -47,6 +47,8 @@ export interface FaultProxyOptions {
   activeForMs?: number;
   /** PEM CA for an https upstream (verification stays on). */
   upstreamCa?: string;
+  /** Skip certificate verification of an https upstream: only for a loopback simulator with a self-signed cert. */
+  upstreamInsecure?: boolean;
 }
 
 export interface ProxiedRequest {
@@ -147,6 +149,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const log: ProxiedRequest[] = [];
   const up = opts.upstream.startsWith('unix:') ? undefined : new URL(opts.upstream);
   const socketPath = up ? undefined : opts.upstream.slice('unix:'.length);
+  if (opts.upstreamInsecure && !(up && ['127.0.0.1', 'localhost', '[::1]'].includes(up.hostname)))
+    throw new Error(`upstreamInsecure is only allowed for a loopback upstream, not ${opts.upstream}`);
 
   const pick = (method: string, path: string) => {
     if (Date.now() > activeUntil) return undefined;
@@ -166,7 +170,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         ...(socketPath ? { socketPath } : { host: up?.hostname, port: up?.port }),
       };
       const send = up?.protocol === 'https:' ? httpsRequest : httpRequest;
-      const r = send({ ...o, ...(opts.upstreamCa ? { ca: opts.upstreamCa } : {}) }, (res) => {
+      const tls = {
+        ...(opts.upstreamCa ? { ca: opts.upstreamCa } : {}),
+        ...(opts.upstreamInsecure ? { rejectUnauthorized: false } : {}),
+      };
+      const r = send({ ...o, ...tls }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ res, body: Buffer.concat(chunks) }));

@@ -333,8 +333,9 @@ program
       drivers.push((await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() })).driver);
     const ac = new AbortController();
     const stop = () => ac.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // `on`, not `once`: execa's exit hook re-raises a signal when no other listener is left, killing us before the summary.
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     const t0 = Date.now();
     const r = await runBridge({
       bridge: { url, prefix: config.nats?.subjectPrefix ?? 'vmconform', ...(token ? { token } : {}) },
@@ -343,6 +344,8 @@ program
       say,
     });
     for (const d of drivers) await d.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     say(`bridge stopped after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${r.summary}`);
   });
 
@@ -358,26 +361,51 @@ program
   )
   .option('--port <n>', 'loopback port (default: a free one)', (v) => Number(v), 0)
   .option('--for <duration>', 'inject faults only this long, then only forward (e.g. 10m)', duration, 600_000)
-  .action(async (opts: { upstream: string; faults: string; port: number; for: number }) => {
-    const { parseFaults, startFaultProxy } = await import('../lab/fault-proxy.js');
-    let rules: ReturnType<typeof parseFaults>;
-    try {
-      rules = parseFaults(opts.faults);
-    } catch (e) {
-      throw new ConfigInvalid(`--faults: ${(e as Error).message}`);
-    }
-    const proxy = await startFaultProxy({ upstream: opts.upstream, rules, port: opts.port, activeForMs: opts.for });
-    say(`fault proxy on ${proxy.url} -> ${opts.upstream}; e.g. VMCONFORM_VIA_INCUS=${proxy.url} (Ctrl-C to stop)`);
-    await new Promise<void>((r) => {
-      process.once('SIGINT', () => r());
-      process.once('SIGTERM', () => r());
-    });
-    await proxy.close();
-    const faulted = proxy.log.filter((l) => l.fault);
-    say(
-      `fault proxy stopped: ${proxy.log.length} requests, ${faulted.length} faulted (${faulted.map((l) => `${l.method} ${l.path} ${l.fault}`).join('; ') || 'none'})`,
-    );
-  });
+  .option('--upstream-ca <file>', 'PEM CA to verify an https upstream')
+  .option('--upstream-insecure', 'do not verify an https upstream certificate (loopback simulators only)')
+  .action(
+    async (opts: {
+      upstream: string;
+      faults: string;
+      port: number;
+      for: number;
+      upstreamCa?: string;
+      upstreamInsecure?: boolean;
+    }) => {
+      const { parseFaults, startFaultProxy } = await import('../lab/fault-proxy.js');
+      let rules: ReturnType<typeof parseFaults>;
+      try {
+        rules = parseFaults(opts.faults);
+      } catch (e) {
+        throw new ConfigInvalid(`--faults: ${(e as Error).message}`);
+      }
+      const ca = opts.upstreamCa
+        ? await readFile(opts.upstreamCa, 'utf8').catch(() => {
+            throw new ConfigInvalid(`--upstream-ca: cannot read ${opts.upstreamCa}`);
+          })
+        : undefined;
+      const proxy = await startFaultProxy({
+        upstream: opts.upstream,
+        rules,
+        port: opts.port,
+        activeForMs: opts.for,
+        ...(ca ? { upstreamCa: ca } : {}),
+        ...(opts.upstreamInsecure ? { upstreamInsecure: true } : {}),
+      }).catch((e: unknown) => {
+        throw new ConfigInvalid(`fault-proxy: ${(e as Error).message}`);
+      });
+      say(`fault proxy on ${proxy.url} -> ${opts.upstream}; e.g. VMCONFORM_VIA_INCUS=${proxy.url} (Ctrl-C to stop)`);
+      await new Promise<void>((r) => {
+        process.on('SIGINT', () => r());
+        process.on('SIGTERM', () => r());
+      });
+      await proxy.close();
+      const faulted = proxy.log.filter((l) => l.fault);
+      say(
+        `fault proxy stopped: ${proxy.log.length} requests, ${faulted.length} faulted (${faulted.map((l) => `${l.method} ${l.path} ${l.fault}`).join('; ') || 'none'})`,
+      );
+    },
+  );
 
 program
   .command('requirements')

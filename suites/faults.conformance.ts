@@ -61,7 +61,9 @@ describe('faults', () => {
       await t.driver.start(vm);
       const before = await t.driver.inspect(vm);
       const failedCreate = baseSpec(ctx.run, 'ops1x');
+      const t0 = performance.now();
       await stopDaemon();
+      ctx.phase('daemon stop', performance.now() - t0);
       let down: { read: Awaited<ReturnType<typeof outcome>>; create: Awaited<ReturnType<typeof outcome>> };
       try {
         down = {
@@ -73,7 +75,9 @@ describe('faults', () => {
           ),
         };
       } finally {
+        const t1 = performance.now();
         await startDaemon();
+        ctx.phase('daemon start until it answers', performance.now() - t1);
       }
       ctx.phase('daemon down: read refused', down.read.ms);
       ctx.phase('daemon down: create refused', down.create.ms);

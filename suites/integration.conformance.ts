@@ -4,7 +4,7 @@
  */
 import { connect, type NatsConnection } from 'nats';
 import { describe } from 'vitest';
-import type { VmRef } from '../adapters/driver.js';
+import { PrereqMissing, type VmRef } from '../adapters/driver.js';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
 import { loadLabConfig, resolveSecret } from '../lab/config.js';
 import { NatsBridge } from '../scripts/bridge.js';
@@ -39,11 +39,14 @@ describe('integration', () => {
       const nats = config.nats;
       if (!nats) return c.prereqMissing('NATS server', 'the lab config has no nats section (nats.url)');
       const token = nats.token ? await resolveSecret(nats.token, 'nats.token') : undefined;
+      // An unreachable NATS server is the lab's gap, not the platform's failure.
       const bridge = await NatsBridge.connect({
         url: nats.url,
         prefix: nats.subjectPrefix,
         ...(token ? { token } : {}),
         name: `vmconform-int03-${t.runId}`,
+      }).catch((e: unknown) => {
+        throw new PrereqMissing(`${(e as Error).message} (run \`vmconform lab up nats\` or fix nats.url)`);
       });
       // The consumer has its own connection, as an integration on the other side of NATS would.
       let consumer: NatsConnection | undefined;

@@ -112,6 +112,8 @@ export interface LibvirtConfig {
    * default 'thin' is sparse qcow2. The storage-full fault (OPS-01) needs space taken at create time.
    */
   allocation?: 'thin' | 'full';
+  /** Further pools the harness owns vmc-<run id>- volumes in (the lab's small pool), so leak checks and sweep see them. */
+  ownedPools?: string[];
 }
 
 export const defaultBackupDir = '/var/lib/vmconform/backups';
@@ -240,6 +242,10 @@ export class LibvirtDriver implements Driver {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  private get ownedPools(): string[] {
+    return [this.cfg.pool, ...(this.cfg.ownedPools ?? []).filter((p) => p !== this.cfg.pool)];
   }
 
   private get dataFormat(): 'raw' | 'qcow2' {
@@ -530,10 +536,12 @@ export class LibvirtDriver implements Driver {
       if (d?.config.owner) out.push({ kind: 'vm', id: d.uuid, name: d.name, runId: d.config.owner.runId });
     }
     // libvirt volumes carry no metadata: ownership is the harness pool plus the vmc-<run id>- name prefix.
-    await this.virsh.run(['pool-refresh', this.cfg.pool]);
-    for (const name of await this.volumeNames(this.cfg.pool)) {
-      const runId = ownedVolumeRun(name);
-      if (runId) out.push({ kind: 'volume', id: `${this.cfg.pool}/${name}`, name, runId });
+    for (const pool of this.ownedPools) {
+      await this.virsh.run(['pool-refresh', pool]);
+      for (const name of await this.volumeNames(pool)) {
+        const runId = ownedVolumeRun(name);
+        if (runId) out.push({ kind: 'volume', id: `${pool}/${name}`, name, runId });
+      }
     }
     await this.virsh.run(['pool-refresh', this.cfg.imagePool]);
     for (const name of await this.volumeNames(this.cfg.imagePool)) {
@@ -639,9 +647,9 @@ export class LibvirtDriver implements Driver {
   async deleteVolume(volumeId: string): Promise<Receipt> {
     const [pool, name] = volumeId.split('/', 2) as [string, string];
     // libvirt volumes have no metadata: ownership is the harness's own pool plus a vmc-<run id>- name prefix.
-    if (pool !== this.cfg.pool || !ownedVolumeRun(name)) {
+    if (!this.ownedPools.includes(pool) || !ownedVolumeRun(name)) {
       throw new NotOwned(
-        `refusing to delete volume '${volumeId}': not in pool '${this.cfg.pool}' with a vmc-<run id>- name`,
+        `refusing to delete volume '${volumeId}': not in pool ${this.ownedPools.map((p) => `'${p}'`).join(' or ')} with a vmc-<run id>- name`,
       );
     }
     // Never pull a volume out from under a VM: libvirt's vol-delete does not check.

@@ -120,11 +120,14 @@ export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Pr
   };
   const remote = await remoteHost(c, 'platforms.libvirt');
   if (remote) driverConfig.remote = remote;
-  const driver = new LibvirtDriver(driverConfig, { runId: opts.runId, transcript: opts.transcript });
-  const say = opts.log ?? (() => undefined);
   // The small pool exists only on the embedded local lab (lab up measured it).
   const small =
     c.uri === 'qemu:///system' && state.smallPool && 'name' in state.smallPool ? state.smallPool : undefined;
+  const driver = new LibvirtDriver(
+    { ...driverConfig, ...(small ? { ownedPools: [small.name] } : {}) },
+    { runId: opts.runId, transcript: opts.transcript },
+  );
+  const say = opts.log ?? (() => undefined);
   const lab: LabFacts = {
     network: c.network,
     network2: c.network2,
