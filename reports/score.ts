@@ -225,11 +225,12 @@ export function scoreDimension(
   const min = weight === 0 ? 1 : lo / weight;
   const max = weight === 0 ? 1 : hi / weight;
   const should = { min, max, threshold: scoring.threshold, weight };
+  const openShoulds = shoulds.filter((c) => c.standing === 'inconclusive').length;
   if (weight > 0)
     reasons.push(
       min === max
         ? `SHOULD score ${pct(min)} (threshold ${pct(scoring.threshold)})`
-        : `SHOULD score between ${pct(min)} and ${pct(max)} while ${shoulds.filter((c) => c.standing === 'inconclusive').length} SHOULDs are inconclusive (threshold ${pct(scoring.threshold)})`,
+        : `SHOULD score between ${pct(min)} and ${pct(max)} while ${openShoulds} inconclusive SHOULD${openShoulds === 1 ? '' : 's'} could go either way (threshold ${pct(scoring.threshold)})`,
     );
   const gate: Gate =
     failedMusts.length > 0 || max < scoring.threshold

@@ -9,6 +9,7 @@ import { isLab, lab, labNames, labsFor } from '../lab/labs.js';
 import { Transcript } from '../reports/transcript.js';
 import { requirements } from '../suites/requirements.js';
 import { runPlatform } from './platform-run.js';
+import { summaryLines, writeReport } from './report.js';
 import { decideSweep, liveRuns, registerRun, removeOwned } from './runs.js';
 import { repoRoot, runVitest, type VitestCounts } from './vitest-run.js';
 
@@ -73,7 +74,7 @@ labCmd
 program
   .command('evaluate')
   .description(
-    'bring up the local lab (unless --no-lab), run the conformance suites per platform, write results under the output folder',
+    'bring up the local lab (unless --no-lab), run the conformance suites per platform, write an evidence bundle per platform and one report (HTML, Markdown, JUnit) under <output folder>/<run>/',
   )
   .option(
     '-c, --config <file>',
@@ -113,6 +114,13 @@ program
     const runId = newRunId();
     const unregister = await registerRun(runId, chosen);
     let failed = false;
+    const bundles: string[] = [];
+    // Bundles and the report are written however the run ends (failure, interrupt), for what ran.
+    const report = async () => {
+      if (bundles.length === 0) return;
+      const r = await writeReport({ bundles, out: resolve(opts.out ?? config.outputDir, runId) });
+      for (const line of summaryLines(r)) say(line);
+    };
     try {
       if (opts.lab) for (const name of labsFor(config, chosen)) await labUp(name);
       for (const p of chosen) {
@@ -121,7 +129,7 @@ program
         }
         const out = resolve(opts.out ?? config.outputDir, runId, p);
         say(`evaluating ${p}, run ${runId} -> ${out}`);
-        const { counts, leaks } = await runPlatform({
+        const { counts, leaks, bundlePath } = await runPlatform({
           platform: p,
           runId,
           config,
@@ -132,8 +140,9 @@ program
           ...(opts.lab && isLab(p) ? { recover: () => labUp(p) } : {}),
         });
         say(
-          `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); results: ${out}/results.json`,
+          `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); bundle: ${bundlePath}`,
         );
+        bundles.push(bundlePath);
         failed ||= counts.failed > 0 || counts.total === 0 || leaks.after.length > 0;
         if (counts.interrupted) {
           process.exitCode = 130;
@@ -142,9 +151,50 @@ program
       }
     } finally {
       await unregister();
+      await report().catch((e: unknown) => {
+        say(`report not written: ${e instanceof Error ? e.message : String(e)}`);
+        process.exitCode = 1;
+      });
     }
     process.exitCode = failed ? 1 : 0;
   });
+
+program
+  .command('report')
+  .description(
+    'write one self-contained HTML report (plus Markdown and JUnit XML) from evidence bundles, one per platform; prints where they are',
+  )
+  .argument(
+    '<bundle...>',
+    'results.json files, platform folders (out/<run>/<platform>) or run folders (out/<run>: every platform in it)',
+  )
+  .option(
+    '-o, --out <dir>',
+    'folder for report.html, report.md, report.junit.xml (default: the run folder of the first bundle)',
+  )
+  .option(
+    '--compare <bundle...>',
+    'older bundle(s) of the same platforms: list what regressed or improved per requirement',
+  )
+  .option('--bench <file>', 'a bench.json from npm run bench, shown as a benchmark section')
+  .option('--assessments <dir>', 'folder of manual assessment files <platform>.yaml (default: reports/assessments)')
+  .option('--scoring <file>', 'scoring file: weights and threshold (default: reports/scoring.yaml)')
+  .action(
+    async (
+      bundles: string[],
+      opts: { out?: string; compare?: string[]; bench?: string; assessments?: string; scoring?: string },
+    ) => {
+      const r = await writeReport({
+        bundles,
+        out: opts.out,
+        compare: opts.compare,
+        bench: opts.bench,
+        ...(opts.assessments ? { assessments: resolve(opts.assessments) } : {}),
+        ...(opts.scoring ? { scoring: resolve(opts.scoring) } : {}),
+      });
+      for (const line of summaryLines(r)) say(line);
+    },
+  );
 
 program
   .command('test')
