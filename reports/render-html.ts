@@ -39,7 +39,7 @@ table{border-collapse:collapse}td,th{border:1px solid var(--line);padding:4px 8p
 .banner{border-left:6px solid var(--open);background:#fff8c5;padding:6px 10px;margin:8px 0}
 .matrix td.id{font-family:ui-monospace,monospace;white-space:nowrap}.matrix tr.dim th{background:#eaeef2}
 .detail{display:none;border:2px solid #0969da;border-radius:6px;padding:8px 14px;margin:12px 0;background:#f6f8fa}
-.detail:target{display:block}
+.detail:target{display:block}.detail .v{display:inline-block;min-width:80px}
 pre{white-space:pre-wrap;word-break:break-all;background:#fff;border:1px solid var(--line);padding:6px;margin:2px 0;font-size:12px;max-height:240px;overflow:auto}
 .facts td:first-child{font-weight:600}
 .filter{margin:6px 0}.hide{display:none}
