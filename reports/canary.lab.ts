@@ -48,6 +48,7 @@ it('a canary secret from the config and the environment reaches no byte of the b
   // The run really used this config (its secrets were resolved and registered for redaction).
   const bundlePath = files.find((f) => f.endsWith('results.json')) as string;
   const bundle = JSON.parse(await readFile(bundlePath, 'utf8'));
+  process.env.VMC_CANARY = envCanary;
   expect(bundle.configHash).toBe((await loadLabConfig(config)).hash);
   expect(bundle.requirements['AUT-01']).toBeDefined();
   for (const f of files) {
