@@ -173,8 +173,9 @@ program
     'folder for report.html, report.md, report.junit.xml (default: the run folder of the first bundle)',
   )
   .option(
-    '--compare <bundle...>',
-    'older bundle(s) of the same platforms: list what regressed or improved per requirement',
+    '--compare <bundle>',
+    'an older bundle (or run folder) of the same platform(s): list what regressed or improved per requirement; repeatable',
+    (v: string, prev: string[] = []) => [...prev, v],
   )
   .option('--bench <file>', 'a bench.json from npm run bench, shown as a benchmark section')
   .option('--assessments <dir>', 'folder of manual assessment files <platform>.yaml (default: reports/assessments)')
