@@ -139,15 +139,16 @@ describe('scoring a platform per dimension', () => {
       .map((r) => r.id);
     const weights = Object.fromEntries(opsShoulds.map((id) => [id, 1]));
     const even: Scoring = { ...scoring, weights, defaultWeight: 1 };
-
-    it('failing SHOULDs below the threshold make the dimension not acceptable', () => {
-      const fails = Object.fromEntries(
+    const threeWith = (verdict: Spec['verdict']) =>
+      Object.fromEntries(
         opsShoulds
           .filter((id) => id !== 'INT-05')
           .slice(0, 3)
-          .map((id) => [id, { verdict: 'fail' as const }]),
+          .map((id) => [id, { verdict }]),
       );
-      const r = score({ ...allPass(autoIds), ...fails }, assessed(), even);
+
+    it('failing SHOULDs below the threshold make the dimension not acceptable', () => {
+      const r = score({ ...allPass(autoIds), ...threeWith('fail') }, assessed(), even);
       const d = r.dimensions.find((x) => x.dimension === 'operational');
       expect(d?.should.max).toBeCloseTo((opsShoulds.length - 3) / opsShoulds.length);
       expect(d?.gate).toBe('not acceptable');
@@ -173,13 +174,7 @@ describe('scoring a platform per dimension', () => {
     });
 
     it('inconclusive SHOULDs that could still go either way make the dimension inconclusive', () => {
-      const open = Object.fromEntries(
-        opsShoulds
-          .filter((id) => id !== 'INT-05')
-          .slice(0, 3)
-          .map((id) => [id, { verdict: 'prereq-missing' as const }]),
-      );
-      const r = score({ ...allPass(autoIds), ...open }, assessed(), even);
+      const r = score({ ...allPass(autoIds), ...threeWith('prereq-missing') }, assessed(), even);
       const d = r.dimensions.find((x) => x.dimension === 'operational');
       expect(d?.should.min).toBeLessThan(even.threshold);
       expect(d?.should.max).toBe(1);
