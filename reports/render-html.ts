@@ -4,7 +4,7 @@
  */
 import { type Dimension, dimensions, type Requirement } from '../suites/requirements.js';
 import type { Bundle, BundleTest, Stats } from './bundle.js';
-import { type Column, fmtMs, type ReportModel, statsLine } from './report-model.js';
+import { byDirection, type Column, fmtMs, type ReportModel, statsLine } from './report-model.js';
 import type { Cell, Gate } from './score.js';
 
 const esc = (s: unknown) =>
@@ -225,13 +225,10 @@ function comparisons(model: ReportModel): string {
   if (model.comparisons.length === 0) return '';
   return `<h2 id="compare">Changes since the older run</h2>${model.comparisons
     .map((cmp) => {
-      const order = { regressed: 0, changed: 1, improved: 2 };
-      const rows = [...cmp.changes]
-        .sort((a, b) => order[a.direction] - order[b.direction])
-        .map(
-          (ch) =>
-            `<tr><td><span class="badge ${ch.direction === 'regressed' ? 'bad' : ch.direction === 'improved' ? 'ok' : 'open'}">${ch.direction}</span></td><td class="id">${esc(ch.id)}</td><td>${esc(ch.from.verdict)} (${esc(ch.from.standing)})</td><td>${esc(ch.to.verdict)} (${esc(ch.to.standing)})</td><td class="small">${esc(cut(ch.to.reason ?? '', 200))}</td></tr>`,
-        );
+      const rows = byDirection(cmp.changes).map(
+        (ch) =>
+          `<tr><td><span class="badge ${ch.direction === 'regressed' ? 'bad' : ch.direction === 'improved' ? 'ok' : 'open'}">${ch.direction}</span></td><td class="id">${esc(ch.id)}</td><td>${esc(ch.from.verdict)} (${esc(ch.from.standing)})</td><td>${esc(ch.to.verdict)} (${esc(ch.to.standing)})</td><td class="small">${esc(cut(ch.to.reason ?? '', 200))}</td></tr>`,
+      );
       const t = cmp.timings.map(
         (x) =>
           `<tr><td>${esc(x.op)}</td><td>${fmtMs(x.from)}</td><td>${fmtMs(x.to)}</td><td>${x.to > x.from ? '+' : ''}${Math.round(((x.to - x.from) / x.from) * 100)}%</td></tr>`,

@@ -1,6 +1,6 @@
 /** The Markdown summary and the JUnit XML of a report, from the same model as the HTML. */
 import { dimensions } from '../suites/requirements.js';
-import type { ReportModel } from './report-model.js';
+import { byDirection, type ReportModel } from './report-model.js';
 import type { Cell } from './score.js';
 
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -46,7 +46,7 @@ export function renderMarkdown(model: ReportModel): string {
   for (const cmp of model.comparisons) {
     out.push('', `## Changes on ${cmp.platform}: ${cmp.olderRun} → ${cmp.newerRun}`, '');
     if (cmp.changes.length === 0) out.push('No requirement changed verdict.');
-    for (const ch of cmp.changes)
+    for (const ch of byDirection(cmp.changes))
       out.push(
         `- ${ch.direction}: ${ch.id} ${ch.from.verdict} → ${ch.to.verdict}${ch.to.reason ? `: ${mdCell(ch.to.reason)}` : ''}`,
       );

@@ -170,6 +170,11 @@ export async function readBench(file: string): Promise<Bench> {
   return r.data;
 }
 
+const directionOrder = { regressed: 0, changed: 1, improved: 2 };
+/** Regressions first: what a reader of a comparison needs to see. */
+export const byDirection = (changes: Change[]) =>
+  [...changes].sort((a, b) => directionOrder[a.direction] - directionOrder[b.direction]);
+
 export const fmtMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 export const statsLine = (s: Stats) =>
   `n=${s.n} min ${fmtMs(s.min)} · median ${fmtMs(s.median)} · p90 ${fmtMs(s.p90)} · p95 ${fmtMs(s.p95)} · max ${fmtMs(s.max)}`;
