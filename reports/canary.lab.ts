@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import { loadLabConfig } from '../lab/config.js';
 import { repoRoot } from '../scripts/vitest-run.js';
+import { launchChromium, openReport } from './chromium.js';
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -54,5 +55,18 @@ it('a canary secret from the config and the environment reaches no byte of the b
   for (const f of files) {
     const bytes = await readFile(f);
     for (const canary of [envCanary, fileCanary]) expect(bytes.includes(canary), `${canary} found in ${f}`).toBe(false);
+  }
+
+  // The report of a real run renders too: summary and matrix, no console errors, no network.
+  const browser = await launchChromium();
+  try {
+    const { page, problems } = await openReport(browser, files.find((f) => f.endsWith('report.html')) as string);
+    expect(await page.locator('#summary .badge').first().isVisible()).toBe(true);
+    expect(await page.locator('#matrix a[href="#d-libvirt-AUT-01"]').textContent()).toBe(
+      bundle.requirements['AUT-01'].verdict,
+    );
+    expect(problems).toEqual([]);
+  } finally {
+    await browser.close();
   }
 }, 300_000);

@@ -3,24 +3,18 @@
  * the matrix and the dimension summary render, from file://, with no console errors and no network
  * request. Saves out/report-screenshot.png as a CI artefact. Without chromium this test FAILS.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { writeReport } from '../scripts/report.js';
 import { repoRoot } from '../scripts/vitest-run.js';
 import { requirements } from '../suites/requirements.js';
+import { launchChromium, openReport } from './chromium.js';
 import { allPass, makeBundle } from './testkit.js';
 
-const chromiumPath = process.env.VMCONFORM_CHROMIUM ?? '/usr/bin/chromium';
-
 it('the HTML report renders its matrix and five-dimension summary in headless Chromium, with no console errors', async () => {
-  if (!existsSync(chromiumPath))
-    throw new Error(
-      `${chromiumPath} not found: install Debian's chromium (apt-get install chromium; .ci/run does) or set VMCONFORM_CHROMIUM`,
-    );
+  // Fails (never skips) without chromium: the message says how to install it.
+  const browser = await launchChromium();
   const dir = await mkdtemp('/tmp/vmconform-report-');
   const ids = requirements.filter((r) => r.verification !== 'manual').map((r) => r.id);
   for (const [platform, specs] of [
@@ -35,18 +29,8 @@ it('the HTML report renders its matrix and five-dimension summary in headless Ch
   }
   const report = await writeReport({ bundles: [dir] });
 
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('request', (r) => {
-      if (!r.url().startsWith('file:')) problems.push(`network request: ${r.url()}`);
-    });
-    await page.goto(pathToFileURL(report.html).href, { waitUntil: 'load' });
+    const { page, problems } = await openReport(browser, report.html);
 
     const gates = await page.locator('#summary tr').nth(1).locator('.badge').allTextContents();
     expect(gates).toEqual(['not acceptable', 'not acceptable']);

@@ -4,9 +4,7 @@
  * Usage: node --import tsx scripts/report-bench.ts <report.html> [runs=5]
  */
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, openReport } from '../reports/chromium.js';
 import { stats } from '../reports/results.js';
 
 const file = process.argv[2];
@@ -16,16 +14,12 @@ if (!file) {
 }
 const runs = Number(process.argv[3] ?? 5);
 const bytes = (await stat(file)).size;
-const browser = await chromium.launch({
-  executablePath: process.env.VMCONFORM_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox'],
-});
+const browser = await launchChromium();
 const samples = { domContentLoaded: [] as number[], load: [] as number[], firstContentfulPaint: [] as number[] };
 try {
   for (let i = 0; i < runs; i++) {
     // A fresh page each time: no cache between loads.
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(pathToFileURL(resolve(file)).href, { waitUntil: 'load' });
+    const { page } = await openReport(browser, file);
     const t = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
       const fcp = performance.getEntriesByName('first-contentful-paint')[0];
