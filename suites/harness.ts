@@ -49,7 +49,7 @@ const vmCalls = new Set(['create', 'start', 'stop', 'reboot', 'delete', 'rename'
  * Wraps the driver so every call on a VM lands in the timeline (inspect only when the power state
  * it reads differs from the last one seen), giving the report a state timeline per VM.
  */
-function recordTimeline(driver: Driver, timeline: TimelineEntry[]): Driver {
+export function recordTimeline(driver: Driver, timeline: TimelineEntry[]): Driver {
   const lastPower = new Map<string, string>();
   return new Proxy(driver, {
     get(target, prop, receiver) {
