@@ -133,4 +133,28 @@ describe('vmconform report on files', () => {
     expect(r.htmlBytes).toBeGreaterThan(10_000);
     await expect(writeReport({ bundles: [join(dir, 'nope')] })).rejects.toThrow(/nope: no such bundle/);
   });
+
+  it('--bench adds a benchmark section; a file that is not a bench.json is rejected with the field', async () => {
+    const dir = await mkdtemp('/tmp/vmconform-report-');
+    await mkdir(join(dir, 'libvirt'));
+    await writeFile(join(dir, 'libvirt', 'results.json'), JSON.stringify(makeBundle('libvirt', allPass(ids))));
+    const s = { n: 5, min: 100, median: 120, p95: 150, max: 160 };
+    const bench = {
+      runId: 'b1',
+      at: '2026-11-25T00:00:00Z',
+      machine: { cores: 2, accel: 'tcg', platform: 'libvirt 9.0.0' },
+      overhead: { direct: s, vmconform: s, ratioOfMedians: 1.01 },
+      phases: { 'start-to-guest-ready': s },
+      suiteTime: { wallS: 200, harnessCpuS: 30, peakRssMiB: 150 },
+    };
+    await writeFile(join(dir, 'bench.json'), JSON.stringify(bench));
+    const r = await writeReport({ bundles: [dir], bench: join(dir, 'bench.json') });
+    const html = await readFile(r.html, 'utf8');
+    expect(html).toContain('Benchmark b1');
+    expect(html).toContain('overhead ratio of medians 1.010');
+    await writeFile(join(dir, 'bad.json'), JSON.stringify({ ...bench, machine: { cores: 'two' } }));
+    await expect(writeReport({ bundles: [dir], bench: join(dir, 'bad.json') })).rejects.toThrow(
+      /bad\.json: machine\.cores/,
+    );
+  });
 });
