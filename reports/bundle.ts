@@ -102,7 +102,8 @@ export const bundleSchema = z.object({
   complete: z.boolean(),
   startedAt: z.string(),
   endedAt: z.string().optional(),
-  harness: z.object({ version: z.string(), commit: z.string() }),
+  /** dirty: tracked files differed from the commit when the run started. */
+  harness: z.object({ version: z.string(), commit: z.string(), dirty: z.boolean().optional() }),
   /** sha256 of the validated lab config, which holds secret references only, never values. */
   configHash: z.string().nullable(),
   /** Facts the suites' worker read from the platform; null when the run ended before it connected. */

@@ -106,7 +106,10 @@ function facts(col: Column): string {
     ['endpoint', info?.endpoint ?? ''],
     ['hosts', (b.facts?.hosts ?? []).map((h) => `${h.name} (${h.id})`).join(', ')],
     ['run', `${b.runId}, ${b.startedAt} → ${b.endedAt ?? 'not ended'}${b.complete ? '' : ' — INCOMPLETE'}`],
-    ['harness', `vmconform ${b.harness.version}, commit ${b.harness.commit.slice(0, 12)}`],
+    [
+      'harness',
+      `vmconform ${b.harness.version}, commit ${b.harness.commit.slice(0, 12)}${b.harness.dirty ? ' with uncommitted changes' : ''}`,
+    ],
     ['lab config hash', b.configHash ?? 'unknown'],
     [
       'leak check',

@@ -19,7 +19,7 @@ export function renderMarkdown(model: ReportModel): string {
   for (const c of cols) {
     const i = c.bundle.facts?.info;
     out.push(
-      `- **${c.platform}**: run ${c.bundle.runId}${c.bundle.complete ? '' : ' (INCOMPLETE)'}, ${i ? `${i.product} ${i.version}, guests on ${i.accel.toUpperCase()}` : 'platform not reached'}, evidence: ${c.evidenceLabel}, harness ${c.bundle.harness.version} (${c.bundle.harness.commit.slice(0, 12)}), leaks left: ${c.bundle.leaks ? c.bundle.leaks.remaining.length : 'not recorded'}`,
+      `- **${c.platform}**: run ${c.bundle.runId}${c.bundle.complete ? '' : ' (INCOMPLETE)'}, ${i ? `${i.product} ${i.version}, guests on ${i.accel.toUpperCase()}` : 'platform not reached'}, evidence: ${c.evidenceLabel}, harness ${c.bundle.harness.version} (${c.bundle.harness.commit.slice(0, 12)}${c.bundle.harness.dirty ? ', uncommitted changes' : ''}), leaks left: ${c.bundle.leaks ? c.bundle.leaks.remaining.length : 'not recorded'}`,
     );
   }
   if (cols.some((c) => Object.values(c.score.cells).some((x) => x.assessment?.status === 'draft')))

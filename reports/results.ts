@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TaskHandle } from '../adapters/driver.js';
 import {
   type Bundle,
@@ -103,17 +104,25 @@ export function summarise(tests: BundleTest[]): Pick<Bundle, 'requirements' | 't
   return { requirements, timings: { operations, phases: phaseStats }, timeline };
 }
 
+const repoDir = fileURLToPath(new URL('../', import.meta.url));
+
 function harnessIdentity(): Bundle['harness'] {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { stdio: ['ignore', 'pipe', 'ignore'], cwd: repoDir })
       .toString()
       .trim();
+  try {
+    // Uncommitted changes to tracked files mean the commit alone does not say what ran.
+    return {
+      version: pkg.version,
+      commit: git('rev-parse', 'HEAD'),
+      dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    };
   } catch {
     // not a git checkout: the version alone identifies the harness
+    return { version: pkg.version, commit: 'unknown' };
   }
-  return { version: pkg.version, commit };
 }
 
 const readJsonOr = <T>(path: string): Promise<T | null> =>

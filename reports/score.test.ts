@@ -166,6 +166,13 @@ describe('scoring a platform per dimension', () => {
       ).toBe('not acceptable');
     });
 
+    it('a per-dimension threshold overrides the default one', () => {
+      const strict: Scoring = { ...even, thresholds: { operational: 1 } };
+      const r = score({ ...allPass(autoIds), 'OPS-05': { verdict: 'fail' } }, assessed(), strict);
+      expect(gate(r, 'operational')).toBe('not acceptable');
+      expect(r.dimensions.find((d) => d.dimension === 'operational')?.should.threshold).toBe(1);
+    });
+
     it('partial earns the configured points', () => {
       const r = score({ ...allPass(autoIds), 'OPS-05': { verdict: 'partial' } }, assessed(), even);
       expect(r.dimensions.find((d) => d.dimension === 'operational')?.should.min).toBeCloseTo(
@@ -211,5 +218,8 @@ describe('the scoring file', () => {
       /score\.yaml:3: points\.partial/,
     );
     expect(() => parseScoring('weights:\n  LC-01: 3\n', 'score.yaml')).toThrow(/LC-01 is not a SHOULD requirement/);
+    expect(() => parseScoring('thresholds:\n  network: 0.5\n', 'score.yaml')).toThrow(
+      /score\.yaml:\d: thresholds\.network/,
+    );
   });
 });

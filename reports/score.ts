@@ -18,6 +18,7 @@ const share = z.number().min(0).max(1);
 
 const scoringSchema = z.strictObject({
   threshold: share.default(0.7),
+  thresholds: z.partialRecord(z.enum(dimensions.map((d) => d.id) as [Dimension, ...Dimension[]]), share).default({}),
   points: z
     .strictObject(
       Object.fromEntries(pointKeys.map((k) => [k, share.optional()])) as Record<PointKey, z.ZodOptional<typeof share>>,
@@ -29,6 +30,8 @@ const scoringSchema = z.strictObject({
 
 export interface Scoring {
   threshold: number;
+  /** Per-dimension overrides of `threshold`. */
+  thresholds: Partial<Record<Dimension, number>>;
   points: Record<PointKey, number>;
   defaultWeight: number;
   weights: Record<string, number>;
@@ -56,6 +59,7 @@ export function parseScoring(text: string, file: string): Scoring {
     );
   return {
     threshold: s.threshold,
+    thresholds: s.thresholds,
     points: {
       ...defaultPoints,
       ...(Object.fromEntries(Object.entries(s.points).filter(([, v]) => v !== undefined)) as Partial<
@@ -224,18 +228,19 @@ export function scoreDimension(
   }
   const min = weight === 0 ? 1 : lo / weight;
   const max = weight === 0 ? 1 : hi / weight;
-  const should = { min, max, threshold: scoring.threshold, weight };
+  const threshold = scoring.thresholds[dimension.id] ?? scoring.threshold;
+  const should = { min, max, threshold, weight };
   const openShoulds = shoulds.filter((c) => c.standing === 'inconclusive').length;
   if (weight > 0)
     reasons.push(
       min === max
-        ? `SHOULD score ${pct(min)} (threshold ${pct(scoring.threshold)})`
-        : `SHOULD score between ${pct(min)} and ${pct(max)} while ${openShoulds} inconclusive SHOULD${openShoulds === 1 ? '' : 's'} could go either way (threshold ${pct(scoring.threshold)})`,
+        ? `SHOULD score ${pct(min)} (threshold ${pct(threshold)})`
+        : `SHOULD score between ${pct(min)} and ${pct(max)} while ${openShoulds} inconclusive SHOULD${openShoulds === 1 ? '' : 's'} could go either way (threshold ${pct(threshold)})`,
     );
   const gate: Gate =
-    failedMusts.length > 0 || max < scoring.threshold
+    failedMusts.length > 0 || max < threshold
       ? 'not acceptable'
-      : openMusts.length > 0 || min < scoring.threshold
+      : openMusts.length > 0 || min < threshold
         ? 'inconclusive'
         : 'acceptable';
   return { dimension: dimension.id, title: dimension.title, gate, reasons, should };

@@ -18,9 +18,15 @@ export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file
     }
     return undefined;
   };
-  const problems = result.error.issues.map((i) => {
-    const line = lineOf(i.path);
-    return `${file}${line ? `:${line}` : ''}: ${i.path.join('.') || '(top level)'}: ${i.message}`;
-  });
+  const at = (path: PropertyKey[], message: string) => {
+    const line = lineOf(path);
+    return `${file}${line ? `:${line}` : ''}: ${path.join('.') || '(top level)'}: ${message}`;
+  };
+  // An unknown key is reported at its own line and path, so a typo is found where it is.
+  const problems = result.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => at([...i.path, k], 'not a known field here'))
+      : [at(i.path, i.message)],
+  );
   throw new ConfigInvalid(problems.join('\n'));
 }
