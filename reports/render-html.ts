@@ -189,12 +189,9 @@ function dimensionSummary(model: ReportModel): string {
         .map((c) => {
           const s = c.score.dimensions.find((x) => x.dimension === d.id);
           if (!s) return '<td></td>';
-          return `<td><span class="badge ${gateClass(s.gate)}">${esc(s.gate)}</span><div class="small">${s.reasons
-            .slice(0, 4)
-            .map((x) => esc(cut(x, 160)))
-            .join(
-              '<br>',
-            )}${s.reasons.length > 4 ? `<br><span class="muted">+${s.reasons.length - 4} more</span>` : ''}</div></td>`;
+          const line = (x: string) => esc(cut(x, 160));
+          const rest = s.reasons.slice(4);
+          return `<td><span class="badge ${gateClass(s.gate)}">${esc(s.gate)}</span><div class="small">${s.reasons.slice(0, 4).map(line).join('<br>')}${rest.length ? `<details><summary class="muted">${rest.length} more</summary>${rest.map(line).join('<br>')}</details>` : ''}</div></td>`;
         })
         .join('')}</tr>`,
   );
