@@ -1,4 +1,5 @@
 /** vmconform command line. Exit codes: 0 ok, 1 tests/requirements failed or harness error, 2 bad input. */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { newRunId, type Platform, platforms } from '../adapters/driver.js';
@@ -117,8 +118,10 @@ program
     const bundles: string[] = [];
     // Bundles and the report are written however the run ends (failure, interrupt), for what ran.
     const report = async () => {
-      if (bundles.length === 0) return;
-      const r = await writeReport({ bundles, out: resolve(opts.out ?? config.outputDir, runId) });
+      // A platform run that failed before its suites wrote anything has no bundle to show.
+      const written = bundles.filter((b) => existsSync(b));
+      if (written.length === 0) return;
+      const r = await writeReport({ bundles: written, out: resolve(opts.out ?? config.outputDir, runId) });
       for (const line of summaryLines(r)) say(line);
     };
     try {
@@ -129,6 +132,8 @@ program
         }
         const out = resolve(opts.out ?? config.outputDir, runId, p);
         say(`evaluating ${p}, run ${runId} -> ${out}`);
+        // Known before the run, so the report includes it even when the platform run throws.
+        bundles.push(resolve(out, 'results.json'));
         const { counts, leaks, bundlePath } = await runPlatform({
           platform: p,
           runId,
@@ -142,7 +147,6 @@ program
         say(
           `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); bundle: ${bundlePath}`,
         );
-        bundles.push(bundlePath);
         failed ||= counts.failed > 0 || counts.total === 0 || leaks.after.length > 0;
         if (counts.interrupted) {
           process.exitCode = 130;
