@@ -88,7 +88,20 @@ describe('scoring a platform per dimension', () => {
       standing: 'inconclusive',
       reasonCode: 'not-run',
     });
+    expect(r.cells['LC-04']?.reason).toMatch(/suites\/lifecycle\.conformance\.ts did not run/);
     expect(gate(r, 'lifecycle')).toBe('inconclusive');
+  });
+
+  it('a requirement whose suite ran without a test for it is a harness gap, not a platform result', () => {
+    const b = makeBundle('libvirt', allPass(autoIds.filter((id) => id !== 'LC-04')));
+    for (const t of b.tests) t.file = 'suites/lifecycle.conformance.ts';
+    const r = scorePlatform('libvirt', b, assessed(), scoring);
+    expect(r.cells['LC-04']).toMatchObject({
+      verdict: 'not-implemented',
+      standing: 'inconclusive',
+      reasonCode: 'no-test',
+    });
+    expect(r.cells['LC-04']?.reason).toMatch(/harness gap/);
   });
 
   describe('manual assessments', () => {

@@ -162,6 +162,20 @@ function fromRun(r: Requirement, v: Bundle['requirements'][string]): Cell {
   }
 }
 
+/** Why a requirement has no evidence: a harness gap (no test yet) or a run that did not reach it. */
+function notRun(r: Requirement, bundle: Bundle | null): { reasonCode: string; reason: string } {
+  if (!bundle) return { reasonCode: 'no-bundle', reason: 'No evidence bundle for this platform.' };
+  if (r.suite === null || bundle.tests.some((t) => t.file === r.suite))
+    return {
+      reasonCode: 'no-test',
+      reason: `No test produces evidence for ${r.id} yet${r.suite ? ` (${r.suite} ran but has none)` : ''}: a harness gap, not a platform result.`,
+    };
+  return {
+    reasonCode: 'not-run',
+    reason: `Not run in ${bundle.runId} (${r.suite} did not run: filtered out with -r, or the run ended before it).`,
+  };
+}
+
 /** One requirement's cell: a conclusive run verdict wins; otherwise an assessment; otherwise what is missing. */
 export function cellFor(
   r: Requirement,
@@ -188,10 +202,7 @@ export function cellFor(
     verdict: 'not-implemented',
     standing: 'inconclusive',
     source: 'none',
-    reasonCode: 'not-run',
-    reason: bundle
-      ? `Not run in ${bundle.runId} (filtered out with -r, or the run ended before it).`
-      : 'No evidence bundle for this platform.',
+    ...notRun(r, bundle),
   };
 }
 
