@@ -22,11 +22,11 @@ export default defineConfig({
         },
       },
       {
-        // Harness behaviour against the live lab (ownership, sweeping): not requirement evidence.
+        // Harness behaviour against the live lab (ownership, sweeping, secrets in a real run's output): not requirement evidence.
         test: {
           name: 'lab',
           sequence: { groupOrder: 1 },
-          include: ['scripts/**/*.lab.ts'],
+          include: ['scripts/**/*.lab.ts', 'reports/**/*.lab.ts'],
           pool: 'forks',
           maxWorkers: 1,
           testTimeout: 300_000,

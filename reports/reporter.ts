@@ -2,6 +2,7 @@
  * vitest reporter: turns each conformance test's meta into results (written after every test, so
  * an interrupted run keeps its evidence) and prints a progress line per requirement.
  */
+import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { ResultsWriter } from './results.js';
 
@@ -37,7 +38,11 @@ export default class EvidenceReporter implements Reporter {
       `  ${icon[ev.outcome.verdict] ?? ev.outcome.verdict} ${ev.requirements.join(',').padEnd(14)} ${ev.title} (${secs} s)${ev.outcome.reason ? `\n       ${ev.outcome.reason.slice(0, 300)}` : ''}\n`,
     );
     if (!this.writer) return;
-    this.writer.add({ ...ev, file: testCase.module.moduleId, state: state === 'pending' ? 'skipped' : state });
+    this.writer.add({
+      ...ev,
+      file: relative(process.cwd(), testCase.module.moduleId),
+      state: state === 'pending' ? 'skipped' : state,
+    });
     const w = this.writer;
     this.pending = this.pending.then(() => w.write(false));
   }

@@ -1,20 +1,33 @@
 /**
- * The one producer of a run's results file. The evidence issue grows this into the full bundle;
- * everything that writes results goes through here.
+ * The one producer of a run's evidence bundle (out/<run>/<platform>/results.json, schema in
+ * bundle.ts). The reporter adds each test as it ends and rewrites the file, so an interrupted run
+ * still leaves a valid bundle marked incomplete; the platform run then folds its leak check in.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TaskHandle } from '../adapters/driver.js';
+import {
+  type Bundle,
+  type BundleTest,
+  bundleSchemaVersion,
+  type EvidenceKind,
+  parseBundle,
+  type Stats,
+  type TimelineEntry,
+} from './bundle.js';
 import { redact } from './redact.js';
 import type { TranscriptEntry } from './transcript.js';
 import { type Check, combineOutcomes, type RequirementOutcome } from './verdict.js';
 
-export const resultsSchemaVersion = 1;
+export type { Stats } from './bundle.js';
 
 export interface Timing {
   op: string;
+  /** 'phase' for a measured readiness phase (e.g. start -> guest ready); default 'op'. */
+  kind?: 'op' | 'phase';
   acceptedMs: number;
   doneMs: number;
   handle?: TaskHandle;
@@ -28,7 +41,9 @@ export interface TestEvidence {
   checks: Check[];
   timings: Timing[];
   transcript: TranscriptEntry[];
-  evidence: 'real' | 'container-only' | 'simulated';
+  /** Contract calls on VMs during this test, with the power state read back. */
+  timeline?: TimelineEntry[];
+  evidence: EvidenceKind;
   startedAt: string;
   durationMs: number;
 }
@@ -36,29 +51,6 @@ export interface TestEvidence {
 export interface TestRecord extends TestEvidence {
   file: string;
   state: 'passed' | 'failed' | 'skipped';
-}
-
-export interface Stats {
-  n: number;
-  min: number;
-  median: number;
-  p90: number;
-  p95: number;
-  max: number;
-}
-
-export interface Results {
-  schemaVersion: number;
-  runId: string;
-  platform: string;
-  complete: boolean;
-  startedAt: string;
-  endedAt?: string;
-  harness: { version: string; commit: string };
-  platformFacts?: unknown;
-  requirements: Record<string, RequirementOutcome & { tests: string[] }>;
-  timings: Record<string, { accepted: Stats; done: Stats }>;
-  tests: TestRecord[];
 }
 
 export function stats(values: number[]): Stats {
@@ -69,47 +61,88 @@ export function stats(values: number[]): Stats {
   return { n: v.length, min: r(v[0] ?? 0), median: r(q(0.5)), p90: r(q(0.9)), p95: r(q(0.95)), max: r(v.at(-1) ?? 0) };
 }
 
-export function summarise(tests: TestRecord[]): Pick<Results, 'requirements' | 'timings'> {
-  const byReq = new Map<string, { outcomes: RequirementOutcome[]; tests: string[] }>();
-  const byOp = new Map<string, { accepted: number[]; done: number[] }>();
+const evidenceRank: EvidenceKind[] = ['simulated', 'container-only', 'real'];
+
+/** Per-requirement verdicts, timing statistics and per-VM timelines, derived from the tests. */
+export function summarise(tests: BundleTest[]): Pick<Bundle, 'requirements' | 'timings' | 'timeline'> {
+  const byReq = new Map<string, BundleTest[]>();
+  const ops = new Map<string, { accepted: number[]; done: number[] }>();
+  const phases = new Map<string, number[]>();
+  const timeline: Bundle['timeline'] = {};
   for (const t of tests) {
-    for (const id of t.requirements) {
-      const e = byReq.get(id) ?? { outcomes: [], tests: [] };
-      e.outcomes.push(t.outcome);
-      e.tests.push(t.title);
-      byReq.set(id, e);
-    }
+    for (const id of t.requirements) byReq.set(id, [...(byReq.get(id) ?? []), t]);
     for (const tm of t.timings) {
-      const e = byOp.get(tm.op) ?? { accepted: [], done: [] };
+      if (tm.kind === 'phase') {
+        phases.set(tm.op, [...(phases.get(tm.op) ?? []), tm.doneMs]);
+        continue;
+      }
+      const e = ops.get(tm.op) ?? { accepted: [], done: [] };
       e.accepted.push(tm.acceptedMs);
       e.done.push(tm.doneMs);
-      byOp.set(tm.op, e);
+      ops.set(tm.op, e);
+    }
+    for (const e of t.timeline) {
+      timeline[e.vm] ??= [];
+      timeline[e.vm]?.push(e);
     }
   }
-  const requirements: Results['requirements'] = {};
-  for (const [id, e] of [...byReq].sort(([a], [b]) => a.localeCompare(b)))
-    requirements[id] = { ...combineOutcomes(e.outcomes), tests: e.tests };
-  const timings: Results['timings'] = {};
-  for (const [op, e] of byOp) timings[op] = { accepted: stats(e.accepted), done: stats(e.done) };
-  return { requirements, timings };
+  const requirements: Bundle['requirements'] = {};
+  for (const [id, ts] of [...byReq].sort(([a], [b]) => a.localeCompare(b))) {
+    requirements[id] = {
+      ...combineOutcomes(ts.map((t) => t.outcome)),
+      evidence: evidenceRank.find((k) => ts.some((t) => t.evidence === k)) ?? 'real',
+      checks: ts.flatMap((t) => t.checks.map((c) => ({ ...c, test: t.id }))),
+      tests: ts.map((t) => t.id),
+    };
+  }
+  const operations: Bundle['timings']['operations'] = {};
+  for (const [op, e] of [...ops].sort(([a], [b]) => a.localeCompare(b)))
+    operations[op] = { accepted: stats(e.accepted), done: stats(e.done) };
+  const phaseStats: Bundle['timings']['phases'] = {};
+  for (const [p, v] of [...phases].sort(([a], [b]) => a.localeCompare(b))) phaseStats[p] = stats(v);
+  for (const entries of Object.values(timeline)) entries.sort((a, b) => a.at.localeCompare(b.at));
+  return { requirements, timings: { operations, phases: phaseStats }, timeline };
 }
 
-function harnessIdentity(): Results['harness'] {
+const repoDir = fileURLToPath(new URL('../', import.meta.url));
+
+function harnessIdentity(): Bundle['harness'] {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { stdio: ['ignore', 'pipe', 'ignore'], cwd: repoDir })
       .toString()
       .trim();
+  try {
+    // Uncommitted changes to tracked files mean the commit alone does not say what ran.
+    return {
+      version: pkg.version,
+      commit: git('rev-parse', 'HEAD'),
+      dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    };
   } catch {
     // not a git checkout: the version alone identifies the harness
+    return { version: pkg.version, commit: 'unknown' };
   }
-  return { version: pkg.version, commit };
 }
 
-/** Writes results incrementally (atomic rename), so an interrupted run still leaves a valid file. */
+const readJsonOr = <T>(path: string): Promise<T | null> =>
+  readFile(path, 'utf8').then(
+    (s) => JSON.parse(s) as T,
+    () => null,
+  );
+
+/** Validates, redacts and writes atomically: a reader never sees half a bundle. */
+async function writeBundle(path: string, bundle: Bundle): Promise<Bundle> {
+  const valid = parseBundle(redact(bundle), `${path} (being written)`);
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, JSON.stringify(valid, null, 2));
+  await rename(tmp, path);
+  return valid;
+}
+
+/** Writes the bundle incrementally, so an interrupted run still leaves a valid one. */
 export class ResultsWriter {
-  private readonly tests: TestRecord[] = [];
+  private readonly tests: BundleTest[] = [];
   private readonly startedAt = new Date().toISOString();
   private readonly harness = harnessIdentity();
 
@@ -124,30 +157,57 @@ export class ResultsWriter {
   }
 
   add(t: TestRecord): void {
-    this.tests.push(t);
+    const { timeline, timings, ...rest } = t;
+    this.tests.push({
+      ...rest,
+      id: `${t.file}#${this.tests.filter((x) => x.file === t.file).length + 1}`,
+      timings: timings.map((tm) => ({ ...tm, kind: tm.kind ?? 'op' })),
+      timeline: timeline ?? [],
+    });
   }
 
-  async write(complete: boolean): Promise<Results> {
+  async write(complete: boolean): Promise<Bundle> {
     await mkdir(this.outDir, { recursive: true });
-    const facts = await readFile(join(this.outDir, 'platform.json'), 'utf8').then(
-      (s) => JSON.parse(s) as unknown,
-      () => undefined,
-    );
-    const results: Results = redact({
-      schemaVersion: resultsSchemaVersion,
+    // platform.json is written by the suites' worker when it connects; leaks.json by the platform run.
+    const facts = await readJsonOr<Bundle['facts'] & { configHash?: string }>(join(this.outDir, 'platform.json'));
+    const leaks = await readJsonOr<Bundle['leaks']>(join(this.outDir, 'leaks.json'));
+    const { configHash, ...platformFacts } = facts ?? {};
+    return writeBundle(this.path, {
+      schemaVersion: bundleSchemaVersion,
       runId: this.runId,
-      platform: this.platform,
+      platform: this.platform as Bundle['platform'],
       complete,
       startedAt: this.startedAt,
       ...(complete ? { endedAt: new Date().toISOString() } : {}),
       harness: this.harness,
-      ...(facts ? { platformFacts: facts } : {}),
+      configHash: configHash ?? null,
+      facts: facts ? (platformFacts as Bundle['facts']) : null,
       ...summarise(this.tests),
+      leaks,
       tests: this.tests,
     });
-    const tmp = `${this.path}.tmp`;
-    await writeFile(tmp, JSON.stringify(results, null, 2));
-    await rename(tmp, this.path);
-    return results;
+  }
+
+  /**
+   * Folds what only the parent knows after the suites (leak check, interrupt) into the bundle the
+   * reporter wrote; creates an empty incomplete bundle when the suites never got to write one.
+   */
+  static async finish(
+    outDir: string,
+    runId: string,
+    platform: string,
+    leaks: NonNullable<Bundle['leaks']>,
+    interrupted: boolean,
+  ): Promise<Bundle> {
+    const path = join(outDir, 'results.json');
+    const existing = await readFile(path, 'utf8').then(
+      (s) => parseBundle(JSON.parse(s), path),
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return null;
+        throw e;
+      },
+    );
+    const base = existing ?? (await new ResultsWriter(outDir, runId, platform).write(false));
+    return writeBundle(path, { ...base, leaks, complete: base.complete && !interrupted });
   }
 }

@@ -1,4 +1,5 @@
 /** vmconform command line. Exit codes: 0 ok, 1 tests/requirements failed or harness error, 2 bad input. */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
@@ -13,6 +14,7 @@ import { requirements } from '../suites/requirements.js';
 import { runBridge } from './bridge.js';
 import { describeReport, exportInventory, parseInventory, reconcile } from './inventory.js';
 import { runPlatform } from './platform-run.js';
+import { summaryLines, writeReport } from './report.js';
 import { decideSweep, liveRuns, registerRun, removeOwned } from './runs.js';
 import { repoRoot, runVitest, type VitestCounts } from './vitest-run.js';
 
@@ -78,7 +80,7 @@ labCmd
 program
   .command('evaluate')
   .description(
-    'bring up the local lab (unless --no-lab), run the conformance suites per platform, write results under the output folder',
+    'bring up the local lab (unless --no-lab), run the conformance suites per platform, write an evidence bundle per platform and one report (HTML, Markdown, JUnit) under <output folder>/<run>/',
   )
   .option(
     '-c, --config <file>',
@@ -118,6 +120,15 @@ program
     const runId = newRunId();
     const unregister = await registerRun(runId, chosen);
     let failed = false;
+    const bundles: string[] = [];
+    // Bundles and the report are written however the run ends (failure, interrupt), for what ran.
+    const report = async () => {
+      // A platform run that failed before its suites wrote anything has no bundle to show.
+      const written = bundles.filter((b) => existsSync(b));
+      if (written.length === 0) return;
+      const r = await writeReport({ bundles: written, out: resolve(opts.out ?? config.outputDir, runId) });
+      for (const line of summaryLines(r)) say(line);
+    };
     try {
       if (opts.lab) for (const name of labsFor(config, chosen)) await labUp(name);
       for (const p of chosen) {
@@ -126,7 +137,9 @@ program
         }
         const out = resolve(opts.out ?? config.outputDir, runId, p);
         say(`evaluating ${p}, run ${runId} -> ${out}`);
-        const { counts, leaks } = await runPlatform({
+        // Known before the run, so the report includes it even when the platform run throws.
+        bundles.push(resolve(out, 'results.json'));
+        const { counts, leaks, bundlePath } = await runPlatform({
           platform: p,
           runId,
           config,
@@ -137,7 +150,7 @@ program
           ...(opts.lab && isLab(p) ? { recover: () => labUp(p) } : {}),
         });
         say(
-          `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); results: ${out}/results.json`,
+          `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); bundle: ${bundlePath}`,
         );
         failed ||= counts.failed > 0 || counts.total === 0 || leaks.after.length > 0;
         if (counts.interrupted) {
@@ -147,9 +160,51 @@ program
       }
     } finally {
       await unregister();
+      await report().catch((e: unknown) => {
+        say(`report not written: ${e instanceof Error ? e.message : String(e)}`);
+        process.exitCode = 1;
+      });
     }
     process.exitCode = failed ? 1 : 0;
   });
+
+program
+  .command('report')
+  .description(
+    'write one self-contained HTML report (plus Markdown and JUnit XML) from evidence bundles, one per platform; prints where they are',
+  )
+  .argument(
+    '<bundle...>',
+    'results.json files, platform folders (out/<run>/<platform>) or run folders (out/<run>: every platform in it)',
+  )
+  .option(
+    '-o, --out <dir>',
+    'folder for report.html, report.md, report.junit.xml (default: the run folder of the first bundle)',
+  )
+  .option(
+    '--compare <bundle>',
+    'an older bundle (or run folder) of the same platform(s): list what regressed or improved per requirement; repeatable',
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
+  .option('--bench <file>', 'a bench.json from npm run bench, shown as a benchmark section')
+  .option('--assessments <dir>', 'folder of manual assessment files <platform>.yaml (default: reports/assessments)')
+  .option('--scoring <file>', 'scoring file: weights and threshold (default: reports/scoring.yaml)')
+  .action(
+    async (
+      bundles: string[],
+      opts: { out?: string; compare?: string[]; bench?: string; assessments?: string; scoring?: string },
+    ) => {
+      const r = await writeReport({
+        bundles,
+        out: opts.out,
+        compare: opts.compare,
+        bench: opts.bench,
+        ...(opts.assessments ? { assessments: resolve(opts.assessments) } : {}),
+        ...(opts.scoring ? { scoring: resolve(opts.scoring) } : {}),
+      });
+      for (const line of summaryLines(r)) say(line);
+    },
+  );
 
 program
   .command('test')

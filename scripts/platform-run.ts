@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { OwnedObject, Platform } from '../adapters/driver.js';
 import { connectTarget } from '../adapters/registry.js';
 import type { LabConfig } from '../lab/config.js';
+import type { Bundle } from '../reports/bundle.js';
+import { ResultsWriter } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
 import { type LeakReport, removeOwned } from './runs.js';
 import { runVitest, type VitestCounts } from './vitest-run.js';
@@ -14,6 +16,9 @@ import { runVitest, type VitestCounts } from './vitest-run.js';
 export interface PlatformRun {
   counts: VitestCounts;
   leaks: LeakReport;
+  /** The evidence bundle with the leak check folded in (results.json). */
+  bundle: Bundle;
+  bundlePath: string;
 }
 
 export async function runPlatform(opts: {
@@ -86,6 +91,7 @@ export async function runPlatform(opts: {
   }
   const leaks: LeakReport = { before, after, remaining };
   await writeFile(join(opts.out, 'leaks.json'), JSON.stringify(leaks, null, 2));
+  const bundle = await ResultsWriter.finish(opts.out, runId, platform, leaks, counts.interrupted);
   const removed = after.length - remaining.length;
   if (after.length === 0) say(`leak check: nothing of run ${runId} left on ${platform}`);
   else if (counts.interrupted)
@@ -100,5 +106,5 @@ export async function runPlatform(opts: {
     );
   await target.driver.close();
   for (const d of others) await d.close();
-  return { counts, leaks };
+  return { counts, leaks, bundle, bundlePath: join(opts.out, 'results.json') };
 }

@@ -1,7 +1,8 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
+import { readBundle } from '../reports/bundle.js';
 import { repoRoot } from './vitest-run.js';
 
 // vitest reporters have been seen receiving empty task meta (vitest issue 6326): prove ours gets it.
@@ -23,11 +24,13 @@ it("the evidence reporter receives each test's requirement ids, for passed and s
     },
   );
   expect(res.exitCode, res.stderr).toBe(0);
-  const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
-  expect(results.tests.map((t: { requirements: string[]; state: string }) => [t.requirements, t.state])).toEqual([
+  // Read through the schema: what the reporter wrote is a valid bundle.
+  const results = await readBundle(join(out, 'results.json'));
+  expect(results.tests.map((t) => [t.requirements, t.state])).toEqual([
     [['LC-01', 'INS-02'], 'passed'],
     [['OBS-01'], 'skipped'],
   ]);
-  expect(results.requirements['OBS-01'].verdict).toBe('unsupported');
+  expect(results.requirements['OBS-01']?.verdict).toBe('unsupported');
   expect(results.complete).toBe(true);
+  expect(results.tests[0]?.file).toBe('fixtures/reporter-meta/meta.fixture.ts');
 }, 60_000);

@@ -22,6 +22,7 @@ import { boots, type GuestReport } from '../adapters/guest/console.js';
 import { connectTarget } from '../adapters/registry.js';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
 import { type LabConfig, loadLabConfig } from '../lab/config.js';
+import type { TimelineEntry } from '../reports/bundle.js';
 import { redact, redactText } from '../reports/redact.js';
 import type { TestEvidence, Timing } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
@@ -39,9 +40,50 @@ export interface Run {
   target: Target;
   caps: Capabilities;
   transcript: Transcript;
+  /** Contract calls on VMs with the power state read back, sliced per test like the transcript. */
+  timeline: TimelineEntry[];
   outDir: string;
   /** LC-07/LC-08 settings from the lab config (defaults documented in lab/config.ts). */
   predictability: LabConfig['predictability'];
+}
+
+const vmCalls = new Set(['create', 'start', 'stop', 'reboot', 'delete', 'rename', 'inspect', 'reconfigure']);
+
+/**
+ * Wraps the driver so every call on a VM lands in the timeline (inspect only when the power state
+ * it reads differs from the last one seen), giving the report a state timeline per VM.
+ */
+export function recordTimeline(driver: Driver, timeline: TimelineEntry[]): Driver {
+  const lastPower = new Map<string, string>();
+  return new Proxy(driver, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof prop !== 'string' || !vmCalls.has(prop) || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const arg = args[0] as { name?: string } | undefined;
+        const vm = arg?.name ?? '?';
+        const at = new Date().toISOString();
+        try {
+          const r = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          const power = (r as { power?: string } | undefined)?.power;
+          if (prop !== 'inspect' || (power !== undefined && lastPower.get(vm) !== power)) {
+            if (power !== undefined) lastPower.set(vm, power);
+            timeline.push({ at, vm, op: prop, ok: true, ...(power !== undefined ? { power } : {}) });
+          }
+          return r;
+        } catch (e) {
+          timeline.push({
+            at,
+            vm,
+            op: prop,
+            ok: false,
+            detail: e instanceof Error ? e.message.slice(0, 200) : String(e),
+          });
+          throw e;
+        }
+      };
+    },
+  });
 }
 
 let runPromise: Promise<Run> | undefined;
@@ -55,7 +97,9 @@ export function currentRun(): Promise<Run> {
     const runId = process.env.VMCONFORM_RUN_ID ?? newRunId();
     const { config, hash } = await loadLabConfig(process.env.VMCONFORM_CONFIG ?? 'lab/lab.local.yaml');
     const transcript = new Transcript();
-    const target = await connectTarget(platform, config, { runId, transcript });
+    const timeline: TimelineEntry[] = [];
+    const connected = await connectTarget(platform, config, { runId, transcript });
+    const target: Target = { ...connected, driver: recordTimeline(connected.driver, timeline) };
     const caps = await target.driver.capabilities();
     const outDir = process.env.VMCONFORM_OUT ?? join(config.outputDir, runId, platform);
     await mkdir(outDir, { recursive: true });
@@ -64,7 +108,7 @@ export function currentRun(): Promise<Run> {
       join(outDir, 'platform.json'),
       JSON.stringify(redact({ info, hosts, capabilities: caps, configHash: hash }), null, 2),
     );
-    return { target, caps, transcript, outDir, predictability: config.predictability };
+    return { target, caps, transcript, timeline, outDir, predictability: config.predictability };
   })();
   return runPromise;
 }
@@ -96,6 +140,7 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
     const checks = new Checks();
     const timings: Timing[] = [];
     const mark = run.transcript.length;
+    const timelineMark = run.timeline.length;
     const started = Date.now();
     const ctx: ReqContext = {
       run,
@@ -108,7 +153,7 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
         return r;
       },
       phase(op, ms) {
-        timings.push({ op, acceptedMs: ms, doneMs: ms });
+        timings.push({ op, kind: 'phase', acceptedMs: ms, doneMs: ms });
       },
     };
     let outcome: RequirementOutcome;
@@ -132,6 +177,7 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
       checks: checks.list,
       timings,
       transcript: run.transcript.since(mark),
+      timeline: run.timeline.slice(timelineMark),
       evidence: run.caps.evidence,
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,

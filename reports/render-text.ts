@@ -1,0 +1,124 @@
+/** The Markdown summary and the JUnit XML of a report, from the same model as the HTML. */
+import { dimensions } from '../suites/requirements.js';
+import { byDirection, type ReportModel } from './report-model.js';
+import type { Cell } from './score.js';
+
+const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function label(c: Cell, evidence: string): string {
+  let s = c.verdict === 'manual' && c.assessment ? `manual: ${c.assessment.verdict}` : c.verdict;
+  if (c.assessment?.status === 'draft') s += ' (draft)';
+  if (c.evidence && c.evidence !== 'real') s += ` (${c.evidence})`;
+  else if (c.source === 'run' && evidence === 'simulated') s += ' (simulated)';
+  return c.standing === 'met' ? `**${s}**` : s;
+}
+
+export function renderMarkdown(model: ReportModel): string {
+  const cols = model.columns;
+  const out: string[] = ['# vmconform evidence report', '', `Generated ${model.generatedAt}.`, ''];
+  for (const c of cols) {
+    const i = c.bundle.facts?.info;
+    out.push(
+      `- **${c.platform}**: run ${c.bundle.runId}${c.bundle.complete ? '' : ' (INCOMPLETE)'}, ${i ? `${i.product} ${i.version}, guests on ${i.accel.toUpperCase()}` : 'platform not reached'}, evidence: ${c.evidenceLabel}, harness ${c.bundle.harness.version} (${c.bundle.harness.commit.slice(0, 12)}${c.bundle.harness.dirty ? ', uncommitted changes' : ''}), leaks left: ${c.bundle.leaks ? c.bundle.leaks.remaining.length : 'not recorded'}`,
+    );
+  }
+  if (cols.some((c) => Object.values(c.score.cells).some((x) => x.assessment?.status === 'draft')))
+    out.push('', 'Manual assessments marked draft count as inconclusive until Dataverket signs them.');
+  out.push(
+    '',
+    '## Five-dimension summary',
+    '',
+    `| dimension | ${cols.map((c) => c.platform).join(' | ')} |`,
+    `|---|${cols.map(() => '---|').join('')}`,
+  );
+  out.push(`| **overall gate** | ${cols.map((c) => `**${c.score.gate}**`).join(' | ')} |`);
+  for (const d of dimensions)
+    out.push(
+      `| ${d.title} | ${cols
+        .map((c) => {
+          const s = c.score.dimensions.find((x) => x.dimension === d.id);
+          return s
+            ? `${s.gate}: ${mdCell(s.reasons.slice(0, 2).join('; '))}${s.reasons.length > 2 ? ` (+${s.reasons.length - 2})` : ''}`
+            : '';
+        })
+        .join(' | ')} |`,
+    );
+  for (const cmp of model.comparisons) {
+    out.push('', `## Changes on ${cmp.platform}: ${cmp.olderRun} → ${cmp.newerRun}`, '');
+    if (cmp.changes.length === 0) out.push('No requirement changed verdict.');
+    for (const ch of byDirection(cmp.changes))
+      out.push(
+        `- ${ch.direction}: ${ch.id} ${ch.from.verdict} → ${ch.to.verdict}${ch.to.reason ? `: ${mdCell(ch.to.reason)}` : ''}`,
+      );
+    for (const t of cmp.timings) out.push(`- timing: ${t.op} median ${t.from} ms → ${t.to} ms`);
+  }
+  out.push(
+    '',
+    '## Requirements',
+    '',
+    `| ID | level | requirement | ${cols.map((c) => c.platform).join(' | ')} |`,
+    `|---|---|---|${cols.map(() => '---|').join('')}`,
+  );
+  for (const r of model.requirements)
+    out.push(
+      `| ${r.id} | ${r.level} | ${mdCell(r.title)} | ${cols.map((c) => label(c.score.cells[r.id] as Cell, c.evidenceLabel)).join(' | ')} |`,
+    );
+  out.push('', '## Reasons for everything not met', '');
+  for (const c of cols)
+    for (const cell of Object.values(c.score.cells))
+      if (cell.standing !== 'met')
+        out.push(
+          `- ${c.platform} ${cell.id} ${cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${mdCell(cell.reason ?? '')}`,
+        );
+  out.push('');
+  return out.join('\n');
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point (XML 1.0 forbids them).
+const controlChars = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
+const xml = (s: unknown) =>
+  String(s ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    // XML 1.0 forbids most control characters, which console output can carry.
+    .replace(controlChars, '');
+
+/**
+ * JUnit: per platform one suite of requirements (not met = failure, harness error = error,
+ * inconclusive = skipped with its reason) and one suite of the five dimension gates.
+ */
+export function renderJunit(model: ReportModel): string {
+  const suites: string[] = [];
+  for (const c of model.columns) {
+    const cases = model.requirements.map((r) => {
+      const cell = c.score.cells[r.id] as Cell;
+      const name = `${r.id} ${r.title}`;
+      const msg = `${cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${cell.reason ?? ''}`;
+      const body =
+        cell.verdict === 'error'
+          ? `<error message="${xml(msg)}"/>`
+          : cell.standing === 'not-met' || cell.standing === 'partial'
+            ? `<failure message="${xml(`${r.level} ${msg}`)}"/>`
+            : cell.standing === 'inconclusive'
+              ? `<skipped message="${xml(msg)}"/>`
+              : '';
+      const secs =
+        c.bundle.tests.filter((t) => t.requirements.includes(r.id)).reduce((s, t) => s + t.durationMs, 0) / 1000;
+      return `    <testcase classname="vmconform.${xml(c.platform)}.${xml(r.dimension)}" name="${xml(name)}" time="${secs.toFixed(3)}">${body}</testcase>`;
+    });
+    const count = (p: (x: string) => boolean) => cases.filter(p).length;
+    suites.push(
+      `  <testsuite name="vmconform.${xml(c.platform)}.requirements" tests="${cases.length}" failures="${count((x) => x.includes('<failure'))}" errors="${count((x) => x.includes('<error'))}" skipped="${count((x) => x.includes('<skipped'))}" timestamp="${xml(c.bundle.startedAt)}">\n${cases.join('\n')}\n  </testsuite>`,
+    );
+    const gates = c.score.dimensions.map(
+      (d) =>
+        `    <testcase classname="vmconform.${xml(c.platform)}.gate" name="${xml(d.title)}">${d.gate === 'not acceptable' ? `<failure message="${xml(d.reasons.join('; '))}"/>` : d.gate === 'inconclusive' ? `<skipped message="${xml(d.reasons.join('; '))}"/>` : ''}</testcase>`,
+    );
+    suites.push(
+      `  <testsuite name="vmconform.${xml(c.platform)}.gate" tests="${gates.length}" failures="${gates.filter((x) => x.includes('<failure')).length}" errors="0" skipped="${gates.filter((x) => x.includes('<skipped')).length}">\n${gates.join('\n')}\n  </testsuite>`,
+    );
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="vmconform">\n${suites.join('\n')}\n</testsuites>\n`;
+}

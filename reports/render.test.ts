@@ -1,0 +1,160 @@
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { describe, expect, it } from 'vitest';
+import { bundlePaths, writeReport } from '../scripts/report.js';
+import { requirements } from '../suites/requirements.js';
+import type { Bundle } from './bundle.js';
+import { renderHtml, timingChart } from './render-html.js';
+import { renderJunit, renderMarkdown } from './render-text.js';
+import { buildModel } from './report-model.js';
+import { parseScoring } from './score.js';
+import { allPass, makeBundle, type Spec } from './testkit.js';
+
+const ids = requirements.filter((r) => r.verification !== 'manual').map((r) => r.id);
+const scoring = parseScoring('', 'defaults');
+const model = (bundles: Bundle[], older: Bundle[] = []) =>
+  buildModel({
+    bundles: bundles.map((bundle, i) => ({ source: `b${i}.json`, bundle })),
+    older: older.map((bundle, i) => ({ source: `old${i}.json`, bundle })),
+    assessments: () => null,
+    scoring,
+    now: new Date('2026-11-25T01:00:00Z'),
+  });
+const libvirt = (over: Record<string, Spec> = {}) => makeBundle('libvirt', { ...allPass(ids), ...over });
+
+describe('report rendering', () => {
+  it('HTML is self-contained: no external URL is loaded, every requirement has a cell and a drill-down', () => {
+    const html = renderHtml(model([libvirt({ 'DSK-01': { verdict: 'fail', reason: '<script>alert(1)</script>' } })]));
+    expect(html).not.toMatch(/<(link|img|iframe)\b/);
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).toContain("default-src 'none'");
+    for (const r of requirements) expect(html).toContain(`id="d-libvirt-${r.id}"`);
+    // Platform text is escaped, never markup.
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('<svg');
+  });
+
+  it('labels simulated and container-only evidence and incomplete runs', () => {
+    const sim = makeBundle('proxmox', { ...allPass(ids), 'LC-01': { verdict: 'simulated', evidence: 'simulated' } });
+    const cont = makeBundle('incus', allPass(ids), { complete: false });
+    if (cont.facts) cont.facts.capabilities.evidence = 'container-only';
+    const html = renderHtml(model([sim, cont]));
+    expect(html).toContain('proxmox: simulated evidence.');
+    expect(html).toContain('incus: container-only evidence.');
+    expect(html).toContain('incus: incomplete run');
+    expect(html).toContain('tag-sim">simulated</span>');
+    const md = renderMarkdown(model([sim, cont]));
+    expect(md).toContain('evidence: simulated');
+    expect(md).toContain('(INCOMPLETE)');
+  });
+
+  it('shows lab facts: accelerator, versions, harness commit, leak check', () => {
+    const html = renderHtml(model([libvirt()]));
+    expect(html).toMatch(/TCG \(QEMU emulation, no KVM/);
+    expect(html).toContain('libvirt 9.0.0');
+    expect(html).toContain('commit 0123456789ab');
+    expect(html).toContain('left after cleanup: 0');
+  });
+
+  it('merges one bundle per platform and refuses two of the same platform', () => {
+    const m = model([libvirt(), makeBundle('incus', allPass(ids))]);
+    expect(m.columns.map((c) => c.platform)).toEqual(['libvirt', 'incus']);
+    expect(() => model([libvirt(), libvirt()])).toThrow(
+      /b1\.json: a second bundle for libvirt \(first: b0\.json\).*--compare/,
+    );
+  });
+
+  it('--compare lists what regressed and improved per requirement, and timing medians that moved', () => {
+    const older = libvirt({ 'LC-03': { verdict: 'fail' } });
+    const newer = libvirt({ 'DSK-01': { verdict: 'fail', reason: 'serial missing' } });
+    newer.timings.operations.start = {
+      accepted: older.timings.operations.start?.accepted as never,
+      done: { n: 1, min: 900, median: 900, p90: 900, p95: 900, max: 900 },
+    };
+    const m = model([newer], [older]);
+    const cmp = m.comparisons[0];
+    expect(cmp?.changes.map((c) => [c.id, c.direction])).toEqual([
+      ['LC-03', 'improved'],
+      ['DSK-01', 'regressed'],
+    ]);
+    expect(cmp?.timings.map((t) => t.op)).toContain('start');
+    expect(renderMarkdown(m)).toContain('- regressed: DSK-01 pass → fail: serial missing');
+    expect(renderHtml(m)).toContain('Changes since the older run');
+    expect(() => model([newer], [makeBundle('incus', allPass(ids))])).toThrow(
+      /--compare old0\.json: it is a incus run/,
+    );
+  });
+
+  it('JUnit XML parses; not met is a failure, harness error an error, inconclusive skipped; gates are a suite', () => {
+    const m = model([
+      libvirt({
+        'DSK-01': { verdict: 'fail' },
+        'OPS-04': { verdict: 'error' },
+        'NIC-04': { verdict: 'prereq-missing' },
+      }),
+    ]);
+    const doc = new XMLParser({ ignoreAttributes: false }).parse(renderJunit(m));
+    const [reqs, gates] = doc.testsuites.testsuite;
+    expect(reqs['@_name']).toBe('vmconform.libvirt.requirements');
+    expect(Number(reqs['@_tests'])).toBe(requirements.length);
+    expect(reqs['@_failures']).toBe('1');
+    expect(reqs['@_errors']).toBe('1');
+    // NIC-04 plus the manual-only requirements (COM-*), which have no assessment here.
+    expect(Number(reqs['@_skipped'])).toBe(1 + requirements.filter((r) => r.verification === 'manual').length);
+    const dsk = reqs.testcase.find((t: { '@_name': string }) => t['@_name'].startsWith('DSK-01'));
+    expect(dsk.failure['@_message']).toMatch(/^MUST fail/);
+    expect(gates.testcase).toHaveLength(5);
+  });
+
+  it('the timing chart draws one row per operation on a log scale', () => {
+    const svg = timingChart('t', [
+      { name: 'start', s: { n: 3, min: 10, median: 20, p90: 30, p95: 40, max: 50 } },
+      { name: 'boot', s: { n: 3, min: 1000, median: 2000, p90: 3000, p95: 4000, max: 30000 } },
+    ]);
+    expect(svg.match(/<circle/g)).toHaveLength(2);
+    expect(svg).toContain('10 ms');
+    expect(svg).toContain('100.0 s');
+  });
+});
+
+describe('vmconform report on files', () => {
+  it('takes a run folder for every platform in it, writes html, md and junit into it', async () => {
+    const dir = await mkdtemp('/tmp/vmconform-report-');
+    for (const p of ['libvirt', 'incus'] as const) {
+      await mkdir(join(dir, p));
+      await writeFile(join(dir, p, 'results.json'), JSON.stringify(makeBundle(p, allPass(ids))));
+    }
+    expect(await bundlePaths(dir)).toEqual([join(dir, 'incus/results.json'), join(dir, 'libvirt/results.json')]);
+    const r = await writeReport({ bundles: [dir] });
+    expect(r.dir).toBe(dir);
+    expect((await readFile(r.markdown, 'utf8')).split('\n')[0]).toBe('# vmconform evidence report');
+    expect(r.htmlBytes).toBeGreaterThan(10_000);
+    await expect(writeReport({ bundles: [join(dir, 'nope')] })).rejects.toThrow(/nope: no such bundle/);
+  });
+
+  it('--bench adds a benchmark section; a file that is not a bench.json is rejected with the field', async () => {
+    const dir = await mkdtemp('/tmp/vmconform-report-');
+    await mkdir(join(dir, 'libvirt'));
+    await writeFile(join(dir, 'libvirt', 'results.json'), JSON.stringify(makeBundle('libvirt', allPass(ids))));
+    const s = { n: 5, min: 100, median: 120, p95: 150, max: 160 };
+    const bench = {
+      runId: 'b1',
+      at: '2026-11-25T00:00:00Z',
+      machine: { cores: 2, accel: 'tcg', platform: 'libvirt 9.0.0' },
+      overhead: { direct: s, vmconform: s, ratioOfMedians: 1.01 },
+      phases: { 'start-to-guest-ready': s },
+      suiteTime: { wallS: 200, harnessCpuS: 30, peakRssMiB: 150 },
+    };
+    await writeFile(join(dir, 'bench.json'), JSON.stringify(bench));
+    const r = await writeReport({ bundles: [dir], bench: join(dir, 'bench.json') });
+    const html = await readFile(r.html, 'utf8');
+    expect(html).toContain('Benchmark b1');
+    expect(html).toContain('overhead ratio of medians 1.010');
+    await writeFile(join(dir, 'bad.json'), JSON.stringify({ ...bench, machine: { cores: 'two' } }));
+    await expect(writeReport({ bundles: [dir], bench: join(dir, 'bad.json') })).rejects.toThrow(
+      /bad\.json: machine\.cores/,
+    );
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * What a report shows, built once from bundles (one per platform), assessments and the scoring file,
+ * so the HTML, Markdown and JUnit renderers cannot disagree.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ConfigInvalid } from '../adapters/errors.js';
+import { type Requirement, requirements } from '../suites/requirements.js';
+import type { AssessmentFile } from './assessments.js';
+import type { Bundle, Stats } from './bundle.js';
+import { type Cell, type PlatformScore, type Scoring, type Standing, scorePlatform } from './score.js';
+
+export interface Column {
+  platform: string;
+  source: string;
+  bundle: Bundle;
+  score: PlatformScore;
+  /** What kind of evidence the run produced: the report labels anything but real VMs. */
+  evidenceLabel: 'real VMs' | 'container-only' | 'simulated' | 'unknown';
+}
+
+export interface Change {
+  platform: string;
+  id: string;
+  from: Cell;
+  to: Cell;
+  direction: 'regressed' | 'improved' | 'changed';
+}
+
+export interface TimingChange {
+  platform: string;
+  op: string;
+  from: number;
+  to: number;
+}
+
+export interface Comparison {
+  platform: string;
+  olderRun: string;
+  newerRun: string;
+  changes: Change[];
+  timings: TimingChange[];
+}
+
+const stat = z.object({
+  n: z.number(),
+  min: z.number(),
+  median: z.number(),
+  p90: z.number().optional(),
+  p95: z.number(),
+  max: z.number(),
+});
+const benchSchema = z.looseObject({
+  runId: z.string(),
+  at: z.string(),
+  machine: z.looseObject({ cores: z.number(), accel: z.string(), platform: z.string().optional() }),
+  overhead: z.looseObject({ direct: stat, vmconform: stat, ratioOfMedians: z.number() }).optional(),
+  phases: z.record(z.string(), stat).default({}),
+  suiteTime: z.looseObject({ wallS: z.number(), harnessCpuS: z.number(), peakRssMiB: z.number() }).optional(),
+});
+export type Bench = z.infer<typeof benchSchema>;
+
+export interface ReportModel {
+  generatedAt: string;
+  requirements: readonly Requirement[];
+  columns: Column[];
+  comparisons: Comparison[];
+  bench: Bench | null;
+  scoring: Scoring;
+}
+
+const rank: Record<Standing, number> = { met: 3, partial: 2, inconclusive: 1, 'not-met': 0 };
+
+function evidenceLabel(b: Bundle): Column['evidenceLabel'] {
+  const e = b.facts?.capabilities.evidence;
+  if (e === 'real') return 'real VMs';
+  return e ?? 'unknown';
+}
+
+/** Per requirement, what moved between an older and a newer run of one platform; timings whose median moved by 20% or more. */
+export function compare(older: Column, newer: Column): Comparison {
+  const changes: Change[] = [];
+  for (const r of requirements) {
+    const from = older.score.cells[r.id] as Cell;
+    const to = newer.score.cells[r.id] as Cell;
+    if (from.verdict === to.verdict && from.standing === to.standing) continue;
+    const d = rank[to.standing] - rank[from.standing];
+    changes.push({
+      platform: newer.platform,
+      id: r.id,
+      from,
+      to,
+      direction: d < 0 ? 'regressed' : d > 0 ? 'improved' : 'changed',
+    });
+  }
+  const timings: TimingChange[] = [];
+  const medians = (b: Bundle) => {
+    const m = new Map<string, number>();
+    for (const [op, s] of Object.entries(b.timings.operations)) m.set(op, s.done.median);
+    for (const [p, s] of Object.entries(b.timings.phases)) m.set(p, s.median);
+    return m;
+  };
+  const a = medians(older.bundle);
+  for (const [op, to] of medians(newer.bundle)) {
+    const from = a.get(op);
+    if (from !== undefined && from > 0 && Math.abs(to - from) / from >= 0.2)
+      timings.push({ platform: newer.platform, op, from, to });
+  }
+  return { platform: newer.platform, olderRun: older.bundle.runId, newerRun: newer.bundle.runId, changes, timings };
+}
+
+export function buildModel(opts: {
+  bundles: { source: string; bundle: Bundle }[];
+  older?: { source: string; bundle: Bundle }[];
+  assessments: (platform: string) => AssessmentFile | null;
+  scoring: Scoring;
+  bench?: Bench | null;
+  now?: Date;
+}): ReportModel {
+  const column = ({ source, bundle }: { source: string; bundle: Bundle }): Column => ({
+    platform: bundle.platform,
+    source,
+    bundle,
+    score: scorePlatform(bundle.platform, bundle, opts.assessments(bundle.platform), opts.scoring),
+    evidenceLabel: evidenceLabel(bundle),
+  });
+  const columns: Column[] = [];
+  for (const b of opts.bundles) {
+    const same = columns.find((c) => c.platform === b.bundle.platform);
+    if (same)
+      throw new ConfigInvalid(
+        `${b.source}: a second bundle for ${b.bundle.platform} (first: ${same.source}); give one bundle per platform, and an older run with --compare`,
+      );
+    columns.push(column(b));
+  }
+  const comparisons: Comparison[] = [];
+  for (const o of opts.older ?? []) {
+    const newer = columns.find((c) => c.platform === o.bundle.platform);
+    if (!newer)
+      throw new ConfigInvalid(
+        `--compare ${o.source}: it is a ${o.bundle.platform} run, and no newer ${o.bundle.platform} bundle was given`,
+      );
+    comparisons.push(compare(column(o), newer));
+  }
+  return {
+    generatedAt: (opts.now ?? new Date()).toISOString(),
+    requirements,
+    columns,
+    comparisons,
+    bench: opts.bench ?? null,
+    scoring: opts.scoring,
+  };
+}
+
+export async function readBench(file: string): Promise<Bench> {
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new ConfigInvalid(`--bench ${file}: cannot read (${e.code ?? e.message})`);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigInvalid(`--bench ${file}: not JSON (${(e as Error).message})`);
+  }
+  const r = benchSchema.safeParse(json);
+  if (!r.success)
+    throw new ConfigInvalid(
+      `--bench ${file}: not a bench.json from npm run bench:\n${r.error.issues.map((i) => `${file}: ${i.path.join('.') || '(top level)'}: ${i.message}`).join('\n')}`,
+    );
+  return r.data;
+}
+
+const directionOrder = { regressed: 0, changed: 1, improved: 2 };
+/** Regressions first: what a reader of a comparison needs to see. */
+export const byDirection = (changes: Change[]) =>
+  [...changes].sort((a, b) => directionOrder[a.direction] - directionOrder[b.direction]);
+
+export const fmtMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+export const statsLine = (s: Stats) =>
+  `n=${s.n} min ${fmtMs(s.min)} · median ${fmtMs(s.median)} · p90 ${fmtMs(s.p90)} · p95 ${fmtMs(s.p95)} · max ${fmtMs(s.max)}`;

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { Driver } from '../adapters/driver.js';
+import type { TimelineEntry } from '../reports/bundle.js';
+import { recordTimeline } from './harness.js';
+
+// A driver stand-in with just the calls the timeline watches; power follows start/stop.
+function fakeDriver() {
+  let power = 'stopped';
+  return {
+    platform: 'libvirt',
+    async start() {
+      power = 'running';
+      return { result: undefined, handle: { kind: 'none', id: null }, acceptedMs: 1, doneMs: 2 };
+    },
+    async stop() {
+      throw new Error('domain is not running');
+    },
+    async inspect(vm: { name: string }) {
+      return { ref: vm, power };
+    },
+    async volumes() {
+      return [];
+    },
+  } as unknown as Driver;
+}
+
+describe('the per-VM state timeline', () => {
+  it('records calls on VMs with the power state read back, inspect only when the state changes, errors too', async () => {
+    const timeline: TimelineEntry[] = [];
+    const d = recordTimeline(fakeDriver(), timeline);
+    const vm = { id: 'u1', name: 'vmc-a' };
+    await d.inspect(vm);
+    await d.inspect(vm);
+    await d.start(vm);
+    await d.inspect(vm);
+    await expect(d.stop(vm, { force: false })).rejects.toThrow('not running');
+    await d.volumes();
+    expect(timeline.map((e) => [e.vm, e.op, e.ok, e.power ?? e.detail ?? ''])).toEqual([
+      ['vmc-a', 'inspect', true, 'stopped'],
+      ['vmc-a', 'start', true, ''],
+      ['vmc-a', 'inspect', true, 'running'],
+      ['vmc-a', 'stop', false, 'domain is not running'],
+    ]);
+  });
+});
