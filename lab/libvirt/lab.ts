@@ -316,22 +316,27 @@ export async function restartLibvirtd(say: Say): Promise<void> {
   await writeJson(statePath, { ...state, startedPids: { ...state.startedPids, libvirtd: started } });
 }
 
+/** Removes the domains carrying the ownership tag on a libvirt host; anything else there is left alone. */
+export async function removeOwnedDomains(uri: string, say: Say): Promise<void> {
+  const run = (args: string[]) => sh('virsh', ['-c', uri, '-q', ...args], { allowFail: true });
+  const uuids = (await run(['list', '--all', '--uuid'])).stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const id of uuids) {
+    const meta = await run(['metadata', id, '--uri', 'urn:dataverket:vmconform:1']);
+    if (meta.exitCode !== 0 || !meta.stdout.includes('marker="vmconform"')) continue;
+    await run(['destroy', id]);
+    await run(['undefine', id]);
+    say(`removed leftover domain ${id} (${uri.split('?')[0]})`);
+  }
+}
+
 /** `purge` also removes what makes the next bring-up warm: pools, image, networks, guest artefacts, lab state. */
 export async function libvirtDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
   const state = await readLibvirtLabState();
   if ((await virsh(['version'], true)).exitCode === 0) {
-    // Only domains carrying the ownership tag are removed; anything else on the host is left alone.
-    const uuids = (await virsh(['list', '--all', '--uuid'])).stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    for (const id of uuids) {
-      const meta = await virsh(['metadata', id, '--uri', 'urn:dataverket:vmconform:1'], true);
-      if (meta.exitCode !== 0 || !meta.stdout.includes('marker="vmconform"')) continue;
-      await virsh(['destroy', id], true);
-      await virsh(['undefine', id], true);
-      say(`removed leftover domain ${id}`);
-    }
+    await removeOwnedDomains(d.uri, say);
     for (const n of [d.network, d.network2]) await virsh(['net-destroy', n], true);
     if (opts.purge) {
       for (const n of [d.network, d.network2]) await virsh(['net-undefine', n], true);

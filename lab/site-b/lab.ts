@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { PrereqMissing } from '../../adapters/errors.js';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
 import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
-import { guestArtefacts, libvirtLabDefaults, readLibvirtLabState } from '../libvirt/lab.js';
+import { guestArtefacts, libvirtLabDefaults, readLibvirtLabState, removeOwnedDomains } from '../libvirt/lab.js';
 
 export const siteB = {
   name: 'site-b',
@@ -297,6 +297,14 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
   const hostUuid = previous?.hostUuid ?? randomUUID();
   await ensureFiles(hostUuid);
   const createdNetns = (await ensureLink()) || (previous?.createdNetns ?? false);
+  const facts = (startedPids: SiteBLabState['startedPids']) => ({
+    uri: siteBUri,
+    address: siteB.siteAddr,
+    consoleDir: paths.console,
+    hostUuid,
+    startedPids,
+    createdNetns,
+  });
   let pids = previous?.startedPids ?? {};
   let daemonsReadyMs: number | undefined;
   if (!(await allRunning(pids))) {
@@ -313,15 +321,7 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
     pids = value;
     say(`started site-b virtlogd (pid ${pids.virtlogd}), libvirtd (pid ${pids.libvirtd}), sshd (pid ${pids.sshd})`);
     // Recorded before anything else can fail, so `down` always knows what to stop.
-    await writeJson(paths.state, {
-      ...(previous ?? {}),
-      uri: siteBUri,
-      address: siteB.siteAddr,
-      consoleDir: paths.console,
-      hostUuid,
-      startedPids: pids,
-      createdNetns,
-    });
+    await writeJson(paths.state, { ...(previous ?? {}), ...facts(pids) });
     await waitForSite();
     daemonsReadyMs = Math.round(performance.now() - t1);
   }
@@ -329,12 +329,7 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
   await ensureLibvirtObjects((await guestArtefacts()).base);
   const ms = Math.round(performance.now() - t0);
   const state: SiteBLabState = {
-    uri: siteBUri,
-    address: siteB.siteAddr,
-    consoleDir: paths.console,
-    hostUuid,
-    startedPids: pids,
-    createdNetns,
+    ...facts(pids),
     bringUp: { ms, at: new Date().toISOString(), cold: !previous, ...(daemonsReadyMs ? { daemonsReadyMs } : {}) },
     rssKiB: await rss(pids),
   };
@@ -367,20 +362,8 @@ export async function siteBDown(say: Say, opts: { purge?: boolean } = {}): Promi
   const state = await readSiteBState();
   // A run interrupted while site B was lost: give its link back so leftovers can be removed.
   if (state?.createdNetns) await sh('ip', ['-n', siteB.netns, 'link', 'set', siteB.nsIf, 'up'], { allowFail: true });
-  if ((await virsh(['version'], true)).exitCode === 0) {
-    // Only domains carrying the ownership tag; qemu would otherwise outlive libvirtd in the namespace.
-    const uuids = (await virsh(['list', '--all', '--uuid'])).stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    for (const id of uuids) {
-      const meta = await virsh(['metadata', id, '--uri', 'urn:dataverket:vmconform:1'], true);
-      if (meta.exitCode !== 0 || !meta.stdout.includes('marker="vmconform"')) continue;
-      await virsh(['destroy', id], true);
-      await virsh(['undefine', id], true);
-      say(`removed leftover site-b domain ${id}`);
-    }
-  }
+  // Owned leftovers first: their qemu would otherwise outlive libvirtd in the namespace.
+  if ((await virsh(['version'], true)).exitCode === 0) await removeOwnedDomains(siteBUri, say);
   await stopDaemons(state?.startedPids ?? {}, say);
   if (state?.createdNetns) {
     // Deleting the namespace deletes the veth pair with it.
