@@ -287,6 +287,15 @@ async function allRunning(pids: Partial<Record<Daemon, number>>): Promise<boolea
   return true;
 }
 
+/** Site B's state when its daemons are running now, else why not (for a prereq-missing reason). */
+export async function siteBRunning(): Promise<SiteBLabState | string> {
+  const state = await readSiteBState();
+  if (!state) return 'site-b was never brought up here: run `vmconform lab up site-b`';
+  if (!(await allRunning(state.startedPids)))
+    return 'site-b is not running (its daemons are gone): run `vmconform lab up site-b`';
+  return state;
+}
+
 export async function siteBUp(say: Say): Promise<SiteBLabState> {
   const t0 = performance.now();
   const previous = await readSiteBState();
