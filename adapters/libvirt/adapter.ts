@@ -587,11 +587,18 @@ export class LibvirtDriver implements Driver {
       await this.virsh.run(['pool-refresh', pool]);
       const names = await this.volumeNames(pool);
       for (const name of names) {
-        const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', pool]));
-        out.push(toVolume(pool, v, attached.get(`${pool}/${name}`) ?? []));
+        const xml = await this.volumeXml(pool, name);
+        if (xml) out.push(toVolume(pool, parseVolumeXml(xml), attached.get(`${pool}/${name}`) ?? []));
       }
     }
     return out;
+  }
+
+  /** A volume's XML, or undefined when it went away after it was listed (the pool is shared). */
+  private async volumeXml(pool: string, name: string): Promise<string | undefined> {
+    return this.virsh
+      .run(['vol-dumpxml', name, '--pool', pool])
+      .catch((e) => (e instanceof NotFound ? undefined : Promise.reject(e)));
   }
 
   async deleteVolume(volumeId: string): Promise<Receipt> {
@@ -694,7 +701,9 @@ export class LibvirtDriver implements Driver {
     const names = await this.volumeNames(this.cfg.imagePool);
     const out: Image[] = [];
     for (const vol of names) {
-      const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', vol, '--pool', this.cfg.imagePool]));
+      const xml = await this.volumeXml(this.cfg.imagePool, vol);
+      if (!xml) continue;
+      const v = parseVolumeXml(xml);
       const { name, version } = parseImageVolumeName(vol);
       // libvirt stores no image checksum: none is reported rather than one computed by the harness.
       out.push({
