@@ -3,7 +3,7 @@
  * outcome becomes a verdict, timings, cleanup of what a suite created, and guest-side waits.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, test } from 'vitest';
@@ -18,7 +18,7 @@ import type {
   VmSpec,
 } from '../adapters/driver.js';
 import { newRunId, platforms } from '../adapters/driver.js';
-import { boots, type GuestReport } from '../adapters/guest/console.js';
+import { boots, diskBySerial, type GuestReport } from '../adapters/guest/console.js';
 import { connectTarget } from '../adapters/registry.js';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
 import { type LabConfig, loadLabConfig } from '../lab/config.js';
@@ -201,6 +201,12 @@ export async function imageFile(dir: string, label: string): Promise<{ path: str
   return { path, sha256: createHash('sha256').update(content).digest('hex') };
 }
 
+/** sha256 of a file the harness holds (an export, an image source). */
+export const fileSha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+
 /**
  * User data that writes `VMCDATA:<boot id of the writing boot>` at the start of the disk with this
  * serial, once: a later boot finds the marker and leaves it, so the boot id tells which boot wrote it.
@@ -275,4 +281,17 @@ export function watchEvents(t: Target) {
       await done;
     },
   };
+}
+
+/** The first line of the disk with this serial, as the guest read it in boot `n`, with that boot's id. */
+export async function guestDisk(ctx: ReqContext, vm: VmRef, serial: string, n: number) {
+  const { value: b } = await waitGuest(ctx, vm, `boot ${n} shows disk ${serial}`, (r) => {
+    const boot = bootNumber(n)(r);
+    const state = boot?.states.at(-1);
+    const disk = state && diskBySerial(state, serial);
+    // Wait until the user data's marker (if any) shows: the state loop re-reads disks every 0.5 s.
+    return boot && disk?.hdr ? boot : undefined;
+  });
+  const state = b.states.at(-1);
+  return { bootId: b.ready.bootId, hdr: state ? diskBySerial(state, serial)?.hdr : undefined, boot: b };
 }

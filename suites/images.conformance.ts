@@ -3,7 +3,6 @@
  * prerequisites proven by the guest, reproducible provisioning.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'vitest';
 import { Conflict, Unsupported, type VmRef } from '../adapters/driver.js';
@@ -12,6 +11,8 @@ import {
   baseSpec,
   bootNumber,
   currentRun,
+  fileSha256,
+  guestDisk,
   imageFile,
   ownedVms,
   type ReqContext,
@@ -20,17 +21,8 @@ import {
   waitGuest,
 } from './harness.js';
 
-const sha256 = async (path: string) =>
-  createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
-
 /** The first line of the boot disk as the guest read it, in its boot number `n`. */
-async function bootedImage(ctx: ReqContext, vm: VmRef, n: number): Promise<string | undefined> {
-  const { value: b } = await waitGuest(ctx, vm, `boot ${n}`, bootNumber(n));
-  const state = b.states.at(-1);
-  return state ? diskBySerial(state, 'boot')?.hdr : undefined;
-}
+const bootedImage = async (ctx: ReqContext, vm: VmRef, n: number) => (await guestDisk(ctx, vm, 'boot', n)).hdr;
 
 describe('images and provisioning', () => {
   const vms = ownedVms();
@@ -54,7 +46,7 @@ describe('images and provisioning', () => {
       // What the platform holds, read back through its API, is exactly what was declared.
       const back = join(dir, 'read-back.raw');
       await ctx.time('export-image', t.driver.exportVolume(r.result.id, { path: back, format: 'raw' }));
-      c.eq('reads back through the API with the declared sha256', await sha256(back), src.sha256);
+      c.eq('reads back through the API with the declared sha256', await fileSha256(back), src.sha256);
       const vm = await vms.create(ctx, baseSpec(ctx.run, 'img1', { image: r.result.id, nics: [] }));
       await t.driver.start(vm);
       c.eq('a VM boots it (the guest reads its header)', await bootedImage(ctx, vm, 1), 'VMCIMG:img1-v1');

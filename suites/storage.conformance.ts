@@ -1,29 +1,16 @@
-/**
- * STO-01..03: backup and restore proven by data the guest wrote, disk export and import in standard
- * formats proven by content, storage pools with capacity and usage.
- */
-import { createHash } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'vitest';
-import type { VmRef } from '../adapters/driver.js';
-import { diskBySerial } from '../adapters/guest/console.js';
 import {
   baseSpec,
-  bootNumber,
   currentRun,
+  fileSha256,
+  guestDisk,
   markerUserData,
   ownedVms,
-  type ReqContext,
   requirement,
   vmName,
-  waitGuest,
 } from './harness.js';
-
-const sha256 = async (path: string) =>
-  createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
 
 async function firstBytes(path: string, n: number): Promise<Buffer> {
   const f = await open(path, 'r');
@@ -34,19 +21,6 @@ async function firstBytes(path: string, n: number): Promise<Buffer> {
   } finally {
     await f.close();
   }
-}
-
-/** The first line of the disk with this serial, as the guest read it in boot `n`, with that boot's id. */
-async function guestDisk(ctx: ReqContext, vm: VmRef, serial: string, n: number) {
-  const { value: b } = await waitGuest(ctx, vm, `boot ${n} shows disk ${serial}`, (r) => {
-    const boot = bootNumber(n)(r);
-    const state = boot?.states.at(-1);
-    const disk = state && diskBySerial(state, serial);
-    // Wait until the user data's marker (if any) shows: the state loop re-reads disks every 0.5 s.
-    return boot && disk?.hdr ? boot : undefined;
-  });
-  const state = b.states.at(-1);
-  return { bootId: b.ready.bootId, hdr: state ? diskBySerial(state, serial)?.hdr : undefined, boot: b };
 }
 
 describe('storage', () => {
@@ -176,7 +150,7 @@ describe('storage', () => {
         wrote.hdr,
       );
       c.eq('qcow2 export is a qcow2 file', (await firstBytes(qcow.result.path, 4)).toString('hex'), '514649fb');
-      const rawSum = await sha256(raw.result.path);
+      const rawSum = await fileSha256(raw.result.path);
 
       const imported: string[] = [];
       for (const src of [raw.result, qcow.result]) {
@@ -189,7 +163,7 @@ describe('storage', () => {
         c.eq(`imported ${src.format} has the disk size`, r.result.sizeBytes, 8 * 1024 * 1024);
         const back = join(dir, `back-${src.format}.raw`);
         await t.driver.exportVolume(r.result.id, { path: back, format: 'raw' });
-        c.eq(`imported ${src.format} reads back identical to the original (sha256)`, await sha256(back), rawSum);
+        c.eq(`imported ${src.format} reads back identical to the original (sha256)`, await fileSha256(back), rawSum);
       }
       const reader = await vms.create(
         ctx,

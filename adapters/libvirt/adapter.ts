@@ -24,6 +24,7 @@ import {
   NotOwned,
   type OwnedObject,
   ownershipMarker,
+  type Placement,
   PlatformError,
   type PlatformEvent,
   type PlatformInfo,
@@ -109,6 +110,9 @@ export interface LibvirtConfig {
 }
 
 export const defaultBackupDir = '/var/lib/vmconform/backups';
+
+/** Domain parts every domain of this adapter gets from its config and run, whatever created it. */
+type FixedParts = 'name' | 'accel' | 'kernel' | 'initrd' | 'cmdline' | 'consoleLog' | 'pool' | 'owner' | 'ownedVolumes';
 
 export interface DriverContext {
   runId: string;
@@ -292,25 +296,58 @@ export class LibvirtDriver implements Driver {
     return parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', this.cfg.pool])).format;
   }
 
-  async create(spec: VmSpec): Promise<Receipt<VmRef>> {
-    const exists = await this.virsh.run(['domuuid', spec.name]).then(
-      () => true,
-      (e) => (e instanceof NotFound ? false : Promise.reject(e)),
-    );
-    // define with an existing name would silently rewrite that domain, whoever owns it.
-    if (exists) throw new Conflict(`a domain named '${spec.name}' already exists`);
-    // One daemon is one host: a placement it cannot honour is refused, never silently ignored.
+  /** One daemon is one host: a placement it cannot honour is refused, never silently ignored. */
+  private checkPlacement(placement: Placement | undefined): void {
     for (const [key, here] of [
       ['site', this.cfg.site],
       ['failureDomain', this.cfg.failureDomain],
     ] as const) {
-      const want = spec.placement?.[key];
+      const want = placement?.[key];
       if (want !== undefined && want !== here)
         throw new Conflict(`placement.${key} '${want}' is not this host's (${this.cfg.uri}: ${here ?? 'unlabelled'})`);
     }
+  }
+
+  /** What a new domain is made of; the rest (boot kernel, console log, pool, owner) comes from this adapter. */
+  private async defineOwned(
+    name: string,
+    parts: (created: string[]) => Promise<Omit<DomainBuild, FixedParts>>,
+  ): Promise<Receipt<VmRef>> {
+    const exists = await this.virsh.run(['domuuid', name]).then(
+      () => true,
+      (e) => (e instanceof NotFound ? false : Promise.reject(e)),
+    );
+    // define with an existing name would silently rewrite that domain, whoever owns it.
+    if (exists) throw new Conflict(`a domain named '${name}' already exists`);
     const t0 = performance.now();
     const created: string[] = [];
     try {
+      const xml = buildDomainXml({
+        ...(await parts(created)),
+        name,
+        accel: this.cfg.accel,
+        kernel: this.cfg.kernel,
+        initrd: this.cfg.initrd,
+        cmdline: this.cfg.cmdline,
+        consoleLog: join(this.cfg.consoleDir, `${name}.log`),
+        pool: this.cfg.pool,
+        owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
+        ownedVolumes: [`${name}-`],
+      });
+      await this.withTempFile(xml, (p) => this.virsh.run(['define', p]));
+      const id = (await this.virsh.run(['domuuid', name])).trim();
+      const ms = performance.now() - t0;
+      return { result: { id, name }, handle: noHandle, acceptedMs: ms, doneMs: ms };
+    } catch (e) {
+      // A failed create leaves nothing half-made (OBS-03).
+      for (const v of created) await this.deleteVolumeByName(v).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async create(spec: VmSpec): Promise<Receipt<VmRef>> {
+    this.checkPlacement(spec.placement);
+    return this.defineOwned(spec.name, async (created) => {
       const backing = await this.imagePath(spec.image);
       const prefix = `${spec.name}-`;
       const disks = [
@@ -335,33 +372,16 @@ export class LibvirtDriver implements Driver {
         created.push(seed);
         disks.push({ volume: seed, target: 'vdz', serial: 'cidata', format: 'raw' });
       }
-      const xml = buildDomainXml({
-        name: spec.name,
+      return {
         vcpus: spec.vcpus,
         memoryMiB: spec.memoryMiB,
-        accel: this.cfg.accel,
-        kernel: this.cfg.kernel,
-        initrd: this.cfg.initrd,
-        cmdline: this.cfg.cmdline,
-        consoleLog: join(this.cfg.consoleDir, `${spec.name}.log`),
-        pool: this.cfg.pool,
         disks,
         nics: spec.nics.map((n) => ({ ...n, mac: (n.mac ?? mac()).toLowerCase() })),
-        owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
         metadata: spec.metadata,
         ...(spec.placement ? { placement: spec.placement } : {}),
-        ownedVolumes: [prefix],
         ...(spec.firmware ? { firmware: spec.firmware } : {}),
-      });
-      await this.withTempFile(xml, (p) => this.virsh.run(['define', p]));
-      const id = (await this.virsh.run(['domuuid', spec.name])).trim();
-      const ms = performance.now() - t0;
-      return { result: { id, name: spec.name }, handle: noHandle, acceptedMs: ms, doneMs: ms };
-    } catch (e) {
-      // A failed create leaves nothing half-made (OBS-03).
-      for (const v of created) await this.deleteVolumeByName(v).catch(() => undefined);
-      throw e;
-    }
+      };
+    });
   }
 
   private async state(vm: VmRef) {
@@ -601,11 +621,18 @@ export class LibvirtDriver implements Driver {
       await this.virsh.run(['pool-refresh', pool]);
       const names = await this.volumeNames(pool);
       for (const name of names) {
-        const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', pool]));
-        out.push(toVolume(pool, v, attached.get(`${pool}/${name}`) ?? []));
+        const xml = await this.volumeXml(pool, name);
+        if (xml) out.push(toVolume(pool, parseVolumeXml(xml), attached.get(`${pool}/${name}`) ?? []));
       }
     }
     return out;
+  }
+
+  /** A volume's XML, or undefined when it went away after it was listed (the pool is shared). */
+  private async volumeXml(pool: string, name: string): Promise<string | undefined> {
+    return this.virsh
+      .run(['vol-dumpxml', name, '--pool', pool])
+      .catch((e) => (e instanceof NotFound ? undefined : Promise.reject(e)));
   }
 
   async deleteVolume(volumeId: string): Promise<Receipt> {
@@ -708,7 +735,9 @@ export class LibvirtDriver implements Driver {
     const names = await this.volumeNames(this.cfg.imagePool);
     const out: Image[] = [];
     for (const vol of names) {
-      const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', vol, '--pool', this.cfg.imagePool]));
+      const xml = await this.volumeXml(this.cfg.imagePool, vol);
+      if (!xml) continue;
+      const v = parseVolumeXml(xml);
       const { name, version } = parseImageVolumeName(vol);
       // libvirt stores no image checksum: none is reported rather than one computed by the harness.
       out.push({
@@ -769,16 +798,18 @@ export class LibvirtDriver implements Driver {
       );
     return this.timed(async () => {
       await this.uploadAsRaw(this.cfg.imagePool, vol, src);
-      // What the platform holds now, read back through the API, must be what was declared.
-      const back = await this.withTempDir(async (dir) => {
-        const f = join(dir, 'check.raw');
-        await this.virsh.run(['vol-download', vol, f, '--pool', this.cfg.imagePool]);
-        return sha256File(f);
-      });
-      const raw = src.format === 'raw' ? src.sha256 : undefined;
-      if (raw && back !== raw) {
-        await this.virsh.run(['vol-delete', vol, '--pool', this.cfg.imagePool]).catch(() => undefined);
-        throw new PlatformError(`uploaded image reads back as ${back}, not ${raw}`, 'checksum-mismatch', back);
+      // What the platform holds now, read back through the API, must be what was declared. A qcow2
+      // source was converted to raw on the way, so only a raw source's sha256 can be compared.
+      if (src.format === 'raw') {
+        const back = await this.withTempDir(async (dir) => {
+          const f = join(dir, 'check.raw');
+          await this.virsh.run(['vol-download', vol, f, '--pool', this.cfg.imagePool]);
+          return sha256File(f);
+        });
+        if (back !== src.sha256) {
+          await this.virsh.run(['vol-delete', vol, '--pool', this.cfg.imagePool]).catch(() => undefined);
+          throw new PlatformError(`uploaded image reads back as ${back}, not ${src.sha256}`, 'checksum-mismatch', back);
+        }
       }
       const image = (await this.images()).find((i) => i.id === `${this.cfg.imagePool}/${vol}`);
       if (!image) throw new NotFound(`image ${vol} not listed after upload`);
@@ -929,20 +960,13 @@ export class LibvirtDriver implements Driver {
    */
   async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
     this.requireRunPrefix('restore name', opts.name);
+    this.checkPlacement(opts.placement);
     const m = await this.readManifest(backup.location);
-    const exists = await this.virsh.run(['domuuid', opts.name]).then(
-      () => true,
-      (e) => (e instanceof NotFound ? false : Promise.reject(e)),
-    );
-    if (exists) throw new Conflict(`a domain named '${opts.name}' already exists`);
     const uuidFree = await this.virsh.run(['domname', m.vm.id]).then(
       () => false,
       (e) => (e instanceof NotFound ? true : Promise.reject(e)),
     );
-    const t0 = performance.now();
-    const prefix = `${opts.name}-`;
-    const created: string[] = [];
-    try {
+    return this.defineOwned(opts.name, async (created) => {
       const disks: DomainBuild['disks'] = [];
       for (const disk of m.disks) {
         const file = join(backup.location, disk.file);
@@ -953,23 +977,16 @@ export class LibvirtDriver implements Driver {
             'bad-backup',
             sum,
           );
-        const volume = `${prefix}${disk.serial || disk.target}`;
+        const volume = `${opts.name}-${disk.serial || disk.target}`;
         await this.uploadAsRaw(this.cfg.pool, volume, { path: file, format: disk.format });
         created.push(volume);
         disks.push({ volume, target: disk.target, serial: disk.serial, format: 'raw' });
       }
       const placement = opts.placement ?? m.config.placement;
-      const xml = buildDomainXml({
-        name: opts.name,
+      return {
         ...(uuidFree ? { uuid: m.vm.id } : {}),
         vcpus: m.config.vcpus,
         memoryMiB: m.config.memoryMiB,
-        accel: this.cfg.accel,
-        kernel: this.cfg.kernel,
-        initrd: this.cfg.initrd,
-        cmdline: this.cfg.cmdline,
-        consoleLog: join(this.cfg.consoleDir, `${opts.name}.log`),
-        pool: this.cfg.pool,
         disks,
         nics: m.config.nics.map((n) => ({
           network: n.network,
@@ -977,20 +994,11 @@ export class LibvirtDriver implements Driver {
           mac: n.mac,
           ...(n.vlan === undefined ? {} : { vlan: n.vlan }),
         })),
-        owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
         metadata: m.config.metadata,
         ...(Object.keys(placement).length > 0 ? { placement } : {}),
-        ownedVolumes: [prefix],
         ...(m.config.firmware ? { firmware: m.config.firmware } : {}),
-      });
-      await this.withTempFile(xml, (p) => this.virsh.run(['define', p]));
-      const id = (await this.virsh.run(['domuuid', opts.name])).trim();
-      const ms = performance.now() - t0;
-      return { result: { id, name: opts.name }, handle: noHandle, acceptedMs: ms, doneMs: ms };
-    } catch (e) {
-      for (const v of created) await this.deleteVolumeByName(v).catch(() => undefined);
-      throw e;
-    }
+      };
+    });
   }
 
   async deleteBackup(id: string): Promise<Receipt> {
@@ -1041,7 +1049,7 @@ export class LibvirtDriver implements Driver {
 
   async consoleLog(_vm: VmRef): Promise<string> {
     throw new Unsupported(
-      "libvirt's API serves no console or task log: the serial log is a file virtlogd writes on the host (outside the API), virDomainOpenConsole only streams live console output from the moment of connection (virsh console needs a TTY), and domjobinfo covers only migration, save and dump jobs",
+      "libvirt's API serves no console or task log history: the serial log is a file virtlogd writes on the host, outside the API; virDomainOpenConsole streams only what the guest prints after the connection is made (virsh console without a TTY refuses with 'Cannot run interactive console without a controlling TTY'; under a pseudo-terminal it works but shows only new output); virsh domjobinfo covers only migration, save and dump jobs",
     );
   }
 

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { powerStates } from '../driver.js';
+import { PlatformError, powerStates } from '../driver.js';
 import {
   buildDomainXml,
+  imageVolumeName,
   libvirtStateMap,
   mapDomState,
   nextFreeTarget,
@@ -11,6 +12,7 @@ import {
   parseDomStats,
   parseDomStatsRecords,
   parseEventLine,
+  parseImageVolumeName,
   parseNodeCpuStats,
   parseNodeMemTotal,
   parsePoolXml,
@@ -203,5 +205,59 @@ describe('other virsh output', () => {
   it('assigns the first free target after the boot disk', () => {
     expect(nextFreeTarget(['vda'])).toBe('vdb');
     expect(nextFreeTarget(['vda', 'vdb', 'vdd'])).toBe('vdc');
+  });
+});
+
+describe('UEFI firmware (IMG-04)', () => {
+  const build = {
+    name: 'vmc-x',
+    vcpus: 1,
+    memoryMiB: 256,
+    accel: 'tcg' as const,
+    kernel: '/k',
+    initrd: '/i',
+    cmdline: 'console=ttyS0',
+    consoleLog: '/c.log',
+    pool: 'vmconform',
+    disks: [],
+    nics: [],
+    owner: { marker: 'vmconform' as const, runId: '20261125t0000-abcd', createdAt: 'x' },
+    metadata: {},
+    ownedVolumes: [],
+  };
+
+  it('asks libvirt for OVMF without Secure Boot, and reads it back before and after the first start', () => {
+    const xml = buildDomainXml({ ...build, firmware: 'uefi' });
+    expect(xml).toContain(`<os firmware="efi">`);
+    expect(xml).toMatch(/<feature enabled="no" name="secure-boot"\/>/);
+    expect(parseDomainXml(xml).config.firmware).toBe('uefi');
+    // As libvirt keeps it after define (firmware='efi') and after start (the chosen OVMF loader).
+    expect(parseDomainXml(fixture('dumpxml-uefi-defined.xml')).config.firmware).toBe('uefi');
+    expect(parseDomainXml(fixture('dumpxml-uefi-running.xml')).config.firmware).toBe('uefi');
+  });
+
+  it('leaves a BIOS domain without firmware elements', () => {
+    const xml = buildDomainXml(build);
+    expect(xml).not.toContain('firmware');
+    expect(parseDomainXml(xml).config.firmware).toBe('bios');
+    expect(parseDomainXml(fixture('dumpxml-running.xml')).config.firmware).toBe('bios');
+  });
+});
+
+describe('image versions as volume names (IMG-02)', () => {
+  it('publishes version V of N as N--V and reads both back', () => {
+    expect(imageVolumeName('vmc-20261125t0000-abcd-img2', '1')).toBe('vmc-20261125t0000-abcd-img2--1');
+    expect(parseImageVolumeName('vmc-20261125t0000-abcd-img2--1.2')).toEqual({
+      name: 'vmc-20261125t0000-abcd-img2',
+      version: '1.2',
+    });
+    // The lab's own base image predates versions: no version is invented for it.
+    expect(parseImageVolumeName('vmc-base-v1')).toEqual({ name: 'vmc-base-v1' });
+  });
+
+  it('refuses a version that would make the name ambiguous or unsafe', () => {
+    expect(() => imageVolumeName('n', 'a--b')).toThrow(/no '--'/);
+    expect(() => imageVolumeName('n', '1/2')).toThrow(/image version '1\/2'/);
+    expect(() => imageVolumeName('n', '')).toThrow(PlatformError);
   });
 });
