@@ -14,6 +14,17 @@ describe('lab config validation', () => {
     expect(() => parseLabConfig(text, 'lab.yaml')).toThrow(/lab\.yaml:4: platforms\.libvirt\.uri: .*qemu:\/\/\/system/);
   });
 
+  it('fills the documented predictability defaults and names a bad setting', () => {
+    const c = parseLabConfig('platforms:\n  libvirt: {}\n', 'lab.yaml');
+    expect(c.predictability).toEqual({ repetitions: 20, maxP95OverMedian: 2, concurrentVms: 4 });
+    expect(
+      parseLabConfig('predictability:\n  repetitions: 5\nplatforms:\n  libvirt: {}\n', 'a.yaml').predictability,
+    ).toEqual({ repetitions: 5, maxP95OverMedian: 2, concurrentVms: 4 });
+    expect(() =>
+      parseLabConfig('predictability:\n  maxP95OverMedian: 0.5\nplatforms:\n  libvirt: {}\n', 'a.yaml'),
+    ).toThrow(/a\.yaml:2: predictability\.maxP95OverMedian/);
+  });
+
   it('rejects unknown fields and unknown platforms by name', () => {
     expect(() => parseLabConfig('platforms:\n  libvirt:\n    poool: x\n', 'a.yaml')).toThrow(/poool/);
     expect(() => parseLabConfig('platforms:\n  vmware: {}\n', 'a.yaml')).toThrow(/vmware/);

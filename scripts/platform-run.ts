@@ -77,6 +77,8 @@ export async function runPlatform(opts: {
     after = await listOwn();
   }
   const remaining = after.length > 0 ? await removeOwned(target.driver, after, say) : [];
+  // A run interrupted while it had a site lost (MDC-03/04) gets that site back before looking there.
+  for (const site of target.sites ?? []) await site.control.restore?.().catch(() => undefined);
   // Further sites: what the suites left there is a leak of this run too (after the main site's lab is back).
   for (const d of others) {
     const left = await d.owned().then(

@@ -18,7 +18,7 @@ import type {
   VmSpec,
 } from '../adapters/driver.js';
 import { newRunId, platforms } from '../adapters/driver.js';
-import { boots, type GuestReport } from '../adapters/guest/console.js';
+import { boots, diskBySerial, type GuestReport } from '../adapters/guest/console.js';
 import { connectTarget } from '../adapters/registry.js';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
 import { type LabConfig, loadLabConfig } from '../lab/config.js';
@@ -328,4 +328,17 @@ export function watchEvents(t: Target) {
       await done;
     },
   };
+}
+
+/** The first line of the disk with this serial, as the guest read it in boot `n`, with that boot's id. */
+export async function guestDisk(ctx: ReqContext, vm: VmRef, serial: string, n: number) {
+  const { value: b } = await waitGuest(ctx, vm, `boot ${n} shows disk ${serial}`, (r) => {
+    const boot = bootNumber(n)(r);
+    const state = boot?.states.at(-1);
+    const disk = state && diskBySerial(state, serial);
+    // Wait until the user data's marker (if any) shows: the state loop re-reads disks every 0.5 s.
+    return boot && disk?.hdr ? boot : undefined;
+  });
+  const state = b.states.at(-1);
+  return { bootId: b.ready.bootId, hdr: state ? diskBySerial(state, serial)?.hdr : undefined, boot: b };
 }

@@ -12,6 +12,7 @@ import {
   bootNumber,
   currentRun,
   fileSha256,
+  guestDisk,
   imageFile,
   ownedVms,
   type ReqContext,
@@ -21,11 +22,7 @@ import {
 } from './harness.js';
 
 /** The first line of the boot disk as the guest read it, in its boot number `n`. */
-async function bootedImage(ctx: ReqContext, vm: VmRef, n: number): Promise<string | undefined> {
-  const { value: b } = await waitGuest(ctx, vm, `boot ${n}`, bootNumber(n));
-  const state = b.states.at(-1);
-  return state ? diskBySerial(state, 'boot')?.hdr : undefined;
-}
+const bootedImage = async (ctx: ReqContext, vm: VmRef, n: number) => (await guestDisk(ctx, vm, 'boot', n)).hdr;
 
 describe('images and provisioning', () => {
   const vms = ownedVms();

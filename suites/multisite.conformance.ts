@@ -78,7 +78,7 @@ async function settled<T>(what: string, call: Promise<T>): Promise<{ value?: T; 
 
 const describeError = (e: unknown) =>
   isVmconformError(e)
-    ? `${e.constructor.name}${'code' in e && e.code ? ` (${String(e.code)})` : ''}: ${e.message}`
+    ? `${e.constructor.name} (${'platformCode' in e ? String(e.platformCode) : e.code}): ${e.message}`
     : `untyped: ${String(e)}`;
 
 describe('multi-site', () => {

@@ -1,19 +1,15 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'vitest';
-import type { VmRef } from '../adapters/driver.js';
-import { diskBySerial } from '../adapters/guest/console.js';
 import {
   baseSpec,
-  bootNumber,
   currentRun,
   fileSha256,
+  guestDisk,
   markerUserData,
   ownedVms,
-  type ReqContext,
   requirement,
   vmName,
-  waitGuest,
 } from './harness.js';
 
 async function firstBytes(path: string, n: number): Promise<Buffer> {
@@ -25,19 +21,6 @@ async function firstBytes(path: string, n: number): Promise<Buffer> {
   } finally {
     await f.close();
   }
-}
-
-/** The first line of the disk with this serial, as the guest read it in boot `n`, with that boot's id. */
-async function guestDisk(ctx: ReqContext, vm: VmRef, serial: string, n: number) {
-  const { value: b } = await waitGuest(ctx, vm, `boot ${n} shows disk ${serial}`, (r) => {
-    const boot = bootNumber(n)(r);
-    const state = boot?.states.at(-1);
-    const disk = state && diskBySerial(state, serial);
-    // Wait until the user data's marker (if any) shows: the state loop re-reads disks every 0.5 s.
-    return boot && disk?.hdr ? boot : undefined;
-  });
-  const state = b.states.at(-1);
-  return { bootId: b.ready.bootId, hdr: state ? diskBySerial(state, serial)?.hdr : undefined, boot: b };
 }
 
 describe('storage', () => {

@@ -312,20 +312,8 @@ export class LibvirtDriver implements Driver {
     return parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', this.cfg.pool])).format;
   }
 
-  /** What a new domain is made of; the rest (boot kernel, console log, pool, owner) comes from this adapter. */
-  private async defineOwned(
-    name: string,
-    /** The placement the caller asked for; checked against this host's labels. */
-    placement: Placement | undefined,
-    parts: (created: string[]) => Promise<Omit<DomainBuild, FixedParts>>,
-  ): Promise<Receipt<VmRef>> {
-    const exists = await this.virsh.run(['domuuid', name]).then(
-      () => true,
-      (e) => (e instanceof NotFound ? false : Promise.reject(e)),
-    );
-    // define with an existing name would silently rewrite that domain, whoever owns it.
-    if (exists) throw new Conflict(`a domain named '${name}' already exists`);
-    // One daemon is one host: a placement it cannot honour is refused, never silently ignored.
+  /** One daemon is one host: a placement it cannot honour is refused, never silently ignored. */
+  private checkPlacement(placement: Placement | undefined): void {
     for (const [key, here] of [
       ['site', this.cfg.site],
       ['failureDomain', this.cfg.failureDomain],
@@ -334,6 +322,19 @@ export class LibvirtDriver implements Driver {
       if (want !== undefined && want !== here)
         throw new Conflict(`placement.${key} '${want}' is not this host's (${this.cfg.uri}: ${here ?? 'unlabelled'})`);
     }
+  }
+
+  /** What a new domain is made of; the rest (boot kernel, console log, pool, owner) comes from this adapter. */
+  private async defineOwned(
+    name: string,
+    parts: (created: string[]) => Promise<Omit<DomainBuild, FixedParts>>,
+  ): Promise<Receipt<VmRef>> {
+    const exists = await this.virsh.run(['domuuid', name]).then(
+      () => true,
+      (e) => (e instanceof NotFound ? false : Promise.reject(e)),
+    );
+    // define with an existing name would silently rewrite that domain, whoever owns it.
+    if (exists) throw new Conflict(`a domain named '${name}' already exists`);
     const t0 = performance.now();
     const created: string[] = [];
     try {
@@ -360,8 +361,9 @@ export class LibvirtDriver implements Driver {
     }
   }
 
-  create(spec: VmSpec): Promise<Receipt<VmRef>> {
-    return this.defineOwned(spec.name, spec.placement, async (created) => {
+  async create(spec: VmSpec): Promise<Receipt<VmRef>> {
+    this.checkPlacement(spec.placement);
+    return this.defineOwned(spec.name, async (created) => {
       const backing = await this.imagePath(spec.image);
       const prefix = `${spec.name}-`;
       const disks = [
@@ -637,11 +639,18 @@ export class LibvirtDriver implements Driver {
       await this.virsh.run(['pool-refresh', pool]);
       const names = await this.volumeNames(pool);
       for (const name of names) {
-        const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', name, '--pool', pool]));
-        out.push(toVolume(pool, v, attached.get(`${pool}/${name}`) ?? []));
+        const xml = await this.volumeXml(pool, name);
+        if (xml) out.push(toVolume(pool, parseVolumeXml(xml), attached.get(`${pool}/${name}`) ?? []));
       }
     }
     return out;
+  }
+
+  /** A volume's XML, or undefined when it went away after it was listed (the pool is shared). */
+  private async volumeXml(pool: string, name: string): Promise<string | undefined> {
+    return this.virsh
+      .run(['vol-dumpxml', name, '--pool', pool])
+      .catch((e) => (e instanceof NotFound ? undefined : Promise.reject(e)));
   }
 
   async deleteVolume(volumeId: string): Promise<Receipt> {
@@ -744,7 +753,9 @@ export class LibvirtDriver implements Driver {
     const names = await this.volumeNames(this.cfg.imagePool);
     const out: Image[] = [];
     for (const vol of names) {
-      const v = parseVolumeXml(await this.virsh.run(['vol-dumpxml', vol, '--pool', this.cfg.imagePool]));
+      const xml = await this.volumeXml(this.cfg.imagePool, vol);
+      if (!xml) continue;
+      const v = parseVolumeXml(xml);
       const { name, version } = parseImageVolumeName(vol);
       // libvirt stores no image checksum: none is reported rather than one computed by the harness.
       out.push({
@@ -805,16 +816,18 @@ export class LibvirtDriver implements Driver {
       );
     return this.timed(async () => {
       await this.uploadAsRaw(this.cfg.imagePool, vol, src);
-      // What the platform holds now, read back through the API, must be what was declared.
-      const back = await this.withTempDir(async (dir) => {
-        const f = join(dir, 'check.raw');
-        await this.virsh.run(['vol-download', vol, f, '--pool', this.cfg.imagePool]);
-        return sha256File(f);
-      });
-      const raw = src.format === 'raw' ? src.sha256 : undefined;
-      if (raw && back !== raw) {
-        await this.virsh.run(['vol-delete', vol, '--pool', this.cfg.imagePool]).catch(() => undefined);
-        throw new PlatformError(`uploaded image reads back as ${back}, not ${raw}`, 'checksum-mismatch', back);
+      // What the platform holds now, read back through the API, must be what was declared. A qcow2
+      // source was converted to raw on the way, so only a raw source's sha256 can be compared.
+      if (src.format === 'raw') {
+        const back = await this.withTempDir(async (dir) => {
+          const f = join(dir, 'check.raw');
+          await this.virsh.run(['vol-download', vol, f, '--pool', this.cfg.imagePool]);
+          return sha256File(f);
+        });
+        if (back !== src.sha256) {
+          await this.virsh.run(['vol-delete', vol, '--pool', this.cfg.imagePool]).catch(() => undefined);
+          throw new PlatformError(`uploaded image reads back as ${back}, not ${src.sha256}`, 'checksum-mismatch', back);
+        }
       }
       const image = (await this.images()).find((i) => i.id === `${this.cfg.imagePool}/${vol}`);
       if (!image) throw new NotFound(`image ${vol} not listed after upload`);
@@ -965,12 +978,13 @@ export class LibvirtDriver implements Driver {
    */
   async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
     this.requireRunPrefix('restore name', opts.name);
+    this.checkPlacement(opts.placement);
     const m = await this.readManifest(backup.location);
     const uuidFree = await this.virsh.run(['domname', m.vm.id]).then(
       () => false,
       (e) => (e instanceof NotFound ? true : Promise.reject(e)),
     );
-    return this.defineOwned(opts.name, opts.placement, async (created) => {
+    return this.defineOwned(opts.name, async (created) => {
       const disks: DomainBuild['disks'] = [];
       for (const disk of m.disks) {
         const file = join(backup.location, disk.file);

@@ -65,4 +65,13 @@ describe('virsh error mapping', () => {
     expect((e as PlatformError).platformMessage).toContain("must be model='pcie-root'");
     expect(e.message).toContain('virsh define failed');
   });
+
+  it('marks a remote host that cannot be reached (a lost site) as unreachable', () => {
+    const e = mapVirshError(
+      ['dumpxml'],
+      'error: failed to connect to the hypervisor\nerror: Cannot recv data: ssh: connect to host 172.31.250.2 port 22: No route to host: Connection reset by peer',
+    );
+    expect(e).toBeInstanceOf(PlatformError);
+    expect((e as PlatformError).platformCode).toBe('unreachable');
+  });
 });

@@ -11,7 +11,7 @@ import {
   stopLibvirtd,
 } from '../../lab/libvirt/lab.js';
 import { bridgeState, hostNetworkSnapshot } from '../../lab/network.js';
-import { cutSiteBLink, readSiteBState, restoreSiteBLink, siteB } from '../../lab/site-b/lab.js';
+import { cutSiteBLink, restoreSiteBLink, siteB, siteBRunning } from '../../lab/site-b/lab.js';
 import { type LabFacts, PrereqMissing, type Site, type Target } from '../driver.js';
 import { ConfigInvalid } from '../errors.js';
 import type { TargetOptions } from '../registry.js';
@@ -48,20 +48,26 @@ async function siteEntries(
   base: LibvirtConfig,
   lab: LabFacts,
   opts: TargetOptions,
-): Promise<Site[]> {
+): Promise<{ sites: Site[]; missing: string[] }> {
   const out: Site[] = [];
+  const missing: string[] = [];
   for (const [i, s] of config.sites.entries()) {
     const field = `platforms.libvirt.sites[${i}]`;
-    const local = s.lab === siteB.name ? await readSiteBState() : undefined;
-    if (s.lab === siteB.name && !local)
-      throw new PrereqMissing(`${field}: site ${s.name} is not up: run \`vmconform lab up ${s.lab}\` first`);
+    const running = s.lab === siteB.name ? await siteBRunning() : undefined;
+    // A local site that is not up leaves the multi-site suites prereq-missing; every other suite still runs.
+    if (typeof running === 'string') {
+      missing.push(`${s.name}: ${running}`);
+      continue;
+    }
+    const local = running;
     const consoleDir = s.consoleDir ?? local?.consoleDir;
     if (!consoleDir)
       throw new ConfigInvalid(`${field}.consoleDir: expected the directory the site's domains log their console to`);
     const remote = await remoteHost(s, field);
+    const { remote: _mainSite, ...common } = base;
     const driver = new LibvirtDriver(
       {
-        ...base,
+        ...common,
         uri: s.uri,
         consoleDir,
         site: s.name,
@@ -75,7 +81,7 @@ async function siteEntries(
     const control = local && s.labControl ? { lose: cutSiteBLink, restore: restoreSiteBLink } : {};
     out.push({ name: s.name, ...(s.failureDomain ? { failureDomain: s.failureDomain } : {}), driver, lab, control });
   }
-  return out;
+  return { sites: out, missing };
 }
 
 export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Promise<Target> {
@@ -136,7 +142,9 @@ export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Pr
     ...(c.talosImage ? { talosImage: c.talosImage } : {}),
     ...(small ? { smallPool: { name: small.name, capacityBytes: small.capacityBytes } } : {}),
   };
-  const further = await siteEntries(c, driverConfig, lab, opts);
+  const { sites: further, missing } = await siteEntries(c, driverConfig, lab, opts);
+  // Shared by every site's driver config (the same object): their capabilities agree.
+  if (missing.length > 0) driverConfig.prereqMissing['second-site'] = missing.join('; ');
   return {
     driver,
     runId: opts.runId,

@@ -385,11 +385,8 @@ export async function restartLibvirtd(say: Say): Promise<void> {
   await startLibvirtd(say);
 }
 
-/**
- * Removes every domain on `uri` that carries the vmconform ownership tag; anything else on the host is
- * left alone. Lab down uses it so no qemu outlives the daemon that ran it.
- */
-export async function removeOwnedDomains(uri: string, what: string, say: Say): Promise<void> {
+/** Removes the domains carrying the ownership tag on a libvirt host; anything else there is left alone. */
+export async function removeOwnedDomains(uri: string, say: Say): Promise<void> {
   const run = (args: string[]) => sh('virsh', ['-c', uri, '-q', ...args], { allowFail: true });
   const uuids = (await run(['list', '--all', '--uuid'])).stdout
     .split('\n')
@@ -400,15 +397,15 @@ export async function removeOwnedDomains(uri: string, what: string, say: Say): P
     if (meta.exitCode !== 0 || !meta.stdout.includes('marker="vmconform"')) continue;
     await run(['destroy', id]);
     await run(['undefine', id]);
-    say(`removed leftover ${what} ${id}`);
+    say(`removed leftover domain ${id} (${uri.split('?')[0]})`);
   }
 }
 
-/** `purge`/** `purge` also removes what makes the next bring-up warm: pools, image, networks, guest artefacts, lab state. */
+/** `purge` also removes what makes the next bring-up warm: pools, image, networks, guest artefacts, lab state. */
 export async function libvirtDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
   const state = await readLibvirtLabState();
   if ((await virsh(['version'], true)).exitCode === 0) {
-    await removeOwnedDomains(d.uri, 'domain', say);
+    await removeOwnedDomains(d.uri, say);
     for (const n of [d.network, d.network2]) await virsh(['net-destroy', n], true);
     if (opts.purge) {
       await removeSmallPool();

@@ -287,6 +287,15 @@ async function allRunning(pids: Partial<Record<Daemon, number>>): Promise<boolea
   return true;
 }
 
+/** Site B's state when its daemons are running now, else why not (for a prereq-missing reason). */
+export async function siteBRunning(): Promise<SiteBLabState | string> {
+  const state = await readSiteBState();
+  if (!state) return 'site-b was never brought up here: run `vmconform lab up site-b`';
+  if (!(await allRunning(state.startedPids)))
+    return 'site-b is not running (its daemons are gone): run `vmconform lab up site-b`';
+  return state;
+}
+
 export async function siteBUp(say: Say): Promise<SiteBLabState> {
   const t0 = performance.now();
   const previous = await readSiteBState();
@@ -297,6 +306,14 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
   const hostUuid = previous?.hostUuid ?? randomUUID();
   await ensureFiles(hostUuid);
   const createdNetns = (await ensureLink()) || (previous?.createdNetns ?? false);
+  const facts = (startedPids: SiteBLabState['startedPids']) => ({
+    uri: siteBUri,
+    address: siteB.siteAddr,
+    consoleDir: paths.console,
+    hostUuid,
+    startedPids,
+    createdNetns,
+  });
   let pids = previous?.startedPids ?? {};
   let daemonsReadyMs: number | undefined;
   if (!(await allRunning(pids))) {
@@ -313,15 +330,7 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
     pids = value;
     say(`started site-b virtlogd (pid ${pids.virtlogd}), libvirtd (pid ${pids.libvirtd}), sshd (pid ${pids.sshd})`);
     // Recorded before anything else can fail, so `down` always knows what to stop.
-    await writeJson(paths.state, {
-      ...(previous ?? {}),
-      uri: siteBUri,
-      address: siteB.siteAddr,
-      consoleDir: paths.console,
-      hostUuid,
-      startedPids: pids,
-      createdNetns,
-    });
+    await writeJson(paths.state, { ...(previous ?? {}), ...facts(pids) });
     await waitForSite();
     daemonsReadyMs = Math.round(performance.now() - t1);
   }
@@ -329,12 +338,7 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
   await ensureLibvirtObjects((await guestArtefacts()).base);
   const ms = Math.round(performance.now() - t0);
   const state: SiteBLabState = {
-    uri: siteBUri,
-    address: siteB.siteAddr,
-    consoleDir: paths.console,
-    hostUuid,
-    startedPids: pids,
-    createdNetns,
+    ...facts(pids),
     bringUp: { ms, at: new Date().toISOString(), cold: !previous, ...(daemonsReadyMs ? { daemonsReadyMs } : {}) },
     rssKiB: await rss(pids),
   };
@@ -367,10 +371,8 @@ export async function siteBDown(say: Say, opts: { purge?: boolean } = {}): Promi
   const state = await readSiteBState();
   // A run interrupted while site B was lost: give its link back so leftovers can be removed.
   if (state?.createdNetns) await sh('ip', ['-n', siteB.netns, 'link', 'set', siteB.nsIf, 'up'], { allowFail: true });
-  if ((await virsh(['version'], true)).exitCode === 0) {
-    // qemu would otherwise outlive libvirtd in the namespace.
-    await removeOwnedDomains(siteBUri, 'site-b domain', say);
-  }
+  // Owned leftovers first: their qemu would otherwise outlive libvirtd in the namespace.
+  if ((await virsh(['version'], true)).exitCode === 0) await removeOwnedDomains(siteBUri, say);
   await stopDaemons(state?.startedPids ?? {}, say);
   if (state?.createdNetns) {
     // Deleting the namespace deletes the veth pair with it.
