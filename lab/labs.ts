@@ -20,6 +20,10 @@ const labs: Record<string, () => Promise<Lab>> = {
     const m = await import('./libvirt/lab.js');
     return { up: m.libvirtUp, down: m.libvirtDown, status: m.readLibvirtLabState };
   },
+  proxmox: async () => {
+    const m = await import('./proxmox/lab.js');
+    return { up: m.proxmoxUp, down: m.proxmoxDown, status: m.readProxmoxLabState };
+  },
 };
 
 export const labNames = Object.keys(labs);

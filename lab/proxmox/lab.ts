@@ -1,0 +1,124 @@
+/**
+ * The local Proxmox VE lab: the API simulator (lab/proxmox/simulator.ts) on loopback over HTTPS with
+ * a self-signed certificate made at `lab up`, whose fingerprint the lab config pins, and an API
+ * token written to a file the config names. `down` stops exactly the PID `up` started.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
+import { pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
+import { certFingerprint } from './simulator.js';
+
+export const proxmoxLabDefaults = {
+  root: '/var/lib/vmconform/proxmox',
+  port: 18006,
+  node: 'pve1',
+  tokenId: 'root@pam!vmconform',
+  version: process.env.VMCONFORM_PVE_VERSION ?? '8.4.1',
+};
+
+const d = proxmoxLabDefaults;
+const statePath = join(d.root, 'lab.json');
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ProxmoxLabState {
+  pid: number;
+  port: number;
+  version: string;
+  fingerprint256: string;
+  snippetsDir: string;
+  bringUp: { ms: number; at: string };
+}
+
+export const readProxmoxLabState = () => readJson<ProxmoxLabState>(statePath);
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+
+export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
+  const t0 = performance.now();
+  const state = await readProxmoxLabState();
+  if (state && (await pidAlive(state.pid)) && (await portOpen(state.port))) {
+    say(`proxmox simulator already running (pid ${state.pid}, PVE ${state.version})`);
+    return state;
+  }
+  await mkdir(join(d.root, 'snippets'), { recursive: true });
+  // A fresh certificate and token each start: the config pins the fingerprint file and reads the token file.
+  await sh('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '30',
+    '-subj',
+    '/CN=pve1.vmconform.local',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    join(d.root, 'key.pem'),
+    '-out',
+    join(d.root, 'cert.pem'),
+  ]);
+  const fingerprint256 = certFingerprint(await readFile(join(d.root, 'cert.pem'), 'utf8'));
+  await writeFile(join(d.root, 'cert.sha256'), `${fingerprint256}\n`);
+  await writeFile(join(d.root, 'token-id'), `${d.tokenId}\n`);
+  await writeFile(join(d.root, 'token-secret'), `${randomUUID()}\n`, { mode: 0o600 });
+  const log = join(d.root, 'simulator.log');
+  const { openSync } = await import('node:fs');
+  const out = openSync(log, 'a');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'lab/proxmox/server.ts'), d.root, String(d.port), d.version],
+    { cwd: repoRoot, detached: true, stdio: ['ignore', out, out] },
+  );
+  child.unref();
+  const pid = child.pid;
+  if (!pid) throw new Error('proxmox simulator did not start');
+  await waitFor(`proxmox simulator on 127.0.0.1:${d.port} (log ${log})`, defaultWaitPolicies.daemon, async () =>
+    (await portOpen(d.port))
+      ? true
+      : (await pidAlive(pid))
+        ? undefined
+        : Promise.reject(new Error(`proxmox simulator exited; see ${log}`)),
+  );
+  const next: ProxmoxLabState = {
+    pid,
+    port: d.port,
+    version: d.version,
+    fingerprint256,
+    snippetsDir: join(d.root, 'snippets'),
+    bringUp: { ms: Math.round(performance.now() - t0), at: new Date().toISOString() },
+  };
+  await writeJson(statePath, next);
+  say(`started proxmox simulator (pid ${pid}, PVE ${d.version}) on https://127.0.0.1:${d.port}/api2/json`);
+  return next;
+}
+
+function randomUUID(): string {
+  return randomBytes(16)
+    .toString('hex')
+    .replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5');
+}
+
+export async function proxmoxDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
+  const state = await readProxmoxLabState();
+  // The simulator keeps its state in memory: stopping it removes every VM it held.
+  if (state?.pid) await stopPid(state.pid, 'proxmox simulator', say);
+  if (opts.purge) await rm(d.root, { recursive: true, force: true });
+  else if (state) await rm(statePath, { force: true });
+}

@@ -1,0 +1,31 @@
+/**
+ * Entry point `vmconform lab up proxmox` starts in the background: the simulator on loopback with
+ * the lab's certificate and token (read from its state directory, never from argv).
+ *   node --import tsx lab/proxmox/server.ts <state-dir> <port> <pve-version>
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ProxmoxSimulator } from './simulator.js';
+
+const [dir, port, version] = process.argv.slice(2);
+if (!dir || !port || !version) {
+  process.stderr.write('usage: server.ts <state-dir> <port> <pve-version>\n');
+  process.exit(2);
+}
+const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+const sim = new ProxmoxSimulator({
+  version,
+  node: 'pve1',
+  tokenId: read('token-id').trim(),
+  tokenSecret: read('token-secret').trim(),
+  cert: read('cert.pem'),
+  key: read('key.pem'),
+  port: Number(port),
+  snippetsDir: join(dir, 'snippets'),
+});
+sim.addTemplate(9000, 'vmc-base-v1', 'VMCIMG:base-v1');
+const { port: bound } = await sim.listen();
+process.stdout.write(`proxmox simulator ${version} listening on https://127.0.0.1:${bound}/api2/json\n`);
+const stop = () => void sim.close().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,141 @@
+/**
+ * Derives the reduced Proxmox VE API schema the adapter and simulator use from the official api-viewer
+ * data (pve-docs repository, api-viewer/apidata.js). Only the paths, methods and parameters listed
+ * below are kept, descriptions dropped; a name the upstream schema lacks is an error, so the reduced
+ * schema can never claim more than Proxmox publishes. The upstream file itself is never committed.
+ *
+ *   git -C <pve-docs> show <commit>:api-viewer/apidata.js > /tmp/apidata.js
+ *   node --import tsx scripts/derive-proxmox-schema.ts /tmp/apidata.js <commit> > fixtures/proxmox/api-schema.json
+ */
+import { readFileSync } from 'node:fs';
+
+/** method path -> the parameters the adapter sends (path parameters are always kept). */
+export const used: Record<string, string[]> = {
+  'GET /version': [],
+  'GET /nodes': [],
+  'GET /nodes/{node}/status': [],
+  'GET /cluster/resources': ['type'],
+  'GET /cluster/tasks': [],
+  'GET /cluster/nextid': ['vmid'],
+  'GET /pools': ['poolid'],
+  'GET /nodes/{node}/network': ['type'],
+  'GET /nodes/{node}/storage': ['content'],
+  'GET /nodes/{node}/storage/{storage}/content': ['content', 'vmid'],
+  'DELETE /nodes/{node}/storage/{storage}/content/{volume}': [],
+  'GET /nodes/{node}/tasks': ['vmid', 'limit', 'source'],
+  'GET /nodes/{node}/tasks/{upid}/status': [],
+  'GET /nodes/{node}/tasks/{upid}/log': ['start', 'limit'],
+  'GET /nodes/{node}/qemu': ['full'],
+  'POST /nodes/{node}/qemu': [
+    'vmid',
+    'name',
+    'archive',
+    'storage',
+    'unique',
+    'pool',
+    'cores',
+    'memory',
+    'net[n]',
+    'virtio[n]',
+    'ide[n]',
+    'cicustom',
+    'smbios1',
+    'tags',
+    'description',
+    'agent',
+    'serial[n]',
+    'bios',
+  ],
+  'DELETE /nodes/{node}/qemu/{vmid}': ['purge', 'destroy-unreferenced-disks'],
+  'GET /nodes/{node}/qemu/{vmid}/config': ['current'],
+  'POST /nodes/{node}/qemu/{vmid}/config': [
+    'name',
+    'cores',
+    'memory',
+    'net[n]',
+    'virtio[n]',
+    'ide[n]',
+    'cicustom',
+    'smbios1',
+    'tags',
+    'description',
+    'agent',
+    'delete',
+    'digest',
+    'bios',
+  ],
+  'POST /nodes/{node}/qemu/{vmid}/clone': ['newid', 'name', 'full', 'pool', 'target', 'storage'],
+  'PUT /nodes/{node}/qemu/{vmid}/resize': ['disk', 'size'],
+  'POST /nodes/{node}/qemu/{vmid}/move_disk': ['disk', 'target-vmid', 'target-disk'],
+  'GET /nodes/{node}/qemu/{vmid}/status/current': [],
+  'POST /nodes/{node}/qemu/{vmid}/status/start': [],
+  'POST /nodes/{node}/qemu/{vmid}/status/stop': [],
+  'POST /nodes/{node}/qemu/{vmid}/status/shutdown': ['timeout', 'forceStop'],
+  'POST /nodes/{node}/qemu/{vmid}/status/reboot': ['timeout'],
+  'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces': [],
+  'GET /nodes/{node}/qemu/{vmid}/agent/file-read': ['file'],
+  'POST /nodes/{node}/vzdump': ['vmid', 'storage', 'mode', 'compress', 'notes-template'],
+};
+
+type Json = Record<string, unknown>;
+
+/** Keeps what validation needs: type, optional, enum, bounds, pattern, format (names, or sub-keys of a property string). */
+function reduceProp(p: Json): Json {
+  const out: Json = {};
+  for (const k of ['type', 'optional', 'enum', 'minimum', 'maximum', 'pattern', 'maxLength', 'default_key', 'alias'])
+    if (p[k] !== undefined) out[k] = p[k];
+  if (typeof p.format === 'string') out.format = p.format;
+  else if (p.format && typeof p.format === 'object')
+    out.format = Object.fromEntries(Object.entries(p.format as Json).map(([k, v]) => [k, reduceProp(v as Json)]));
+  if (p.items) out.items = reduceProp(p.items as Json);
+  if (p.properties) out.properties = reduceProps(p.properties as Json);
+  if (p.additionalProperties !== undefined) out.additionalProperties = p.additionalProperties;
+  return out;
+}
+
+const reduceProps = (props: Json) =>
+  Object.fromEntries(Object.entries(props).map(([k, v]) => [k, reduceProp(v as Json)]));
+
+export function derive(apidataText: string, source: { repo: string; commit: string; version: string }): Json {
+  const json = JSON.parse(apidataText.slice(apidataText.indexOf('['), apidataText.lastIndexOf(']') + 1)) as Json[];
+  const index = new Map<string, Json>();
+  const walk = (n: Json) => {
+    if (n.info) index.set(n.path as string, n.info as Json);
+    for (const c of (n.children as Json[] | undefined) ?? []) walk(c);
+  };
+  json.forEach(walk);
+  const endpoints: Json = {};
+  for (const [key, names] of Object.entries(used)) {
+    const [method = '', path = ''] = key.split(' ');
+    const info = index.get(path)?.[method] as Json | undefined;
+    if (!info) throw new Error(`${key}: not in the upstream schema`);
+    const params = (info.parameters as Json | undefined)?.properties as Json | undefined;
+    const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+    const keep: Json = {};
+    for (const n of [...pathParams, ...names]) {
+      const p = params?.[n];
+      if (!p) throw new Error(`${key}: parameter ${n} is not in the upstream schema`);
+      keep[n] = reduceProp(p as Json);
+    }
+    endpoints[key] = {
+      parameters: keep,
+      returns: info.returns ? reduceProp(info.returns as Json) : { type: 'null' },
+      ...(info.protected ? { protected: 1 } : {}),
+    };
+  }
+  return {
+    source: { ...source, file: 'api-viewer/apidata.js' },
+    note: 'Reduced by scripts/derive-proxmox-schema.ts: only what the vmconform adapter uses. Do not edit by hand.',
+    endpoints,
+  };
+}
+
+if (process.argv[1]?.endsWith('derive-proxmox-schema.ts')) {
+  const [file, commit, version] = process.argv.slice(2);
+  if (!file || !commit || !version) {
+    process.stderr.write('usage: derive-proxmox-schema.ts <apidata.js> <pve-docs commit> <PVE version>\n');
+    process.exit(2);
+  }
+  const out = derive(readFileSync(file, 'utf8'), { repo: 'https://github.com/proxmox/pve-docs', commit, version });
+  process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
+}
