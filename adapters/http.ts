@@ -121,6 +121,8 @@ export class HttpClient {
       ...(tls.key ? { key: tls.key } : {}),
       // A pinned certificate replaces chain verification (self-signed lab certs); the pin is checked below.
       rejectUnauthorized: pin === undefined,
+      // A resumed TLS session shows no peer certificate, so the pin could not be checked: full handshakes only.
+      ...(pin ? { maxCachedSessions: 0 } : {}),
       timeout: opts.timeouts?.connectMs ?? 10_000,
     });
     const connect: buildConnector.connector = (options, callback) =>

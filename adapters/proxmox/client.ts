@@ -54,6 +54,17 @@ export class TaskFailed extends PlatformError {
   }
 }
 
+/** A failed task: state conflicts and missing objects keep their type, anything else is a TaskFailed. */
+export function taskError(upid: string, exitstatus: string, log: string[]): VmconformError {
+  const failed = new TaskFailed(upid, exitstatus, log);
+  const mapped = mapProxmoxError(500, exitstatus, `task ${parseUpid(upid).type}`);
+  if (mapped instanceof Conflict || mapped instanceof NotFound) {
+    const e = mapped instanceof Conflict ? new Conflict(failed.message) : new NotFound(failed.message);
+    return e;
+  }
+  return failed;
+}
+
 export class ProxmoxClient {
   readonly http: HttpClient;
 
@@ -118,7 +129,7 @@ export class ProxmoxClient {
     );
     if (value !== 'OK' && !/^WARNINGS: \d+$/.test(value)) {
       const log = await this.taskLog(upid).catch((e: unknown) => [`(task log unreadable: ${String(e)})`]);
-      throw new TaskFailed(upid, value || 'stopped without an exit status', log);
+      throw taskError(upid, value || 'stopped without an exit status', log);
     }
     return { exitstatus: value, waitedMs };
   }

@@ -211,3 +211,13 @@ export function checkReturn(p: PropSchema, v: unknown, at = 'data'): string | un
       return undefined;
   }
 }
+
+/** Config values are kept as the strings clients send; Proxmox answers them typed (integers as numbers, booleans as 0/1). */
+export function typedObject(p: PropSchema, o: Record<string, string>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const t = propFor(p.properties ?? {}, k)?.type;
+    out[k] = t === 'integer' || t === 'number' ? Number(v) : t === 'boolean' ? (/^(1|true|on|yes)$/i.test(v) ? 1 : 0) : v;
+  }
+  return out;
+}

@@ -20,6 +20,7 @@ import {
   matchRoute,
   parsePropertyString,
   propFor,
+  typedObject,
   validateParams,
 } from './schema.js';
 
@@ -417,7 +418,8 @@ export class ProxmoxSimulator {
       case 'GET /nodes/{node}/qemu/{vmid}/config': {
         const vm = this.vm(p.vmid as string);
         const digest = createHash('sha1').update(JSON.stringify(vm.config)).digest('hex');
-        return { ...vm.config, digest };
+        const returns = this.schema.endpoints['GET /nodes/{node}/qemu/{vmid}/config']?.returns ?? {};
+        return typedObject(returns, { ...vm.config, digest });
       }
       case 'POST /nodes/{node}/qemu/{vmid}/config': {
         const vm = this.vm(p.vmid as string);
@@ -837,7 +839,7 @@ export class ProxmoxSimulator {
       ...(vm.config.tags ? { tags: vm.config.tags } : {}),
       ...(vm.template ? { template: true } : {}),
       ...(vm.config.lock ? { lock: vm.config.lock } : {}),
-      ...(full ? { qmpstatus: vm.status, agent: vm.config.agent === '1' } : {}),
+      ...(full ? { qmpstatus: vm.status, agent: vm.config.agent === '1', ha: { managed: 0 } } : {}),
     };
   }
 
