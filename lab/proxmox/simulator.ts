@@ -156,6 +156,11 @@ export class ProxmoxSimulator {
     else delete vm.config.lock;
   }
 
+  /** The VMID of a VM by name (tests and fault injection). */
+  vmidOf(name: string): number | undefined {
+    return [...this.vms.values()].find((v) => v.config.name === name)?.vmid;
+  }
+
   /** A template VM carrying a base image, as an operator would publish one. */
   addTemplate(vmid: number, name: string, hdr: string, bytes = 64 * 1024 * 1024): void {
     const volid = `local-lvm:base-${vmid}-disk-0`;
@@ -376,7 +381,8 @@ export class ProxmoxSimulator {
         );
         if (users.some((vm) => !Object.entries(vm.config).some(([k, x]) => /^unused\d+$/.test(k) && x === volid)))
           throw new ApiError(500, `unable to delete volume '${volid}' - volume is still in use`);
-        return this.task('imgdel', volid, () => {
+        // Proxmox forks imgdel without an id (a UPID field cannot hold the volid's ':').
+        return this.task('imgdel', '', () => {
           this.volumes.delete(volid);
           for (const vm of users) for (const [k, x] of Object.entries(vm.config)) if (x === volid) delete vm.config[k];
         });
