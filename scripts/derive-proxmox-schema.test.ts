@@ -4,7 +4,13 @@ import { derive, used } from './derive-proxmox-schema.js';
 
 const apidata = (props: Record<string, unknown>) =>
   `const apiSchema = ${JSON.stringify([
-    { path: '/version', text: 'version', info: { GET: { method: 'GET', parameters: { properties: props }, returns: { type: 'object', description: 'x' } } } },
+    {
+      path: '/version',
+      text: 'version',
+      info: {
+        GET: { method: 'GET', parameters: { properties: props }, returns: { type: 'object', description: 'x' } },
+      },
+    },
   ])};\nlet x = 1;`;
 const source = { repo: 'r', commit: 'c', version: '8.4.0' };
 

@@ -12,14 +12,29 @@ import { ProxmoxSimulator } from '../../lab/proxmox/simulator.js';
 import { Transcript } from '../../reports/transcript.js';
 import { AuthFailed, Conflict, NotFound, PlatformError, type VmSpec } from '../driver.js';
 import { lastState } from '../guest/console.js';
-import { ProxmoxClient, TaskFailed } from './client.js';
 import { type ProxmoxConfig, ProxmoxDriver } from './adapter.js';
+import { ProxmoxClient, TaskFailed } from './client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmc-pve-test-'));
 execFileSync(
   'openssl',
-  ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=pve-test',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=pve-test',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
+  ],
   { stdio: 'ignore' },
 );
 const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
@@ -29,7 +44,17 @@ const tokenSecret = 'b6c1e0f2-5a4d-4f1e-9a2b-0c3d4e5f6a7b';
 const MiB = 2 ** 20;
 
 async function lab(version: string) {
-  const sim = new ProxmoxSimulator({ version, node: 'pve1', tokenId, tokenSecret, cert, key, taskMs: 40, authDelayMs: 200, snippetsDir: join(dir, 'snippets') });
+  const sim = new ProxmoxSimulator({
+    version,
+    node: 'pve1',
+    tokenId,
+    tokenSecret,
+    cert,
+    key,
+    taskMs: 40,
+    authDelayMs: 200,
+    snippetsDir: join(dir, 'snippets'),
+  });
   sim.addTemplate(9000, 'base', 'VMCIMG:base-v1');
   const { port, fingerprint256 } = await sim.listen();
   const config: ProxmoxConfig = {
@@ -87,7 +112,10 @@ describe('the schema guards every request', () => {
       [{ bogus: 1 }, /bogus: property is not defined in schema/],
       [{ cores: 'two' }, /cores: type check \('integer'\) failed/],
       [{ net0: 'virtio=52:54:00:AA:00:09,bridge=vmbr0,speed=10' }, /net0: invalid format - unknown key 'speed'/],
-      [{ net0: 'virtio=52:54:00:AA:00:09,bridge=vmbr0,tag=5000' }, /net0: invalid format - tag: value may have a maximum value of 4094/],
+      [
+        { net0: 'virtio=52:54:00:AA:00:09,bridge=vmbr0,tag=5000' },
+        /net0: invalid format - tag: value may have a maximum value of 4094/,
+      ],
       [{ tags: 'has space;Ünicode' }, /tags: invalid format/],
     ];
     for (const [params, why] of cases) {
@@ -105,8 +133,11 @@ describe('the schema guards every request', () => {
   test('a full adapter flow sends only requests the schema allows', async () => {
     const before = v8.sim.rejected.length;
     const d = v8.driver;
-    const vm = (await d.create(spec('vmc-flow', { disks: [{ name: 'data1', sizeBytes: 8 * MiB }], userData: '#!/bin/sh\ntrue\n' })))
-      .result;
+    const vm = (
+      await d.create(
+        spec('vmc-flow', { disks: [{ name: 'data1', sizeBytes: 8 * MiB }], userData: '#!/bin/sh\ntrue\n' }),
+      )
+    ).result;
     await d.start(vm);
     const disk = (await d.attachDisk(vm, { name: 'hot1', sizeBytes: 4 * MiB })).result;
     await d.resizeDisk(vm, disk.id, 12 * MiB);
@@ -134,7 +165,10 @@ describe('the schema guards every request', () => {
 
 describe('faults a real cluster produces', () => {
   test('a bad token gets 401 after a delay: AuthFailed', async () => {
-    const bad = new ProxmoxDriver({ ...v8.config, tokenSecret: 'wrong-secret' }, { runId: '20261125t0000-abcd', transcript: new Transcript() });
+    const bad = new ProxmoxDriver(
+      { ...v8.config, tokenSecret: 'wrong-secret' },
+      { runId: '20261125t0000-abcd', transcript: new Transcript() },
+    );
     await expect(bad.platformInfo()).rejects.toBeInstanceOf(AuthFailed);
     await bad.close();
   });
@@ -201,7 +235,8 @@ describe('version differences', () => {
       [v8, 'task'],
       [v7, 'none'],
     ] as const) {
-      const vm = (await l.driver.create(spec(`vmc-resize-${kind}`, { disks: [{ name: 'd1', sizeBytes: 4 * MiB }] }))).result;
+      const vm = (await l.driver.create(spec(`vmc-resize-${kind}`, { disks: [{ name: 'd1', sizeBytes: 4 * MiB }] })))
+        .result;
       const r = await l.driver.resizeDisk(vm, 'virtio1', 8 * MiB);
       expect(r.handle.kind).toBe(kind);
       if (kind === 'none') expect(r.handle.note).toMatch(/7\.4-17 resizes synchronously/);

@@ -190,14 +190,16 @@ export class ProxmoxDriver implements Driver {
   /** VmRef (SMBIOS UUID) -> vmid and config on this node, or NotFound. */
   private async locate(vm: VmRef): Promise<Located> {
     const cached = this.ids.get(vm.id);
-    if (cached !== undefined) {
+    // Listed first: Proxmox answers a missing VM's config with a 500, which reads would retry.
+    const listed = await this.resources('vm');
+    if (cached !== undefined && listed.some((r) => r.vmid === cached && r.node === this.c.node)) {
       const config = await this.config(cached).catch((e: unknown) =>
         e instanceof NotFound ? undefined : Promise.reject(e),
       );
       if (config && smbiosUuid(config.smbios1) === vm.id) return { vmid: cached, node: this.c.node, config };
       this.ids.delete(vm.id);
     }
-    for (const r of await this.resources('vm')) {
+    for (const r of listed) {
       if (r.type !== 'qemu' || r.node !== this.c.node || r.vmid === undefined || r.template) continue;
       if ([...this.ids.values()].includes(r.vmid)) continue;
       const config = await this.config(r.vmid).catch(() => undefined);
@@ -227,6 +229,7 @@ export class ProxmoxDriver implements Driver {
     path: string,
     params: Params,
     op: WaitOperation,
+    whileRunning?: () => Promise<void>,
   ): Promise<Receipt<string | null>> {
     const t0 = performance.now();
     let data: unknown;
@@ -247,7 +250,7 @@ export class ProxmoxDriver implements Driver {
     }
     const acceptedMs = performance.now() - t0;
     if (isUpid(data)) {
-      await this.api.waitTask(data, this.policy(op));
+      await this.api.waitTask(data, this.policy(op), whileRunning ? { whileRunning } : {});
       return { result: data, handle: { kind: 'task', id: data }, acceptedMs, doneMs: performance.now() - t0 };
     }
     return {
@@ -388,6 +391,11 @@ export class ProxmoxDriver implements Driver {
           `${this.nodePath}/qemu/${l.vmid}/status/shutdown`,
           { timeout: Math.round(this.policy('stop-graceful').deadlineMs / 1000), forceStop: 0 },
           'stop-graceful',
+          // The agent answers only until the guest powers off: read its log while it shuts down.
+          async () =>
+            void (await this.guest(vm)
+              .read()
+              .catch(() => undefined)),
         );
     return this.receipt(r, undefined);
   }
@@ -889,9 +897,10 @@ export class ProxmoxDriver implements Driver {
       first = false;
       for (const e of out) yield e;
       const next = Date.now() + 250;
-      await waitFor('next /cluster/tasks poll', poll, async () => (Date.now() >= next ? true : undefined), {
-        signal,
-      }).catch(() => undefined);
+      // No signal passed: the loop checks it each round, and a signal per wait would pile up listeners.
+      await waitFor('next /cluster/tasks poll', poll, async () =>
+        Date.now() >= next || signal.aborted ? true : undefined,
+      );
     }
   }
 
@@ -921,6 +930,9 @@ export class ProxmoxDriver implements Driver {
       read: async () => {
         const l = await this.locate(vm);
         const base = `${this.nodePath}/qemu/${l.vmid}/agent`;
+        const cached = () => this.guestCache.get(vm.id) ?? { events: [], malformed: [], partial: undefined };
+        // The agent answers only while the guest runs: between runs the probe returns what it last read.
+        if ((await this.power(l.vmid)).status !== 'running') return cached();
         try {
           const file = await this.api.get<{ content: string }>(`${base}/file-read`, { file: guestLogPath });
           const ifs = await this.api.get<{ result?: { name: string; 'hardware-address'?: string }[] }>(
@@ -930,9 +942,7 @@ export class ProxmoxDriver implements Driver {
           this.guestCache.set(vm.id, report);
           return report;
         } catch (e) {
-          // The agent answers only while the guest runs: between runs the probe returns what it last read.
-          if (isVmconformError(e) && /guest agent|not running/i.test(e.message))
-            return this.guestCache.get(vm.id) ?? { events: [], malformed: [], partial: undefined };
+          if (isVmconformError(e) && /guest agent|not running/i.test(e.message)) return cached();
           throw e;
         }
       },

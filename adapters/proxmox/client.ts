@@ -112,7 +112,7 @@ export class ProxmoxClient {
   async waitTask(
     upid: string,
     policy: WaitPolicy,
-    signal?: AbortSignal,
+    opts: { signal?: AbortSignal; whileRunning?: () => Promise<void> } = {},
   ): Promise<{ exitstatus: string; waitedMs: number }> {
     const { node } = parseUpid(upid);
     const path = `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}`;
@@ -123,9 +123,11 @@ export class ProxmoxClient {
       async () => {
         const s = await this.get<{ status: string; exitstatus?: string }>(`${path}/status`);
         last = `${s.status}${s.exitstatus ? ` (${s.exitstatus})` : ''}`;
-        return s.status === 'stopped' ? (s.exitstatus ?? '') : undefined;
+        if (s.status === 'stopped') return s.exitstatus ?? '';
+        await opts.whileRunning?.();
+        return undefined;
       },
-      { describeLast: () => last, ...(signal ? { signal } : {}) },
+      { describeLast: () => last, ...(opts.signal ? { signal: opts.signal } : {}) },
     );
     if (value !== 'OK' && !/^WARNINGS: \d+$/.test(value)) {
       const log = await this.taskLog(upid).catch((e: unknown) => [`(task log unreadable: ${String(e)})`]);

@@ -28,10 +28,11 @@ const returns = (key: string) => schema.endpoints[key]?.returns ?? {};
 
 const config = fixture<{ data: Record<string, string> }>('qemu-config.json').data;
 const resources = fixture<{ data: ClusterResource[] }>('cluster-resources.json').data;
-const tasks = fixture<Record<string, { data: never }>>('tasks.json');
-const agent = fixture<{ 'file-read': { data: { content: string } }; 'network-get-interfaces': { data: { result: never[] } } }>(
-  'agent.json',
-);
+const tasks = fixture<Record<string, { data: unknown }>>('tasks.json');
+const agent = fixture<{
+  'file-read': { data: { content: string } };
+  'network-get-interfaces': { data: { result: never[] } };
+}>('agent.json');
 
 describe('recorded payloads match the official schema', () => {
   test.each([
@@ -58,7 +59,11 @@ describe('VM config', () => {
     expect(c.vcpus).toBe(2);
     expect(c.memoryMiB).toBe(320);
     expect(c.metadata).toEqual({ tenant: 'acme', project: 'web', environment: 'prod', 'sentral-id': 'vm-0001' });
-    expect(c.owner).toEqual({ marker: 'vmconform', runId: '20261125t0015-2bf0', createdAt: '2026-11-25T00:15:03.120Z' });
+    expect(c.owner).toEqual({
+      marker: 'vmconform',
+      runId: '20261125t0015-2bf0',
+      createdAt: '2026-11-25T00:15:03.120Z',
+    });
     expect(c.placement).toEqual({ site: 'oslo sentrum' });
   });
 
@@ -116,15 +121,20 @@ describe('tasks and versions', () => {
   });
 
   test('task status: ok, running, failed with its exit status', () => {
-    const ok = tasks['status-ok']?.data as { upid: string; status: string; exitstatus: string; starttime: number };
+    const ok = tasks['status-ok']?.data as unknown as {
+      upid: string;
+      status: string;
+      exitstatus: string;
+      starttime: number;
+    };
     expect(parseTaskStatus(ok.upid, ok, ok.starttime + 3)).toMatchObject({
       status: 'succeeded',
       startedAt: '2024-11-25T18:45:43.000Z',
       endedAt: '2024-11-25T18:45:46.000Z',
     });
-    const running = tasks['status-running']?.data as { upid: string; status: string };
+    const running = tasks['status-running']?.data as unknown as { upid: string; status: string };
     expect(parseTaskStatus(running.upid, running).status).toBe('running');
-    const failed = tasks['status-failed']?.data as { upid: string; status: string; exitstatus: string };
+    const failed = tasks['status-failed']?.data as unknown as { upid: string; status: string; exitstatus: string };
     expect(parseTaskStatus(failed.upid, failed)).toMatchObject({
       status: 'failed',
       error: "bridge 'vmconform-no-such-network' does not exist",
@@ -160,7 +170,9 @@ describe('tasks and versions', () => {
 describe('hosts', () => {
   test('nodes with capacity and what their running VMs were given', () => {
     const hosts = hostsFromResources(resources, { site: 'oslo' });
-    expect(hosts.map((h) => [h.id, h.name, h.capacity.cpus, h.allocated.cpus, h.allocated.memoryBytes, h.site])).toEqual([
+    expect(
+      hosts.map((h) => [h.id, h.name, h.capacity.cpus, h.allocated.cpus, h.allocated.memoryBytes, h.site]),
+    ).toEqual([
       ['node/pve1', 'pve1', 16, 2, 335544320, 'oslo'],
       ['node/pve2', 'pve2', 8, 0, 0, 'oslo'],
     ]);
@@ -182,8 +194,10 @@ describe('guest agent report', () => {
   });
 
   test('without interfaces the log alone is used', () => {
-    expect(lastState(agentReport('VMC READY boot_id=ab-cd kernel=k\nVMC STATE seq=1 disks= nics=eth0:52:54:00:00:00:01', undefined))?.nics).toEqual([
-      { name: 'eth0', mac: '52:54:00:00:00:01' },
-    ]);
+    expect(
+      lastState(
+        agentReport('VMC READY boot_id=ab-cd kernel=k\nVMC STATE seq=1 disks= nics=eth0:52:54:00:00:00:01', undefined),
+      )?.nics,
+    ).toEqual([{ name: 'eth0', mac: '52:54:00:00:00:01' }]);
   });
 });

@@ -1,6 +1,7 @@
 /** The Proxmox VE target: the driver from lab config, the lab facts, and the controls a remote API allows. */
 import { readFile } from 'node:fs/promises';
 import { type LabConfig, resolveSecret } from '../../lab/config.js';
+import { restartProxmoxSimulator } from '../../lab/proxmox/lab.js';
 import type { Target } from '../driver.js';
 import { ConfigInvalid } from '../errors.js';
 import type { TlsOptions } from '../http.js';
@@ -63,6 +64,10 @@ export async function connectProxmox(config: LabConfig, opts: TargetOptions): Pr
       image: c.image,
     },
     control: {
+      // Only the local simulator can be restarted from here; a real node would need SSH (systemctl restart pvedaemon pveproxy).
+      ...(c.simulator && new URL(c.url).hostname === '127.0.0.1'
+        ? { restartDaemon: () => restartProxmoxSimulator(opts.log ?? (() => undefined)) }
+        : {}),
       // A wrong token secret: Proxmox answers 401 (after a delay), which must come back as AuthFailed.
       badCredentials: () => new ProxmoxDriver({ ...driverConfig, tokenSecret: `${tokenSecret}-wrong` }, ctx),
     },

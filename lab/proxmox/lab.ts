@@ -4,13 +4,14 @@
  * token written to a file the config names. `down` stops exactly the PID `up` started.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
-import { pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
+import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
 import { certFingerprint } from './simulator.js';
 
 export const proxmoxLabDefaults = {
@@ -46,13 +47,37 @@ const portOpen = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
+/** Starts the simulator process in the background and waits for its port; returns its PID. */
+async function startServer(): Promise<number> {
+  const log = join(d.root, 'simulator.log');
+  const out = openSync(log, 'a');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'lab/proxmox/server.ts'), d.root, String(d.port), d.version],
+    { cwd: repoRoot, detached: true, stdio: ['ignore', out, out] },
+  );
+  child.unref();
+  closeSync(out);
+  const pid = child.pid;
+  if (!pid) throw new Error('proxmox simulator did not start');
+  await waitFor(`proxmox simulator on 127.0.0.1:${d.port} (log ${log})`, defaultWaitPolicies.daemon, async () =>
+    (await portOpen(d.port))
+      ? true
+      : (await pidAlive(pid))
+        ? undefined
+        : Promise.reject(new Error(`proxmox simulator exited; see ${log}`)),
+  );
+  return pid;
+}
+
 export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
   const t0 = performance.now();
   const state = await readProxmoxLabState();
-  if (state && (await pidAlive(state.pid)) && (await portOpen(state.port))) {
+  if (state && (await isSimulator(state.pid)) && (await portOpen(state.port))) {
     say(`proxmox simulator already running (pid ${state.pid}, PVE ${state.version})`);
     return state;
   }
+  await ensurePackages(['openssl'], say);
   await mkdir(join(d.root, 'snippets'), { recursive: true });
   // A fresh certificate and token each start: the config pins the fingerprint file and reads the token file.
   await sh('openssl', [
@@ -78,24 +103,9 @@ export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
   await writeFile(join(d.root, 'cert.sha256'), `${fingerprint256}\n`);
   await writeFile(join(d.root, 'token-id'), `${d.tokenId}\n`);
   await writeFile(join(d.root, 'token-secret'), `${randomUUID()}\n`, { mode: 0o600 });
-  const log = join(d.root, 'simulator.log');
-  const { openSync } = await import('node:fs');
-  const out = openSync(log, 'a');
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'lab/proxmox/server.ts'), d.root, String(d.port), d.version],
-    { cwd: repoRoot, detached: true, stdio: ['ignore', out, out] },
-  );
-  child.unref();
-  const pid = child.pid;
-  if (!pid) throw new Error('proxmox simulator did not start');
-  await waitFor(`proxmox simulator on 127.0.0.1:${d.port} (log ${log})`, defaultWaitPolicies.daemon, async () =>
-    (await portOpen(d.port))
-      ? true
-      : (await pidAlive(pid))
-        ? undefined
-        : Promise.reject(new Error(`proxmox simulator exited; see ${log}`)),
-  );
+  // A fresh cluster each `lab up`; a restart (restartProxmoxSimulator) keeps it.
+  await rm(join(d.root, 'cluster-state.json'), { force: true });
+  const pid = await startServer();
   const next: ProxmoxLabState = {
     pid,
     port: d.port,
@@ -109,16 +119,30 @@ export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
   return next;
 }
 
-function randomUUID(): string {
-  return randomBytes(16)
-    .toString('hex')
-    .replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5');
+async function isSimulator(pid: number): Promise<boolean> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.includes('lab/proxmox/server.ts');
 }
 
 export async function proxmoxDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
   const state = await readProxmoxLabState();
-  // The simulator keeps its state in memory: stopping it removes every VM it held.
-  if (state?.pid) await stopPid(state.pid, 'proxmox simulator', say);
+  // The simulator keeps its state in memory: stopping it removes every VM it held. Only the PID `up`
+  // recorded is stopped, and only while it still runs the simulator (a PID can be reused).
+  if (state?.pid && (await isSimulator(state.pid))) await stopPid(state.pid, 'proxmox simulator', say);
   if (opts.purge) await rm(d.root, { recursive: true, force: true });
   else if (state) await rm(statePath, { force: true });
+}
+
+/**
+ * The local stand-in for restarting pvedaemon/pveproxy (ID-01, ID-02, OPS-04): the simulator saves
+ * its cluster on SIGTERM after its running tasks end and loads it again, with the same certificate.
+ */
+export async function restartProxmoxSimulator(say: Say): Promise<void> {
+  const state = await readProxmoxLabState();
+  if (!state || !(await isSimulator(state.pid)))
+    throw new Error('the proxmox simulator is not running: run `vmconform lab up proxmox`');
+  await stopPid(state.pid, 'proxmox simulator', say);
+  const pid = await startServer();
+  await writeJson(statePath, { ...state, pid });
+  say(`restarted proxmox simulator (pid ${pid})`);
 }

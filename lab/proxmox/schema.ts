@@ -217,7 +217,8 @@ export function typedObject(p: PropSchema, o: Record<string, string>): Record<st
   const out: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(o)) {
     const t = propFor(p.properties ?? {}, k)?.type;
-    out[k] = t === 'integer' || t === 'number' ? Number(v) : t === 'boolean' ? (/^(1|true|on|yes)$/i.test(v) ? 1 : 0) : v;
+    out[k] =
+      t === 'integer' || t === 'number' ? Number(v) : t === 'boolean' ? (/^(1|true|on|yes)$/i.test(v) ? 1 : 0) : v;
   }
   return out;
 }

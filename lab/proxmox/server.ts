@@ -3,7 +3,7 @@
  * the lab's certificate and token (read from its state directory, never from argv).
  *   node --import tsx lab/proxmox/server.ts <state-dir> <port> <pve-version>
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProxmoxSimulator } from './simulator.js';
 
@@ -23,9 +23,19 @@ const sim = new ProxmoxSimulator({
   port: Number(port),
   snippetsDir: join(dir, 'snippets'),
 });
-sim.addTemplate(9000, 'vmc-base-v1', 'VMCIMG:base-v1');
+// A restart (the lab's stand-in for restarting pvedaemon/pveproxy) keeps the cluster's state.
+const statePath = join(dir, 'cluster-state.json');
+if (existsSync(statePath)) sim.load(readFileSync(statePath, 'utf8'));
+else sim.addTemplate(9000, 'vmc-base-v1', 'VMCIMG:base-v1');
 const { port: bound } = await sim.listen();
 process.stdout.write(`proxmox simulator ${version} listening on https://127.0.0.1:${bound}/api2/json\n`);
-const stop = () => void sim.close().then(() => process.exit(0));
+const stop = () => {
+  const save = () => {
+    if (sim.busy) return void setTimeout(save, 50);
+    writeFileSync(statePath, sim.snapshot());
+    void sim.close().then(() => process.exit(0));
+  };
+  save();
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

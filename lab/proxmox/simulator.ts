@@ -156,6 +156,40 @@ export class ProxmoxSimulator {
     else delete vm.config.lock;
   }
 
+  /** Everything the simulated cluster holds, so a restarted simulator (a daemon restart) keeps its VMs. */
+  snapshot(): string {
+    return JSON.stringify({
+      vms: [...this.vms.values()],
+      volumes: [...this.volumes.values()],
+      tasks: this.tasks,
+      pools: [...this.pools].map(([k, v]) => [k, [...v]]),
+      pid: this.pid,
+    });
+  }
+
+  load(json: string): void {
+    const s = JSON.parse(json) as {
+      vms: Vm[];
+      volumes: Volume[];
+      tasks: Task[];
+      pools: [string, number[]][];
+      pid: number;
+    };
+    this.vms.clear();
+    for (const v of s.vms) this.vms.set(v.vmid, v);
+    this.volumes.clear();
+    for (const v of s.volumes) this.volumes.set(v.volid, v);
+    this.tasks.splice(0, this.tasks.length, ...s.tasks);
+    this.pools.clear();
+    for (const [k, v] of s.pools) this.pools.set(k, new Set(v));
+    this.pid = s.pid;
+  }
+
+  /** True while any task is still running (a restart waits for them, as forked Proxmox workers finish). */
+  get busy(): boolean {
+    return this.tasks.some((t) => t.status === 'running');
+  }
+
   /** The VMID of a VM by name (tests and fault injection). */
   vmidOf(name: string): number | undefined {
     return [...this.vms.values()].find((v) => v.config.name === name)?.vmid;
@@ -543,9 +577,10 @@ export class ProxmoxSimulator {
       case 'POST /nodes/{node}/qemu/{vmid}/status/shutdown': {
         const vm = this.vm(p.vmid as string);
         this.unlocked(vm);
+        // The guest logs the ACPI request as it arrives and powers off when the task ends, as a real one does.
+        if (vm.status === 'running') vm.guestLog.push('VMC SHUTDOWN source=acpi');
         return this.task('qmshutdown', String(vm.vmid), () => {
           if (vm.status !== 'running') throw new Error(`VM ${vm.vmid} not running`);
-          vm.guestLog.push('VMC SHUTDOWN source=acpi');
           vm.status = 'stopped';
         });
       }
