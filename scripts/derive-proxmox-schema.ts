@@ -5,9 +5,26 @@
  * schema can never claim more than Proxmox publishes. The upstream file itself is never committed.
  *
  *   git -C <pve-docs> show <commit>:api-viewer/apidata.js > /tmp/apidata.js
- *   node --import tsx scripts/derive-proxmox-schema.ts /tmp/apidata.js <commit> > fixtures/proxmox/api-schema.json
+ *   node --import tsx scripts/derive-proxmox-schema.ts /tmp/apidata.js <commit> <version> > fixtures/proxmox/api-schema.json
+ *   npx biome format --write fixtures/proxmox/api-schema.json
  */
 import { readFileSync } from 'node:fs';
+
+/** VM settings the adapter writes, at create (restore) and in config updates alike. */
+const vmConfig = [
+  'name',
+  'cores',
+  'memory',
+  'net[n]',
+  'virtio[n]',
+  'ide[n]',
+  'cicustom',
+  'smbios1',
+  'tags',
+  'description',
+  'agent',
+  'bios',
+];
 
 /** method path -> the parameters the adapter sends (path parameters are always kept). */
 export const used: Record<string, string[]> = {
@@ -26,44 +43,10 @@ export const used: Record<string, string[]> = {
   'GET /nodes/{node}/tasks/{upid}/status': [],
   'GET /nodes/{node}/tasks/{upid}/log': ['start', 'limit'],
   'GET /nodes/{node}/qemu': ['full'],
-  'POST /nodes/{node}/qemu': [
-    'vmid',
-    'name',
-    'archive',
-    'storage',
-    'unique',
-    'pool',
-    'cores',
-    'memory',
-    'net[n]',
-    'virtio[n]',
-    'ide[n]',
-    'cicustom',
-    'smbios1',
-    'tags',
-    'description',
-    'agent',
-    'serial[n]',
-    'bios',
-  ],
+  'POST /nodes/{node}/qemu': ['vmid', 'archive', 'storage', 'unique', 'pool', ...vmConfig],
   'DELETE /nodes/{node}/qemu/{vmid}': ['purge', 'destroy-unreferenced-disks'],
   'GET /nodes/{node}/qemu/{vmid}/config': ['current'],
-  'POST /nodes/{node}/qemu/{vmid}/config': [
-    'name',
-    'cores',
-    'memory',
-    'net[n]',
-    'virtio[n]',
-    'ide[n]',
-    'cicustom',
-    'smbios1',
-    'tags',
-    'description',
-    'agent',
-    'delete',
-    'digest',
-    'bios',
-  ],
+  'POST /nodes/{node}/qemu/{vmid}/config': ['delete', 'digest', ...vmConfig],
   'POST /nodes/{node}/qemu/{vmid}/clone': ['newid', 'name', 'full', 'pool', 'target', 'storage'],
   'PUT /nodes/{node}/qemu/{vmid}/resize': ['disk', 'size'],
   'POST /nodes/{node}/qemu/{vmid}/move_disk': ['disk', 'target-vmid', 'target-disk'],

@@ -3,12 +3,11 @@
  * loopback, with the faults a real cluster produces injected. Every request the adapter makes must
  * be one the official schema allows; a request it does not allow must fail.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ProxmoxSimulator } from '../../lab/proxmox/simulator.js';
+import { makeCert, ProxmoxSimulator } from '../../lab/proxmox/simulator.js';
 import { Transcript } from '../../reports/transcript.js';
 import { AuthFailed, Conflict, NotFound, PlatformError, type VmSpec } from '../driver.js';
 import { lastState } from '../guest/console.js';
@@ -16,29 +15,7 @@ import { type ProxmoxConfig, ProxmoxDriver } from './adapter.js';
 import { ProxmoxClient, TaskFailed } from './client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmc-pve-test-'));
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=pve-test',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ],
-  { stdio: 'ignore' },
-);
-const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-const key = readFileSync(join(dir, 'key.pem'), 'utf8');
+const { cert, key } = makeCert(dir, 'pve-test');
 const tokenId = 'root@pam!test';
 const tokenSecret = 'b6c1e0f2-5a4d-4f1e-9a2b-0c3d4e5f6a7b';
 const MiB = 2 ** 20;

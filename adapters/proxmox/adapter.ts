@@ -70,7 +70,6 @@ import {
   parseUpid,
   parseVersion,
   resizeReturnsUpid,
-  runTag,
   smbiosUuid,
 } from './mapping.js';
 
@@ -288,6 +287,14 @@ export class ProxmoxDriver implements Driver {
     return `user=${this.c.snippetStorage}:snippets/${user},meta=${this.c.snippetStorage}:snippets/${meta}`;
   }
 
+  /** The description line holding this run's ownership record and the caller's metadata. */
+  private ownedDescription(metadata: Record<string, string>): string {
+    return buildDescription({
+      owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
+      metadata,
+    });
+  }
+
   private diskValue(d: DiskSpec): string {
     // Proxmox allocates in GiB (fractions allowed): STORAGE:SIZE_IN_GiB.
     const gib = Number((d.sizeBytes / GiB).toFixed(6));
@@ -327,10 +334,7 @@ export class ProxmoxDriver implements Driver {
         memory: spec.memoryMiB,
         smbios1: `uuid=${uuid}`,
         tags: buildTags(this.ctx.runId, spec.placement),
-        description: buildDescription({
-          owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
-          metadata: spec.metadata,
-        }),
+        description: this.ownedDescription(spec.metadata),
         agent: 1,
         ...(spec.firmware === 'uefi' ? { bios: 'ovmf' } : {}),
       };
@@ -346,12 +350,7 @@ export class ProxmoxDriver implements Driver {
       throw e;
     }
     this.ids.set(uuid, vmid);
-    return {
-      result: { id: uuid, name: spec.name },
-      handle: clone.handle,
-      acceptedMs: clone.acceptedMs,
-      doneMs: performance.now() - t0,
-    };
+    return { ...clone, result: { id: uuid, name: spec.name }, doneMs: performance.now() - t0 };
   }
 
   /** Deletes a VM this create made, identified by VMID and name together, so nothing is left half-made (OBS-03). */
@@ -772,10 +771,7 @@ export class ProxmoxDriver implements Driver {
         name: opts.name,
         smbios1: `uuid=${uuid}`,
         tags: buildTags(this.ctx.runId, opts.placement),
-        description: buildDescription({
-          owner: { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() },
-          metadata: parseConfig(cfg).metadata,
-        }),
+        description: this.ownedDescription(parseConfig(cfg).metadata),
       },
       'device',
     );

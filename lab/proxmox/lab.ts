@@ -11,8 +11,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
-import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
-import { certFingerprint } from './simulator.js';
+import { ensurePackages, pidAlive, readJson, type Say, stopPid, writeJson } from '../host.js';
+import { certFingerprint, makeCert } from './simulator.js';
 
 export const proxmoxLabDefaults = {
   root: '/var/lib/vmconform/proxmox',
@@ -80,26 +80,8 @@ export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
   await ensurePackages(['openssl'], say);
   await mkdir(join(d.root, 'snippets'), { recursive: true });
   // A fresh certificate and token each start: the config pins the fingerprint file and reads the token file.
-  await sh('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '30',
-    '-subj',
-    '/CN=pve1.vmconform.local',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    join(d.root, 'key.pem'),
-    '-out',
-    join(d.root, 'cert.pem'),
-  ]);
-  const fingerprint256 = certFingerprint(await readFile(join(d.root, 'cert.pem'), 'utf8'));
+  const { cert } = makeCert(d.root, 'pve1.vmconform.local');
+  const fingerprint256 = certFingerprint(cert);
   await writeFile(join(d.root, 'cert.sha256'), `${fingerprint256}\n`);
   await writeFile(join(d.root, 'token-id'), `${d.tokenId}\n`);
   await writeFile(join(d.root, 'token-secret'), `${randomUUID()}\n`, { mode: 0o600 });

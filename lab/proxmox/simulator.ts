@@ -7,6 +7,7 @@
  * guest agent reports what a real guest would from the VM's config (MACs, disk serials, a boot id
  * that changes on every boot), which is why every verdict against it is `simulated`.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -475,17 +476,7 @@ export class ProxmoxSimulator {
         if (this.vms.has(newid)) throw new ApiError(500, `unable to create VM ${newid}: config file already exists`);
         if (!src.template && p.full === '0')
           throw new ApiError(500, 'Linked clone feature is not supported for a VM that is not a template');
-        const vm: Vm = {
-          vmid: newid,
-          config: { lock: 'clone' },
-          status: 'stopped',
-          template: false,
-          guestLog: [],
-          cpuSeconds: 0,
-          seq: 0,
-        };
-        this.vms.set(newid, vm);
-        if (p.pool) this.pools.get(p.pool)?.add(newid);
+        const vm = this.placeholder(newid, 'clone', p.pool);
         return this.task(
           'qmclone',
           String(src.vmid),
@@ -657,21 +648,11 @@ export class ProxmoxSimulator {
     const vmid = Number(p.vmid);
     if (p.archive) {
       const backup = this.volumes.get(p.archive);
-      if (!backup || backup.content !== 'backup') throw new ApiError(500, `can't find archive '${p.archive}'`);
+      if (backup?.content !== 'backup') throw new ApiError(500, `can't find archive '${p.archive}'`);
       if (this.vms.has(vmid))
         throw new ApiError(500, `unable to restore VM ${vmid} - VM ${vmid} already exists on node '${this.o.node}'`);
       const saved = JSON.parse(backup.hdr) as { config: Record<string, string>; volumes: Volume[] };
-      const vm: Vm = {
-        vmid,
-        config: { lock: 'create' },
-        status: 'stopped',
-        template: false,
-        guestLog: [],
-        cpuSeconds: 0,
-        seq: 0,
-      };
-      this.vms.set(vmid, vm);
-      if (p.pool) this.pools.get(p.pool)?.add(vmid);
+      const vm = this.placeholder(vmid, 'create', p.pool);
       return this.task(
         'qmrestore',
         String(vmid),
@@ -697,6 +678,14 @@ export class ProxmoxSimulator {
       );
     }
     throw new ApiError(501, 'the simulator creates VMs by cloning a template or restoring a backup only');
+  }
+
+  /** The locked, empty VM a clone or restore holds while its task runs (its VMID is taken from the start). */
+  private placeholder(vmid: number, lock: string, pool?: string): Vm {
+    const vm: Vm = { vmid, config: { lock }, status: 'stopped', template: false, guestLog: [], cpuSeconds: 0, seq: 0 };
+    this.vms.set(vmid, vm);
+    if (pool) this.pools.get(pool)?.add(vmid);
+    return vm;
   }
 
   /** Rejects what Proxmox refuses at config time: a cicustom snippet that does not exist. */
@@ -1005,6 +994,36 @@ export class ProxmoxSimulator {
 
 export const randomMac = () =>
   `BC:24:11:${[...randomBytes(3)].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(':')}`;
+
+/** A self-signed EC certificate for 127.0.0.1 (the simulator's TLS identity; the lab config pins its fingerprint). */
+export function makeCert(dir: string, cn: string): { cert: string; key: string } {
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
+}
 
 export function certFingerprint(pem: string): string {
   const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
