@@ -48,12 +48,12 @@ const portOpen = (port: number) =>
   });
 
 /** Starts the simulator process in the background and waits for its port; returns its PID. */
-async function startServer(): Promise<number> {
+async function startServer(version: string): Promise<number> {
   const log = join(d.root, 'simulator.log');
   const out = openSync(log, 'a');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'lab/proxmox/server.ts'), d.root, String(d.port), d.version],
+    ['--import', 'tsx', join(repoRoot, 'lab/proxmox/server.ts'), d.root, String(d.port), version],
     { cwd: repoRoot, detached: true, stdio: ['ignore', out, out] },
   );
   child.unref();
@@ -87,7 +87,7 @@ export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
   await writeFile(join(d.root, 'token-secret'), `${randomUUID()}\n`, { mode: 0o600 });
   // A fresh cluster each `lab up`; a restart (restartProxmoxSimulator) keeps it.
   await rm(join(d.root, 'cluster-state.json'), { force: true });
-  const pid = await startServer();
+  const pid = await startServer(d.version);
   const next: ProxmoxLabState = {
     pid,
     port: d.port,
@@ -124,7 +124,7 @@ export async function restartProxmoxSimulator(say: Say): Promise<void> {
   if (!state || !(await isSimulator(state.pid)))
     throw new Error('the proxmox simulator is not running: run `vmconform lab up proxmox`');
   await stopPid(state.pid, 'proxmox simulator', say);
-  const pid = await startServer();
+  const pid = await startServer(state.version);
   await writeJson(statePath, { ...state, pid });
   say(`restarted proxmox simulator (pid ${pid})`);
 }
