@@ -209,6 +209,11 @@ export class ProxmoxDriver implements Driver {
     throw new NotFound(`proxmox: no VM with SMBIOS UUID ${vm.id} (${vm.name}) on node ${this.c.node}`);
   }
 
+  /** The VMID behind a VmRef, for lab controls that act beside the driver (INT-02). */
+  async vmidOf(vm: VmRef): Promise<number> {
+    return (await this.locate(vm)).vmid;
+  }
+
   private async mine(vm: VmRef): Promise<Located> {
     const l = await this.locate(vm);
     if (!parseTags(l.config.tags).owned)

@@ -6,7 +6,9 @@ import type { Target } from '../driver.js';
 import { ConfigInvalid } from '../errors.js';
 import type { TlsOptions } from '../http.js';
 import type { TargetOptions } from '../registry.js';
+import { defaultWaitPolicies } from '../wait.js';
 import { type ProxmoxConfig, ProxmoxDriver } from './adapter.js';
+import { ProxmoxClient } from './client.js';
 
 const readField = (path: string, field: string) =>
   readFile(path, 'utf8').then(
@@ -68,6 +70,20 @@ export async function connectProxmox(config: LabConfig, opts: TargetOptions): Pr
       ...(c.simulator && new URL(c.url).hostname === '127.0.0.1'
         ? { restartDaemon: () => restartProxmoxSimulator(opts.log ?? (() => undefined)) }
         : {}),
+      // An operator stopping the VM with their own API call, not through the driver (INT-02 drift).
+      outOfBandStop: async (vm) => {
+        const vmid = await driver.vmidOf(vm);
+        const operator = new ProxmoxClient({ ...driverConfig, transcript: opts.transcript });
+        try {
+          const upid = await operator.call<string>(
+            'POST',
+            `/nodes/${encodeURIComponent(c.node)}/qemu/${vmid}/status/stop`,
+          );
+          await operator.waitTask(upid, defaultWaitPolicies['stop-forced']);
+        } finally {
+          await operator.close();
+        }
+      },
       // A wrong token secret: Proxmox answers 401 (after a delay), which must come back as AuthFailed.
       badCredentials: () => new ProxmoxDriver({ ...driverConfig, tokenSecret: `${tokenSecret}-wrong` }, ctx),
     },
