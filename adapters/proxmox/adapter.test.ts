@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeCert, ProxmoxSimulator } from '../../lab/proxmox/simulator.js';
 import { Transcript } from '../../reports/transcript.js';
-import { AuthFailed, Conflict, NotFound, PlatformError, type VmSpec } from '../driver.js';
+import { removeOwned } from '../../scripts/runs.js';
+import { AuthFailed, Conflict, NotFound, NotOwned, PlatformError, type VmSpec } from '../driver.js';
 import { lastState } from '../guest/console.js';
+import { defaultWaitPolicies } from '../wait.js';
 import { type ProxmoxConfig, ProxmoxDriver } from './adapter.js';
 import { ProxmoxClient, TaskFailed } from './client.js';
 
@@ -203,6 +205,37 @@ describe('faults a real cluster produces', () => {
     await expect(v8.driver.start(vm)).rejects.toThrow(/bridge 'vmbr9' does not exist/);
     expect((await v8.driver.inspect(vm)).power).toBe('stopped');
     await v8.driver.delete(vm);
+  });
+});
+
+describe('ownership', () => {
+  test('owned objects can be removed through the driver, as the sweeper does; a VM without the tag is refused', async () => {
+    const vm = (await v8.driver.create(spec('vmc-sweep'))).result;
+    const b = (await v8.driver.backup(vm)).result;
+    const mine = (await v8.driver.owned()).filter((o) => o.runId === '20261125t0000-abcd');
+    expect(mine.map((o) => [o.kind, o.id])).toEqual(
+      expect.arrayContaining([
+        ['vm', vm.id],
+        ['backup', b.id],
+      ]),
+    );
+    const failed = await removeOwned(v8.driver, mine, () => undefined);
+    expect(failed).toEqual([]);
+    expect((await v8.driver.owned()).filter((o) => o.runId === '20261125t0000-abcd')).toEqual([]);
+    // Strip the tag behind the driver's back: delete must refuse, typed.
+    const other = (await v8.driver.create(spec('vmc-foreign'))).result;
+    const api = new ProxmoxClient({ ...v8.config, transcript: new Transcript() });
+    const vmid = v8.sim.vmidOf('vmc-foreign');
+    const setTags = async (params: Record<string, string>) =>
+      api.waitTask(
+        await api.call<string>('POST', `/nodes/pve1/qemu/${vmid}/config`, params),
+        defaultWaitPolicies.device,
+      );
+    await setTags({ delete: 'tags' });
+    await expect(v8.driver.delete(other)).rejects.toBeInstanceOf(NotOwned);
+    await setTags({ tags: 'vmconform;vmc-run.20261125t0000-abcd' });
+    await v8.driver.delete(other);
+    await api.close();
   });
 });
 

@@ -477,8 +477,11 @@ export class ProxmoxDriver implements Driver {
     const out: OwnedObject[] = [];
     for (const r of await this.resources('vm')) {
       const tags = parseTags(r.tags);
-      if (r.type === 'qemu' && tags.owned && tags.runId && !r.template)
-        out.push({ kind: 'vm', id: `${r.node}/${r.vmid}`, name: r.name ?? '', runId: tags.runId });
+      if (r.type !== 'qemu' || !tags.owned || !tags.runId || r.template || r.vmid === undefined) continue;
+      // The id is the SMBIOS UUID, as in every VmRef, so the sweeper can delete it through the driver.
+      const uuid = smbiosUuid((await this.config(r.vmid).catch(() => undefined))?.smbios1);
+      if (uuid) this.ids.set(uuid, r.vmid);
+      out.push({ kind: 'vm', id: uuid ?? `${r.node}/${r.vmid}`, name: r.name ?? '', runId: tags.runId });
     }
     for (const b of await this.backupVolumes())
       if (b.runId) out.push({ kind: 'backup', id: b.volid, name: b.volid, runId: b.runId });
