@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { loadSchema } from '../lab/proxmox/schema.js';
-import { derive, used } from './derive-proxmox-schema.js';
+import { derive, deriveLenient, differences, used } from './derive-proxmox-schema.js';
 
 const apidata = (props: Record<string, unknown>) =>
   `const apiSchema = ${JSON.stringify([
@@ -17,6 +17,12 @@ const source = { repo: 'r', commit: 'c', version: '8.4.0' };
 describe('derive-proxmox-schema', () => {
   test('a path or parameter the upstream schema lacks is an error, never invented', () => {
     expect(() => derive(apidata({}), source)).toThrow(/not in the upstream schema/);
+  });
+
+  test('an older release is compared, not required: what it lacks or returns differently is recorded', () => {
+    const now = deriveLenient(apidata({}).replace('"type":"object","description":"x"', '"type":"string"'));
+    expect(differences(now, deriveLenient(apidata({})))).toEqual({ 'GET /version': { returns: { type: 'object' } } });
+    expect(differences(now, now)).toEqual({});
   });
 
   test('the committed reduced schema records its source and covers exactly what the adapter uses', () => {

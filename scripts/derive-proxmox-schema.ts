@@ -5,7 +5,8 @@
  * schema can never claim more than Proxmox publishes. The upstream file itself is never committed.
  *
  *   git -C <pve-docs> show <commit>:api-viewer/apidata.js > /tmp/apidata.js
- *   node --import tsx scripts/derive-proxmox-schema.ts /tmp/apidata.js <commit> <version> > fixtures/proxmox/api-schema.json
+ *   node --import tsx scripts/derive-proxmox-schema.ts /tmp/apidata.js <commit> <version> \
+ *     [/tmp/apidata-7.4.js <7.4 commit> <7.4 version>] > fixtures/proxmox/api-schema.json
  *   npx biome format --write fixtures/proxmox/api-schema.json
  */
 import { readFileSync } from 'node:fs';
@@ -79,7 +80,15 @@ function reduceProp(p: Json): Json {
 const reduceProps = (props: Json) =>
   Object.fromEntries(Object.entries(props).map(([k, v]) => [k, reduceProp(v as Json)]));
 
-export function derive(apidataText: string, source: { repo: string; commit: string; version: string }): Json {
+/** The same reduction without failing on what an older release lacks (it is recorded as a difference instead). */
+export const deriveLenient = (apidataText: string): Json =>
+  derive(apidataText, { repo: '', commit: '', version: '' }, false);
+
+export function derive(
+  apidataText: string,
+  source: { repo: string; commit: string; version: string },
+  strict = true,
+): Json {
   const json = JSON.parse(apidataText.slice(apidataText.indexOf('['), apidataText.lastIndexOf(']') + 1)) as Json[];
   const index = new Map<string, Json>();
   const walk = (n: Json) => {
@@ -91,13 +100,19 @@ export function derive(apidataText: string, source: { repo: string; commit: stri
   for (const [key, names] of Object.entries(used)) {
     const [method = '', path = ''] = key.split(' ');
     const info = index.get(path)?.[method] as Json | undefined;
-    if (!info) throw new Error(`${key}: not in the upstream schema`);
+    if (!info) {
+      if (strict) throw new Error(`${key}: not in the upstream schema`);
+      continue;
+    }
     const params = (info.parameters as Json | undefined)?.properties as Json | undefined;
     const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
     const keep: Json = {};
     for (const n of [...pathParams, ...names]) {
       const p = params?.[n];
-      if (!p) throw new Error(`${key}: parameter ${n} is not in the upstream schema`);
+      if (!p) {
+        if (strict) throw new Error(`${key}: parameter ${n} is not in the upstream schema`);
+        continue;
+      }
       keep[n] = reduceProp(p as Json);
     }
     endpoints[key] = {
@@ -113,12 +128,43 @@ export function derive(apidataText: string, source: { repo: string; commit: stri
   };
 }
 
+/**
+ * What an older release's schema says differently about the same endpoints: return shapes and
+ * parameters it lacks. The simulator answers as that release when started with its version.
+ */
+export function differences(base: Json, older: Json): Json {
+  const out: Json = {};
+  const b = base.endpoints as Record<string, { parameters: Json; returns: Json }>;
+  const o = older.endpoints as Record<string, { parameters: Json; returns: Json }>;
+  for (const [key, e] of Object.entries(b)) {
+    const old = o[key];
+    if (!old) continue;
+    const missing = Object.keys(e.parameters).filter((n) => !(n in old.parameters));
+    const returns = JSON.stringify(old.returns) !== JSON.stringify(e.returns);
+    if (returns || missing.length > 0)
+      out[key] = {
+        ...(returns ? { returns: old.returns } : {}),
+        ...(missing.length > 0 ? { missingParameters: missing } : {}),
+      };
+  }
+  return out;
+}
+
 if (process.argv[1]?.endsWith('derive-proxmox-schema.ts')) {
-  const [file, commit, version] = process.argv.slice(2);
+  // <apidata.js> <commit> <version> [<older apidata.js> <older commit> <older version>]
+  const [file, commit, version, oldFile, oldCommit, oldVersion] = process.argv.slice(2);
   if (!file || !commit || !version) {
-    process.stderr.write('usage: derive-proxmox-schema.ts <apidata.js> <pve-docs commit> <PVE version>\n');
+    process.stderr.write(
+      'usage: derive-proxmox-schema.ts <apidata.js> <pve-docs commit> <PVE version> [<older apidata.js> <commit> <version>]\n',
+    );
     process.exit(2);
   }
-  const out = derive(readFileSync(file, 'utf8'), { repo: 'https://github.com/proxmox/pve-docs', commit, version });
+  const repo = 'https://github.com/proxmox/pve-docs';
+  const out = derive(readFileSync(file, 'utf8'), { repo, commit, version });
+  if (oldFile && oldCommit && oldVersion) {
+    // The older schema may lack endpoints or parameters the adapter uses: derive leniently, record what differs.
+    const older = deriveLenient(readFileSync(oldFile, 'utf8'));
+    out.olderReleases = { [oldVersion]: { commit: oldCommit, differences: differences(out, older) } };
+  }
   process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
 }

@@ -30,6 +30,11 @@ export interface Endpoint {
 export interface ApiSchema {
   source: { repo: string; commit: string; version: string; file: string };
   endpoints: Record<string, Endpoint>;
+  /** Per older release (e.g. '7.4-2'): its pve-docs commit and what its schema says differently. */
+  olderReleases?: Record<
+    string,
+    { commit: string; differences: Record<string, { returns?: PropSchema; missingParameters?: string[] }> }
+  >;
 }
 
 export const schemaPath = fileURLToPath(new URL('../../fixtures/proxmox/api-schema.json', import.meta.url));

@@ -100,11 +100,6 @@ const storages = {
   local: { type: 'dir', content: 'iso,vztmpl,backup,snippets', total: 100 * GiB },
 } as const;
 
-/** Differences the adapter must handle between PVE 7.4 and 8.x (from the 7.4 and 8.x api-viewer data). */
-const versionReturns: Record<string, Record<string, Endpoint['returns']>> = {
-  '7': { 'PUT /nodes/{node}/qemu/{vmid}/resize': { type: 'null' } },
-};
-
 const sizeBytes = (s: string): number => {
   const m = /^(\d+(?:\.\d+)?)([KMGT]?)$/.exec(s);
   if (!m) throw new ApiError(400, `invalid size '${s}'`);
@@ -134,6 +129,12 @@ export class ProxmoxSimulator {
   constructor(opts: SimulatorOptions) {
     this.schema = opts.schema ?? loadSchema();
     this.o = { taskMs: 400, authDelayMs: 1_000, bridges: ['vmbr0', 'vmbr1'], port: 0, ...opts };
+  }
+
+  /** Differences of an older release (from its own api-viewer data) when the simulator runs as it. */
+  private get older(): Record<string, { returns?: Endpoint['returns']; missingParameters?: string[] }> | undefined {
+    const rel = Object.entries(this.schema.olderReleases ?? {}).find(([v]) => v.split('.')[0] === this.major);
+    return rel?.[1].differences;
   }
 
   get major(): string {
@@ -271,6 +272,10 @@ export class ProxmoxSimulator {
     for (const [k, v] of u.searchParams) params[k] = v;
     if (body) for (const [k, v] of new URLSearchParams(body)) params[k] = v;
     const errors = validateParams(route.endpoint, { ...params, ...route.pathParams });
+    // Running as an older release: what its schema lacks is refused as that release would.
+    for (const n of this.older?.[route.key]?.missingParameters ?? [])
+      if (params[n] !== undefined)
+        errors[n] = 'property is not defined in schema and the schema does not allow additional properties';
     if (Object.keys(errors).length > 0) {
       this.rejected.push({ key: route.key, errors });
       return { status: 400, text: 'Parameter verification failed.', json: { data: null, errors } };
@@ -282,7 +287,7 @@ export class ProxmoxSimulator {
     }
     try {
       const data = this.route(route.key, { ...params, ...route.pathParams });
-      const returns = versionReturns[this.major]?.[route.key] ?? route.endpoint.returns;
+      const returns = this.older?.[route.key]?.returns ?? route.endpoint.returns;
       const bad = checkReturn(returns, data);
       if (bad) return { status: 500, text: `simulator answer does not match the schema: ${bad}`, json: { data: null } };
       return { status: 200, text: 'OK', json: { data: data ?? null } };
@@ -459,7 +464,8 @@ export class ProxmoxSimulator {
       case 'GET /nodes/{node}/qemu/{vmid}/config': {
         const vm = this.vm(p.vmid as string);
         const digest = createHash('sha1').update(JSON.stringify(vm.config)).digest('hex');
-        const returns = this.schema.endpoints['GET /nodes/{node}/qemu/{vmid}/config']?.returns ?? {};
+        const key = 'GET /nodes/{node}/qemu/{vmid}/config';
+        const returns = this.older?.[key]?.returns ?? this.schema.endpoints[key]?.returns ?? {};
         return typedObject(returns, { ...vm.config, digest });
       }
       case 'POST /nodes/{node}/qemu/{vmid}/config': {
