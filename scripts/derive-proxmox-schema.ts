@@ -30,12 +30,10 @@ const vmConfig = [
 /** method path -> the parameters the adapter sends (path parameters are always kept). */
 export const used: Record<string, string[]> = {
   'GET /version': [],
-  'GET /nodes': [],
   'GET /nodes/{node}/status': [],
   'GET /cluster/resources': ['type'],
   'GET /cluster/tasks': [],
   'GET /cluster/nextid': ['vmid'],
-  'GET /pools': ['poolid'],
   'GET /nodes/{node}/network': ['type'],
   'GET /nodes/{node}/storage': ['content'],
   'GET /nodes/{node}/storage/{storage}/content': ['content', 'vmid'],
@@ -43,7 +41,6 @@ export const used: Record<string, string[]> = {
   'GET /nodes/{node}/tasks': ['vmid', 'limit', 'source'],
   'GET /nodes/{node}/tasks/{upid}/status': [],
   'GET /nodes/{node}/tasks/{upid}/log': ['start', 'limit'],
-  'GET /nodes/{node}/qemu': ['full'],
   'POST /nodes/{node}/qemu': ['vmid', 'archive', 'storage', 'unique', 'pool', ...vmConfig],
   'DELETE /nodes/{node}/qemu/{vmid}': ['purge', 'destroy-unreferenced-disks'],
   'GET /nodes/{node}/qemu/{vmid}/config': ['current'],

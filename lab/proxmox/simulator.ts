@@ -320,10 +320,6 @@ export class ProxmoxSimulator {
           release: this.o.version.split('-')[0]?.split('.').slice(0, 2).join('.') ?? '',
           repoid: 'a1b2c3d4',
         };
-      case 'GET /nodes':
-        return [
-          { node, status: 'online', maxcpu: 16, maxmem: 64 * GiB, mem: this.usedMem(), cpu: 0.05, uptime: 86_400 },
-        ];
       case 'GET /nodes/{node}/status':
         return {
           cpu: 0.05,
@@ -362,11 +358,6 @@ export class ProxmoxSimulator {
         while (this.vms.has(id)) id++;
         return id;
       }
-      case 'GET /pools':
-        return [...this.pools].map(([poolid, members]) => ({
-          poolid,
-          members: [...members].map((vmid) => ({ id: `qemu/${vmid}`, node, type: 'qemu', vmid })),
-        }));
       case 'GET /nodes/{node}/network':
         return this.o.bridges.map((iface) => ({
           iface,
@@ -446,8 +437,6 @@ export class ProxmoxSimulator {
         const start = Number(p.start ?? 0);
         return t.log.slice(start, start + Number(p.limit ?? 500)).map((line, i) => ({ n: start + i + 1, t: line }));
       }
-      case 'GET /nodes/{node}/qemu':
-        return [...this.vms.values()].map((vm) => this.vmRow(vm));
       case 'POST /nodes/{node}/qemu':
         return this.createVm(p);
       case 'DELETE /nodes/{node}/qemu/{vmid}': {
