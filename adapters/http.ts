@@ -29,6 +29,8 @@ export interface RetryPolicy {
 
 export interface HttpResponse<T = unknown> {
   status: number;
+  /** The HTTP reason phrase: Proxmox VE puts its error message there, with a body of `{"data":null}`. */
+  statusText?: string;
   headers: Record<string, string>;
   /** Parsed JSON when the response is JSON, else the text. */
   body: T;
@@ -162,6 +164,8 @@ export class HttpClient {
       ...(tls.key ? { key: tls.key } : {}),
       // A pinned certificate replaces chain verification (self-signed lab certs); the pin is checked below.
       rejectUnauthorized: pin === undefined,
+      // A resumed TLS session shows no peer certificate, so the pin could not be checked: full handshakes only.
+      ...(pin ? { maxCachedSessions: 0 } : {}),
       timeout: opts.timeouts?.connectMs ?? 10_000,
     });
     const connect: buildConnector.connector = (options, callback) =>
@@ -304,6 +308,7 @@ export class HttpClient {
       const reqIdHeader = this.opts.requestIdHeader;
       const res: HttpResponse<T> = {
         status: r.statusCode,
+        ...(r.statusText ? { statusText: r.statusText } : {}),
         headers: flat,
         body: parsed as T,
         text,
@@ -313,7 +318,7 @@ export class HttpClient {
       this.opts.transcript.record({
         kind: 'http',
         request: shown + sent,
-        response: `${r.statusCode} ${text.slice(0, maxTranscriptBody)}`,
+        response: `${r.statusCode}${r.statusCode >= 400 && r.statusText ? ` ${r.statusText}` : ''} ${text.slice(0, maxTranscriptBody)}`,
         ok: r.statusCode < 400,
         durationMs,
         taskId: this.opts.taskIdOf?.(res as HttpResponse) ?? res.requestId ?? null,

@@ -125,6 +125,47 @@ const nats = z.strictObject({
   token: secretRef.optional(),
 });
 
+/** A Proxmox VE cluster node reached over HTTPS with an API token (or the local simulator, `simulator: true`). */
+const proxmox = z.strictObject({
+  url: z
+    .string()
+    .regex(/^https:\/\/[^/]+(:\d+)?\/api2\/json$/, 'https://HOST:8006/api2/json')
+    .default('https://127.0.0.1:18006/api2/json'),
+  node: z.string().min(1).default('pve1'),
+  tokenId: z
+    .string()
+    .regex(/^[^@\s]+@[^!\s]+![A-Za-z][A-Za-z0-9._-]*$/, 'an API token id USER@REALM!TOKENID')
+    .default('root@pam!vmconform'),
+  tokenSecret: secretRef.default({ file: '/var/lib/vmconform/proxmox/token-secret' }),
+  /** TLS verification is always on: a CA bundle file, a pinned SHA-256 fingerprint, or the system CAs. */
+  tls: z
+    .strictObject({
+      caFile: z.string().optional(),
+      fingerprint256: z
+        .union([
+          z.string().regex(/^([0-9A-Fa-f]{2}:?){32}$/, 'a SHA-256 fingerprint'),
+          z.strictObject({ file: z.string() }),
+        ])
+        .optional(),
+    })
+    .default({}),
+  storage: z.string().default('local-lvm'),
+  snippetStorage: z.string().default('local'),
+  /** Where the snippet storage's snippets/ directory is writable from the harness host (e.g. an NFS mount). */
+  snippetsDir: z.string().optional(),
+  backupStorage: z.string().default('local'),
+  pool: z.string().optional(),
+  image: z.string().default('vmc-base-v1'),
+  network: z.string().default('vmbr0'),
+  network2: z.string().default('vmbr1'),
+  externalBridge: z.string().optional(),
+  site: z.string().optional(),
+  failureDomain: z.string().optional(),
+  /** The endpoint is vmconform's API simulator: every pass is reported `simulated`, never as platform evidence. */
+  simulator: z.boolean().default(false),
+  waits: z.record(z.string(), waitPolicy).optional(),
+});
+
 export const labConfigSchema = z.strictObject({
   outputDir: z.string().default('out'),
   nats: nats.optional(),
@@ -134,14 +175,16 @@ export const labConfigSchema = z.strictObject({
   platforms: z
     .strictObject({
       libvirt: libvirt.optional(),
+      proxmox: proxmox.optional(),
     })
-    .refine((p) => Object.keys(p).length > 0, 'at least one platform (libvirt)'),
+    .refine((p) => Object.keys(p).length > 0, 'at least one platform (libvirt, proxmox)'),
 });
 
 export type LabConfig = z.infer<typeof labConfigSchema>;
 export type LibvirtPlatformConfig = z.infer<typeof libvirt>;
 export type LibvirtSiteConfig = z.infer<typeof libvirtSite>;
 export type NatsConfig = z.infer<typeof nats>;
+export type ProxmoxPlatformConfig = z.infer<typeof proxmox>;
 
 export async function resolveSecret(ref: SecretRef, field: string): Promise<string> {
   let value: string | undefined;

@@ -28,6 +28,10 @@ const labs: Record<string, () => Promise<Lab>> = {
     const m = await import('./nats/lab.js');
     return { up: m.natsUp, down: m.natsDown, status: m.readNatsLabState };
   },
+  proxmox: async () => {
+    const m = await import('./proxmox/lab.js');
+    return { up: m.proxmoxUp, down: m.proxmoxDown, status: m.readProxmoxLabState };
+  },
 };
 
 export const labNames = Object.keys(labs);
