@@ -20,6 +20,10 @@ const labs: Record<string, () => Promise<Lab>> = {
     const m = await import('./libvirt/lab.js');
     return { up: m.libvirtUp, down: m.libvirtDown, status: m.readLibvirtLabState };
   },
+  incus: async () => {
+    const m = await import('./incus/lab.js');
+    return { up: m.incusUp, down: m.incusDown, status: m.readIncusLabState };
+  },
 };
 
 export const labNames = Object.keys(labs);

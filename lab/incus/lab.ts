@@ -1,0 +1,335 @@
+/**
+ * The embedded local Incus lab: packages from bookworm-backports, incusd started by hand (no systemd),
+ * a preseed with its own bridges and a dir pool, images built offline and imported through the API,
+ * an external bridge Incus did not create (NIC-05), and a measured answer to "can VMs start here?".
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { Capabilities } from '../../adapters/driver.js';
+import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
+import { ensurePackages, findPid, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
+
+export const incusLabDefaults = {
+  root: '/var/lib/vmconform/incus',
+  socket: '/var/lib/incus/unix.socket',
+  pool: 'vmconform',
+  project: 'vmconform',
+  network: 'vmcincbr0',
+  network2: 'vmcincbr1',
+  /** Addresses inside 10.77.0.0/23: clear of libvirt's default 192.168.122.0/24 and the host's own nets. */
+  address: '10.77.0.1/24',
+  address2: '10.77.1.1/24',
+  /** Our own external bridge (not the libvirt lab's vmc-ext0), so the Incus lab stands alone. */
+  externalBridge: 'vmcinc-ext0',
+  containerImage: 'vmc-base-v1',
+  vmImage: 'vmc-base-v1-vm',
+};
+const d = incusLabDefaults;
+
+export interface IncusLabState {
+  version: string;
+  /** Whether an Incus virtual machine started here, and Incus's own error when it did not. */
+  vm: { canStart: boolean; error?: string };
+  prereqMissing: Capabilities['prereqMissing'];
+  startedPids: { incusd?: number };
+  createdBridge: boolean;
+  images: { container: string; vm?: string };
+  bringUp: { ms: number; at: string; cold: boolean };
+}
+
+const statePath = join(d.root, 'lab.json');
+const imageDir = join(d.root, 'images');
+const guestDir = '/var/lib/vmconform/guest';
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const backports = '/etc/apt/sources.list.d/vmconform-bookworm-backports.sources';
+
+export const incusPackages = ['incus-base', 'incus-client', 'incus-agent'];
+const helperPackages = ['busybox-static', 'qemu-utils', 'iproute2', 'procps'];
+
+export const readIncusLabState = () => readJson<IncusLabState>(statePath);
+
+const incus = (args: string[], allowFail = false) => sh('incus', args, { allowFail });
+
+async function ensureBackports(say: Say): Promise<void> {
+  const have = await sh('sh', ['-c', 'grep -rls "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/'], {
+    allowFail: true,
+  });
+  if (have.stdout.trim()) return;
+  await writeFile(
+    backports,
+    'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n',
+  );
+  say(`added bookworm-backports to apt sources (${backports})`);
+}
+
+async function installIncus(say: Say): Promise<void> {
+  await ensurePackages(helperPackages, say);
+  const missing: string[] = [];
+  for (const p of incusPackages) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+    const r = await sh('dpkg-query', ['-W', '-f=${Status}', p], { allowFail: true });
+    if (!r.stdout.includes('install ok installed')) missing.push(p);
+  }
+  if (missing.length === 0) return;
+  await ensureBackports(say);
+  say(`installing from bookworm-backports: ${missing.join(' ')} (not the incus metapackage: it wants a newer qemu)`);
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  await sh('apt-get', [...lock, 'update']);
+  await sh('apt-get', [...lock, 'install', '-y', '--no-install-recommends', '-t', 'bookworm-backports', ...missing], {
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+async function answers(): Promise<boolean> {
+  return (await incus(['admin', 'waitready', '--timeout=1'], true)).exitCode === 0;
+}
+
+/** incusd does not daemonise itself: setsid detaches it from our process group so it outlives the CLI. */
+async function startIncusd(say: Say): Promise<number | undefined> {
+  if (await findPid('incusd')) return undefined;
+  await sh('mkdir', ['-p', '/var/log/incus']);
+  const p = execa(
+    'setsid',
+    ['/usr/libexec/incus/incusd', '--group', 'root', '--logfile', '/var/log/incus/incusd.log'],
+    {
+      detached: true,
+      stdio: 'ignore',
+      env: { PATH: `/usr/libexec/incus:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
+      reject: false,
+    },
+  );
+  p.unref();
+  const { value } = await waitFor('incusd to start', defaultWaitPolicies.daemon, () => findPid('incusd'));
+  await waitFor('incusd to answer', defaultWaitPolicies.daemon, async () => ((await answers()) ? true : undefined));
+  say(`started incusd (pid ${value})`);
+  return value;
+}
+
+function preseed(): string {
+  const net = (name: string, address: string) =>
+    `- name: ${name}\n  type: bridge\n  config:\n    ipv4.address: ${address}\n    ipv4.nat: "false"\n    ipv6.address: none\n`;
+  return [
+    'networks:',
+    net(d.network, d.address).trimEnd(),
+    net(d.network2, d.address2).trimEnd(),
+    'storage_pools:',
+    `- name: ${d.pool}`,
+    '  driver: dir',
+    'profiles:',
+    '- name: default',
+    '  devices:',
+    '    root:',
+    '      path: /',
+    `      pool: ${d.pool}`,
+    '      type: disk',
+    '',
+  ].join('\n');
+}
+
+async function ensureInit(say: Say): Promise<void> {
+  const nets = await incus(['network', 'list', '--format', 'csv', '-c', 'n'], true);
+  const pools = await incus(['storage', 'list', '--format', 'csv', '-c', 'n'], true);
+  const haveNets = nets.stdout.includes(d.network) && nets.stdout.includes(d.network2);
+  if (haveNets && pools.stdout.split('\n').includes(d.pool)) return;
+  // `incus admin init --minimal` fails here (it picks a bridge address it cannot use): explicit preseed.
+  const r = await execa('incus', ['admin', 'init', '--preseed'], { input: preseed(), reject: false });
+  if (r.exitCode !== 0) throw new Error(`incus admin init --preseed failed: ${r.stderr.trim()}`);
+  say(`initialised incus: bridges ${d.network} (${d.address}), ${d.network2} (${d.address2}), dir pool ${d.pool}`);
+}
+
+/** A project for tenancy: instances, volumes and images of the harness live apart from anything else. */
+async function ensureProject(): Promise<void> {
+  if ((await incus(['project', 'show', d.project], true)).exitCode === 0) return;
+  await incus([
+    'project',
+    'create',
+    d.project,
+    '-c',
+    'features.images=true',
+    '-c',
+    'features.profiles=true',
+    '-c',
+    'features.storage.volumes=true',
+  ]);
+  const profile = `devices:\n  root:\n    path: /\n    pool: ${d.pool}\n    type: disk\n`;
+  await execa('incus', ['profile', 'edit', 'default', '--project', d.project], { input: profile });
+}
+
+async function imageFingerprint(alias: string): Promise<string | undefined> {
+  const r = await incus(['image', 'info', alias, '--project', d.project], true);
+  return r.exitCode === 0 ? /Fingerprint:\s*([0-9a-f]+)/.exec(r.stdout)?.[1] : undefined;
+}
+
+async function ensureImages(say: Say): Promise<IncusLabState['images']> {
+  const build = await execa('bash', [join(repoRoot, 'lab/incus/build-images.sh'), imageDir, guestDir], {
+    reject: false,
+    all: true,
+    stdin: 'ignore',
+  });
+  if (build.exitCode !== 0) throw new Error(`incus image build failed:\n${build.all}`);
+  let container = await imageFingerprint(d.containerImage);
+  if (!container) {
+    await incus([
+      'image',
+      'import',
+      join(imageDir, 'container.tar.gz'),
+      '--alias',
+      d.containerImage,
+      '--project',
+      d.project,
+    ]);
+    container = await imageFingerprint(d.containerImage);
+    say(`imported container image ${d.containerImage} (${container})`);
+  }
+  let vm = await imageFingerprint(d.vmImage);
+  if (!vm) {
+    const r = await incus(
+      [
+        'image',
+        'import',
+        join(imageDir, 'vm-meta.tar.gz'),
+        join(imageDir, 'vm-disk.qcow2'),
+        '--alias',
+        d.vmImage,
+        '--project',
+        d.project,
+      ],
+      true,
+    );
+    vm = r.exitCode === 0 ? await imageFingerprint(d.vmImage) : undefined;
+    say(vm ? `imported VM image ${d.vmImage} (${vm})` : `VM image import failed: ${r.stderr.trim()}`);
+  }
+  return { container: container ?? '', ...(vm ? { vm } : {}) };
+}
+
+/** Tries a real VM start; Incus's own error is the evidence for every VM-only verdict. */
+async function probeVm(): Promise<IncusLabState['vm']> {
+  const name = 'vmc-lab-vmprobe';
+  const p = ['--project', d.project];
+  await incus(['delete', '--force', name, ...p], true);
+  const create = await incus(['init', d.vmImage, name, '--vm', ...p, '-c', 'user.vmconform.lab=probe'], true);
+  if (create.exitCode !== 0) return { canStart: false, error: create.stderr.trim().replace(/^Error: /, '') };
+  try {
+    const start = await incus(['start', name, ...p], true);
+    if (start.exitCode !== 0) return { canStart: false, error: start.stderr.trim().replace(/^Error: /, '') };
+    return { canStart: true };
+  } finally {
+    await incus(['delete', '--force', name, ...p], true);
+  }
+}
+
+async function ensureExternalBridge(previous: IncusLabState | undefined): Promise<boolean> {
+  let created = previous?.createdBridge ?? false;
+  if ((await sh('ip', ['link', 'show', d.externalBridge], { allowFail: true })).exitCode !== 0) {
+    await sh('ip', ['link', 'add', d.externalBridge, 'type', 'bridge']);
+    created = true;
+  }
+  // Same shape as the libvirt lab's vmc-ext0: fixed MAC, no link-local address, L2 only.
+  if (created) await sh('ip', ['link', 'set', d.externalBridge, 'address', '02:76:6d:63:01:01']);
+  await sh('ip', ['link', 'set', d.externalBridge, 'addrgenmode', 'none']);
+  await sh('sysctl', ['-q', '-w', `net.ipv6.conf.${d.externalBridge}.disable_ipv6=1`]);
+  await sh('ip', ['link', 'set', d.externalBridge, 'up']);
+  return created;
+}
+
+async function probeVlan(): Promise<string | undefined> {
+  const r = await sh(
+    'ip',
+    ['link', 'add', 'link', d.externalBridge, 'name', 'vmci-vlanprobe', 'type', 'vlan', 'id', '10'],
+    { allowFail: true },
+  );
+  if (r.exitCode !== 0)
+    return `this kernel cannot create 802.1q VLAN interfaces (ip link add type vlan: ${r.stderr.trim()}); Incus vlan= on a bridged NIC needs them`;
+  await sh('ip', ['link', 'del', 'vmci-vlanprobe'], { allowFail: true });
+  return undefined;
+}
+
+export async function incusUp(say: Say): Promise<IncusLabState> {
+  const t0 = performance.now();
+  const previous = await readIncusLabState();
+  await installIncus(say);
+  // The libvirt lab builds the kernel, initramfs and base disk the VM image is made from.
+  await readFile(join(guestDir, 'base.img')).catch(() => {
+    throw new Error(`${guestDir}/base.img is missing: run \`vmconform lab up libvirt\` first (it builds the guest)`);
+  });
+  const started = await startIncusd(say);
+  await ensureInit(say);
+  await ensureProject();
+  const images = await ensureImages(say);
+  const vm = previous?.vm ?? (images.vm ? await probeVm() : { canStart: false, error: 'the VM image did not import' });
+  say(vm.canStart ? 'Incus VMs start here' : `Incus VMs cannot start here: ${vm.error}`);
+  const createdBridge = await ensureExternalBridge(previous);
+  const vlan = await probeVlan();
+  const version = (await incus(['version'])).stdout.match(/Server version:\s*(\S+)/)?.[1] ?? 'unknown';
+  const ms = Math.round(performance.now() - t0);
+  const incusdPid = started ?? previous?.startedPids.incusd;
+  const state: IncusLabState = {
+    version,
+    vm,
+    prereqMissing: {
+      ...(vlan ? { vlan } : {}),
+      ...(vm.canStart ? {} : { 'vm-instances': `Incus could not start a virtual machine here: ${vm.error}` }),
+      'second-site': 'the local Incus lab is a single server, not a cluster across sites',
+    },
+    startedPids: incusdPid ? { incusd: incusdPid } : {},
+    createdBridge,
+    images,
+    bringUp: { ms, at: new Date().toISOString(), cold: !previous },
+  };
+  await writeJson(statePath, state);
+  say(`incus lab up in ${(ms / 1000).toFixed(1)} s (${previous ? 'warm' : 'cold'})`);
+  return state;
+}
+
+/** Restarts incusd (only one the lab started); instances keep running across it (OPS-04, ID-01). */
+export async function restartIncusd(say: Say): Promise<void> {
+  const state = await readIncusLabState();
+  const pid = await findPid('incusd');
+  if (!state?.startedPids.incusd || pid !== state.startedPids.incusd)
+    throw new Error('incusd was not started by the lab; refusing to restart a daemon someone else runs');
+  await stopPid(pid, 'incusd', say);
+  const started = await startIncusd(say);
+  await writeJson(statePath, { ...state, startedPids: started ? { incusd: started } : {} });
+}
+
+/** Instances the harness owns (user.vmconform.marker) are removed first: stopping incusd leaves them running. */
+export async function incusDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
+  const state = await readIncusLabState();
+  if (await answers()) {
+    const list = await incus(['list', '--all-projects', '--format', 'json'], true);
+    const all = JSON.parse(list.stdout || '[]') as { name: string; project: string; config: Record<string, string> }[];
+    for (const i of all) {
+      const owned = i.config['user.vmconform.marker'] === 'vmconform' || i.config['user.vmconform.lab'] === 'probe';
+      if (!owned) continue;
+      await incus(['delete', '--force', i.name, '--project', i.project], true);
+      say(`removed leftover instance ${i.project}/${i.name}`);
+    }
+    if (opts.purge) {
+      for (const img of [d.containerImage, d.vmImage])
+        await incus(['image', 'delete', img, '--project', d.project], true);
+      const vols = await incus(['storage', 'volume', 'list', d.pool, '--project', d.project, '--format', 'csv'], true);
+      for (const line of vols.stdout.split('\n')) {
+        const [type, name] = line.split(',');
+        if (type === 'custom' && name) await incus(['storage', 'volume', 'delete', d.pool, name, '--project', d.project], true);
+      }
+      await incus(['profile', 'device', 'remove', 'default', 'root', '--project', d.project], true);
+      await incus(['project', 'delete', d.project], true);
+      await incus(['profile', 'device', 'remove', 'default', 'root'], true);
+      for (const n of [d.network, d.network2]) await incus(['network', 'delete', n], true);
+      await incus(['storage', 'delete', d.pool], true);
+    }
+  }
+  const pid = state?.startedPids.incusd;
+  if (pid && (await findPid('incusd')) === pid) {
+    // incusd leaves each managed bridge's dnsmasq running: stop exactly those (found by their interface).
+    const dns = await sh('pgrep', ['-f', `dnsmasq .*--interface=(${d.network}|${d.network2}) `], { allowFail: true });
+    await stopPid(pid, 'incusd', say);
+    for (const p of dns.stdout.split('\n').map(Number).filter((n) => n > 0))
+      if (await pidAlive(p)) await stopPid(p, 'dnsmasq', say);
+  }
+  if (state?.createdBridge) await sh('ip', ['link', 'del', d.externalBridge], { allowFail: true });
+  if (state) await writeJson(statePath, { ...state, startedPids: {}, createdBridge: false });
+  say('incus lab down');
+}
