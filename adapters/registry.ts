@@ -17,6 +17,7 @@ type Connector = (config: LabConfig, opts: TargetOptions) => Promise<Target>;
 
 const connectors: Partial<Record<Platform, () => Promise<Connector>>> = {
   libvirt: async () => (await import('./libvirt/target.js')).connectLibvirt,
+  incus: async () => (await import('./incus/target.js')).connectIncus,
 };
 
 export const availablePlatforms = Object.keys(connectors) as Platform[];
