@@ -89,6 +89,8 @@ export interface DriverContext {
 
 /** Where the container guest keeps its protocol log (lab/incus/container-init) and its NoCloud-like seed. */
 const guestLog = '/var/log/vmc/console.log';
+/** The same boot disk size the libvirt lab declares; on a dir pool Incus records it without a quota. */
+const defaultBootDiskBytes = 64 * 1024 * 1024;
 const seedDir = '/etc/vmc/seed';
 
 const randomMac = () =>
@@ -188,7 +190,8 @@ export class IncusDriver implements Driver {
   async hosts(): Promise<Host[]> {
     const s = await this.server();
     const pool = await this.poolResources();
-    const all = await this.instances();
+    // Allocation counts what runs: a stopped instance holds no CPU or memory.
+    const all = (await this.instances()).filter((i) => i.status === 'Running');
     const allocated = {
       cpus: all.reduce((a, i) => a + Number(i.config['limits.cpu'] ?? 0), 0),
       memoryBytes: all.reduce((a, i) => a + parseSize(i.config['limits.memory']), 0),
@@ -352,7 +355,7 @@ export class IncusDriver implements Driver {
         type: 'disk',
         path: '/',
         pool: this.cfg.pool,
-        ...(spec.bootDiskBytes ? { size: `${spec.bootDiskBytes}B` } : {}),
+        size: `${spec.bootDiskBytes ?? defaultBootDiskBytes}B`,
       },
     };
     const created: string[] = [];
@@ -570,22 +573,44 @@ export class IncusDriver implements Driver {
   }
 
   async volumes(): Promise<Volume[]> {
-    const byUuid = new Map<string, string>();
-    for (const i of await this.instances()) byUuid.set(i.name, i.config['volatile.uuid'] as string);
-    return (await this.customVolumes()).map((v) => {
-      const owner = ownerOf(v.config);
-      return {
-        id: volumeId(this.cfg.pool, v.name),
-        name: v.name,
-        sizeBytes: parseSize(v.config.size),
-        format: v.content_type ?? 'filesystem',
-        attachedTo: (v.used_by ?? [])
-          .map((u) => /^\/1\.0\/instances\/([^/?]+)/.exec(u)?.[1])
-          .filter((n): n is string => !!n)
-          .map((n) => byUuid.get(decodeURIComponent(n)) ?? n),
-        ...(owner ? { owner } : {}),
-      };
-    });
+    const insts = await this.instances();
+    const uuidOf = new Map(insts.map((i) => [i.name, i.config['volatile.uuid'] as string]));
+    const users = (used: string[] | undefined) =>
+      (used ?? [])
+        .map((u) => /^\/1\.0\/instances\/([^/?]+)/.exec(u)?.[1])
+        .filter((n): n is string => !!n)
+        .map((n) => uuidOf.get(decodeURIComponent(n)) ?? n);
+    const out: Volume[] = [];
+    const all = await this.client.sync<
+      { name: string; type: string; config: Record<string, string>; used_by?: string[]; content_type?: string }[]
+    >('GET', `/1.0/storage-pools/${enc(this.cfg.pool)}/volumes`, { query: { recursion: 1 } });
+    for (const v of all) {
+      if (v.type === 'custom') {
+        const owner = ownerOf(v.config);
+        out.push({
+          id: volumeId(this.cfg.pool, v.name),
+          name: v.name,
+          sizeBytes: parseSize(v.config.size),
+          format: v.content_type ?? 'filesystem',
+          attachedTo: users(v.used_by),
+          ...(owner ? { owner } : {}),
+        });
+      } else if (v.type === 'container' || v.type === 'virtual-machine') {
+        // Instance root volumes: a copy of the image they were created from (volatile.base_image).
+        const inst = insts.find((i) => i.name === v.name);
+        const root = Object.values(inst?.expanded_devices ?? {}).find((d) => d.type === 'disk' && d.path === '/');
+        const base = inst?.config['volatile.base_image'];
+        out.push({
+          id: volumeId(this.cfg.pool, `${v.type}/${v.name}`),
+          name: `${v.type}/${v.name}`,
+          sizeBytes: parseSize(v.config.size ?? root?.size),
+          format: v.content_type === 'block' ? 'raw' : 'dir',
+          ...(base ? { backing: `image ${base}` } : {}),
+          attachedTo: users(v.used_by),
+        });
+      }
+    }
+    return out;
   }
 
   async deleteVolume(id: string): Promise<Receipt> {
@@ -691,14 +716,10 @@ export class IncusDriver implements Driver {
       '/1.0/networks',
       { query: { recursion: 1 } },
     );
+    // Incus also lists every host interface (managed: false); those are not its networks.
     return nets
-      .filter((n) => n.type === 'bridge')
-      .map((n) => ({
-        name: n.name,
-        kind: n.managed ? ('platform' as const) : ('external-bridge' as const),
-        bridge: n.name,
-        active: n.managed ? n.status === 'Created' : true,
-      }));
+      .filter((n) => n.managed)
+      .map((n) => ({ name: n.name, kind: 'platform' as const, bridge: n.name, active: n.status === 'Created' }));
   }
 
   // ---- images ----------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 /** The Incus target: the driver from lab config plus the lab's own facts and controls. */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { LabConfig } from '../../lab/config.js';
 import { sh } from '../../lab/host.js';
 import { incusLabDefaults, readIncusLabState, restartIncusd } from '../../lab/incus/lab.js';
@@ -39,6 +41,7 @@ export async function connectIncus(config: LabConfig, opts: TargetOptions): Prom
     kernel: '/var/lib/vmconform/guest/vmlinuz',
     initrd: '/var/lib/vmconform/guest/initrd.img',
   };
+  const { socketPath: _local, ...remote } = driverConfig;
   const driver = new IncusDriver(driverConfig, { runId: opts.runId, transcript: opts.transcript });
   const say = opts.log ?? (() => undefined);
   const image = instanceType === 'container' ? c.image : c.vmImage;
@@ -54,6 +57,20 @@ export async function connectIncus(config: LabConfig, opts: TargetOptions): Prom
             // Incus's own bridges and the host ends of its instances' veth pairs are declared objects.
             hostNetworkSnapshot: () =>
               hostNetworkSnapshot(new RegExp(`^(veth[0-9a-f]+|${incusLabDefaults.network}|${incusLabDefaults.network2})$`)),
+            // A client certificate Incus never trusted, over the loopback HTTPS listener: must be a typed auth error.
+            badCredentials: () =>
+              new IncusDriver(
+                {
+                  ...remote,
+                  url: `https://${incusLabDefaults.httpsAddress}`,
+                  tls: {
+                    cert: readFileSync(incusLabDefaults.untrustedCert, 'utf8'),
+                    key: readFileSync(incusLabDefaults.untrustedKey, 'utf8'),
+                    fingerprint256: new X509Certificate(readFileSync(incusLabDefaults.serverCert)).fingerprint256,
+                  },
+                },
+                { runId: opts.runId, transcript: opts.transcript },
+              ),
             outOfBandStop: async (vm) => {
               const name = (await driver.list({})).find((v) => v.id === vm.id)?.name ?? vm.name;
               await sh('incus', ['stop', '--force', name, '--project', c.project]);

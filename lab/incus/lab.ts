@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { Capabilities } from '../../adapters/driver.js';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
-import { ensurePackages, findPid, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
+import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
 
 export const incusLabDefaults = {
   root: '/var/lib/vmconform/incus',
@@ -23,6 +23,11 @@ export const incusLabDefaults = {
   address2: '10.77.1.1/24',
   /** Our own external bridge (not the libvirt lab's vmc-ext0), so the Incus lab stands alone. */
   externalBridge: 'vmcinc-ext0',
+  /** Loopback HTTPS listener: the remote (client certificate) path, and AUT-01's untrusted client. */
+  httpsAddress: '127.0.0.1:8443',
+  untrustedCert: '/var/lib/vmconform/incus/untrusted-client.crt',
+  untrustedKey: '/var/lib/vmconform/incus/untrusted-client.key',
+  serverCert: '/var/lib/incus/server.crt',
   containerImage: 'vmc-base-v1',
   vmImage: 'vmc-base-v1-vm',
 };
@@ -46,7 +51,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const backports = '/etc/apt/sources.list.d/vmconform-bookworm-backports.sources';
 
 export const incusPackages = ['incus-base', 'incus-client', 'incus-agent'];
-const helperPackages = ['busybox-static', 'qemu-utils', 'iproute2', 'procps'];
+const helperPackages = ['busybox-static', 'qemu-utils', 'iproute2', 'procps', 'openssl'];
 
 export const readIncusLabState = () => readJson<IncusLabState>(statePath);
 
@@ -82,13 +87,26 @@ async function installIncus(say: Say): Promise<void> {
   });
 }
 
+/**
+ * The incusd daemon's PID. `pgrep -x incusd` also matches its helpers (incusd forkstart, forkfile,
+ * forkproxy ...) that run per instance, so those are told apart by their first argument.
+ */
+export async function findIncusd(): Promise<number | undefined> {
+  const r = await sh('pgrep', ['-x', 'incusd'], { allowFail: true });
+  for (const pid of r.stdout.split('\n').map(Number).filter((n) => n > 0)) {
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (!args[1]?.startsWith('fork') && args[1] !== 'callhook') return pid;
+  }
+  return undefined;
+}
+
 async function answers(): Promise<boolean> {
   return (await incus(['admin', 'waitready', '--timeout=1'], true)).exitCode === 0;
 }
 
 /** incusd does not daemonise itself: setsid detaches it from our process group so it outlives the CLI. */
 async function startIncusd(say: Say): Promise<number | undefined> {
-  if (await findPid('incusd')) return undefined;
+  if (await findIncusd()) return undefined;
   await sh('mkdir', ['-p', '/var/log/incus']);
   const p = execa(
     'setsid',
@@ -101,7 +119,7 @@ async function startIncusd(say: Say): Promise<number | undefined> {
     },
   );
   p.unref();
-  const { value } = await waitFor('incusd to start', defaultWaitPolicies.daemon, () => findPid('incusd'));
+  const { value } = await waitFor('incusd to start', defaultWaitPolicies.daemon, () => findIncusd());
   await waitFor('incusd to answer', defaultWaitPolicies.daemon, async () => ((await answers()) ? true : undefined));
   say(`started incusd (pid ${value})`);
   return value;
@@ -109,7 +127,7 @@ async function startIncusd(say: Say): Promise<number | undefined> {
 
 function preseed(): string {
   const net = (name: string, address: string) =>
-    `- name: ${name}\n  type: bridge\n  config:\n    ipv4.address: ${address}\n    ipv4.nat: "false"\n    ipv6.address: none\n`;
+    `- name: ${name}\n  type: bridge\n  config:\n    ipv4.address: ${address}\n    ipv4.nat: "false"\n    ipv6.address: none\n    dns.mode: none\n`;
   return [
     'networks:',
     net(d.network, d.address).trimEnd(),
@@ -132,7 +150,12 @@ async function ensureInit(say: Say): Promise<void> {
   const nets = await incus(['network', 'list', '--format', 'csv', '-c', 'n'], true);
   const pools = await incus(['storage', 'list', '--format', 'csv', '-c', 'n'], true);
   const haveNets = nets.stdout.includes(d.network) && nets.stdout.includes(d.network2);
-  if (haveNets && pools.stdout.split('\n').includes(d.pool)) return;
+  if (haveNets && pools.stdout.split('\n').includes(d.pool)) {
+    // Isolated lab networks without DNS, like the libvirt lab's: with DNS on, Incus refuses a second
+    // NIC of one instance on the same network (instance DNS name conflict).
+    for (const n of [d.network, d.network2]) await incus(['network', 'set', n, 'dns.mode=none']);
+    return;
+  }
   // `incus admin init --minimal` fails here (it picks a bridge address it cannot use): explicit preseed.
   const r = await execa('incus', ['admin', 'init', '--preseed'], { input: preseed(), reject: false });
   if (r.exitCode !== 0) throw new Error(`incus admin init --preseed failed: ${r.stderr.trim()}`);
@@ -246,6 +269,18 @@ async function probeVlan(): Promise<string | undefined> {
   return undefined;
 }
 
+/** HTTPS on loopback only, plus a client certificate Incus has never trusted (wrong credentials for AUT-01). */
+async function ensureHttps(): Promise<void> {
+  const cur = (await incus(['config', 'get', 'core.https_address'])).stdout.trim();
+  if (cur !== d.httpsAddress) await incus(['config', 'set', 'core.https_address', d.httpsAddress]);
+  if ((await sh('test', ['-s', d.untrustedKey], { allowFail: true })).exitCode === 0) return;
+  await sh('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+    '-subj', '/CN=vmconform-untrusted', '-keyout', d.untrustedKey, '-out', d.untrustedCert,
+  ]);
+  await sh('chmod', ['600', d.untrustedKey]);
+}
+
 export async function incusUp(say: Say): Promise<IncusLabState> {
   const t0 = performance.now();
   const previous = await readIncusLabState();
@@ -257,6 +292,7 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
   const started = await startIncusd(say);
   await ensureInit(say);
   await ensureProject();
+  await ensureHttps();
   const images = await ensureImages(say);
   const vm = previous?.vm ?? (images.vm ? await probeVm() : { canStart: false, error: 'the VM image did not import' });
   say(vm.canStart ? 'Incus VMs start here' : `Incus VMs cannot start here: ${vm.error}`);
@@ -286,7 +322,7 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
 /** Restarts incusd (only one the lab started); instances keep running across it (OPS-04, ID-01). */
 export async function restartIncusd(say: Say): Promise<void> {
   const state = await readIncusLabState();
-  const pid = await findPid('incusd');
+  const pid = await findIncusd();
   if (!state?.startedPids.incusd || pid !== state.startedPids.incusd)
     throw new Error('incusd was not started by the lab; refusing to restart a daemon someone else runs');
   await stopPid(pid, 'incusd', say);
@@ -322,7 +358,7 @@ export async function incusDown(say: Say, opts: { purge?: boolean } = {}): Promi
     }
   }
   const pid = state?.startedPids.incusd;
-  if (pid && (await findPid('incusd')) === pid) {
+  if (pid && (await findIncusd()) === pid) {
     // incusd leaves each managed bridge's dnsmasq running: stop exactly those (found by their interface).
     const dns = await sh('pgrep', ['-f', `dnsmasq .*--interface=(${d.network}|${d.network2}) `], { allowFail: true });
     await stopPid(pid, 'incusd', say);
