@@ -89,13 +89,14 @@ async function installIncus(say: Say): Promise<void> {
 
 /**
  * The incusd daemon's PID. `pgrep -x incusd` also matches its helpers (incusd forkstart, forkfile,
- * forkproxy ...) that run per instance, so those are told apart by their first argument.
+ * forkproxy ...) and instance monitors, so those are told apart by their arguments.
  */
 export async function findIncusd(): Promise<number | undefined> {
   const r = await sh('pgrep', ['-x', 'incusd'], { allowFail: true });
   for (const pid of r.stdout.split('\n').map(Number).filter((n) => n > 0)) {
     const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (!args[1]?.startsWith('fork') && args[1] !== 'callhook') return pid;
+    // Instance monitors rename themselves ("[lxc monitor] ..."): only the real binary path counts.
+    if (/(^|\/)incusd$/.test(args[0] ?? '') && !args[1]?.startsWith('fork') && args[1] !== 'callhook') return pid;
   }
   return undefined;
 }
