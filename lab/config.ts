@@ -49,7 +49,10 @@ const libvirt = z.strictObject({
 const incus = z.strictObject({
   /** Local unix socket; ignored when `url` names a remote server. */
   socket: z.string().default(inc.socket),
-  url: z.string().regex(/^https:\/\//, 'an https:// URL such as https://incus1:8443').optional(),
+  url: z
+    .string()
+    .regex(/^https:\/\//, 'an https:// URL such as https://incus1:8443')
+    .optional(),
   /** Client certificate and key for a remote server, by file reference; fingerprint256 pins its self-signed cert. */
   tls: z
     .strictObject({

@@ -4,6 +4,7 @@ import type { Transcript } from '../../reports/transcript.js';
 import {
   type AttachedDisk,
   type AttachedNic,
+  AuthFailed,
   type Backup,
   type Capabilities,
   Conflict,
@@ -158,11 +159,26 @@ export class IncusDriver implements Driver {
 
   private serverInfo?: Promise<{
     api_version: string;
-    environment: { server_version: string; server_name: string; server_clustered: boolean; driver?: string; driver_version?: string };
+    environment: {
+      server_version: string;
+      server_name: string;
+      server_clustered: boolean;
+      driver?: string;
+      driver_version?: string;
+    };
   }>;
 
+  /** GET /1.0 answers untrusted clients too, with auth 'untrusted' and no environment: that is Incus's auth verdict. */
   private server() {
-    this.serverInfo ??= this.client.sync('GET', '/1.0', {}, false);
+    this.serverInfo ??= this.client
+      .sync<{ auth?: string; environment?: unknown }>('GET', '/1.0', {}, false)
+      .then((s) => {
+        if (s.auth === 'untrusted' || !s.environment)
+          throw new AuthFailed(
+            `incus: ${this.cfg.url ?? this.cfg.socketPath} reports this client as ${s.auth ?? 'not trusted'} (its certificate is not in the trust store)`,
+          );
+        return s as never;
+      });
     return this.serverInfo;
   }
 
@@ -177,7 +193,9 @@ export class IncusDriver implements Driver {
       product: 'Incus',
       version: s.environment.server_version,
       apiVersion: s.api_version,
-      ...(s.environment.driver ? { hypervisor: `${s.environment.driver} ${s.environment.driver_version ?? ''}`.trim() } : {}),
+      ...(s.environment.driver
+        ? { hypervisor: `${s.environment.driver} ${s.environment.driver_version ?? ''}`.trim() }
+        : {}),
       accel: this.isContainer ? 'container' : 'kvm',
       endpoint: this.cfg.socketPath ?? this.cfg.url ?? '',
     };
@@ -213,15 +231,17 @@ export class IncusDriver implements Driver {
         },
       ];
     }
-    const members = await this.client.sync<{ server_name: string; failure_domain?: string; config?: Record<string, string> }[]>(
-      'GET',
-      '/1.0/cluster/members',
-      { query: { recursion: 1 } },
-      false,
-    );
+    const members = await this.client.sync<
+      { server_name: string; failure_domain?: string; config?: Record<string, string> }[]
+    >('GET', '/1.0/cluster/members', { query: { recursion: 1 } }, false);
     const out: Host[] = [];
     for (const m of members) {
-      const r = await this.client.sync<IncusResources>('GET', '/1.0/resources', { query: { target: m.server_name } }, false);
+      const r = await this.client.sync<IncusResources>(
+        'GET',
+        '/1.0/resources',
+        { query: { target: m.server_name } },
+        false,
+      );
       const mine = all.filter((i) => i.location === m.server_name);
       out.push({
         id: m.server_name,
@@ -293,16 +313,27 @@ export class IncusDriver implements Driver {
         ...(vmId ? { [keys.vm]: vmId } : {}),
       },
     };
-    const res = await this.client.raw('POST', `/1.0/storage-pools/${enc(this.cfg.pool)}/volumes/custom`, { json: body });
+    const res = await this.client.raw('POST', `/1.0/storage-pools/${enc(this.cfg.pool)}/volumes/custom`, {
+      json: body,
+    });
     const op = (res.body as { operation?: string }).operation?.split('/').pop();
-    return op ? { id: op, acceptedMs: res.durationMs, doneMs: res.durationMs, op: await this.client.wait(op, `create volume ${name}`) } : undefined;
+    return op
+      ? {
+          id: op,
+          acceptedMs: res.durationMs,
+          doneMs: res.durationMs,
+          op: await this.client.wait(op, `create volume ${name}`),
+        }
+      : undefined;
   }
 
   private async volumeInfo(name: string) {
-    return this.client.sync<{ name: string; config: Record<string, string>; used_by?: string[]; content_type?: string }>(
-      'GET',
-      this.volPath(name),
-    );
+    return this.client.sync<{
+      name: string;
+      config: Record<string, string>;
+      used_by?: string[];
+      content_type?: string;
+    }>('GET', this.volPath(name));
   }
 
   private async deleteVolumeByName(name: string): Promise<void> {
@@ -314,7 +345,10 @@ export class IncusDriver implements Driver {
     for (const dev of Object.values(inst.expanded_devices ?? inst.devices ?? {})) {
       if (dev.type !== 'disk' || !dev.source || !dev.pool || dev.path === '/') continue;
       const v = await this.client
-        .sync<{ config: Record<string, string> }>('GET', `/1.0/storage-pools/${enc(dev.pool)}/volumes/custom/${enc(dev.source)}`)
+        .sync<{ config: Record<string, string> }>(
+          'GET',
+          `/1.0/storage-pools/${enc(dev.pool)}/volumes/custom/${enc(dev.source)}`,
+        )
         .catch(() => undefined);
       if (v) sizes[volumeId(dev.pool, dev.source)] = parseSize(v.config.size);
     }
@@ -348,7 +382,8 @@ export class IncusDriver implements Driver {
       throw new Unsupported('Incus virtual machines boot UEFI only (no legacy BIOS firmware option)', 'platform');
     }
     if (type === 'virtual-machine' && this.cfg.kernel && this.cfg.initrd) {
-      config['raw.qemu'] = `-kernel ${this.cfg.kernel} -initrd ${this.cfg.initrd} -append "console=ttyS0 quiet panic=-1"`;
+      config['raw.qemu'] =
+        `-kernel ${this.cfg.kernel} -initrd ${this.cfg.initrd} -append "console=ttyS0 quiet panic=-1"`;
     }
     const devices: Record<string, IncusDevice> = {
       root: {
@@ -387,14 +422,22 @@ export class IncusDriver implements Driver {
       const id = inst.config['volatile.uuid'] as string;
       this.names.set(id, spec.name);
       // Volumes made for this VM are released with it (LC-05): tag them with its id.
-      for (const v of created)
-        await this.client.raw('PATCH', this.volPath(v), { json: { config: { [keys.vm]: id } } });
+      for (const v of created) await this.client.raw('PATCH', this.volPath(v), { json: { config: { [keys.vm]: id } } });
       if (spec.userData !== undefined && type === 'container') {
         // A NoCloud-like seed the container guest reads at boot (a container has no cloud-init ISO).
         await this.pushFile(spec.name, `${seedDir}/user-data`, spec.userData);
-        await this.pushFile(spec.name, `${seedDir}/meta-data`, `instance-id: ${spec.name}\nlocal-hostname: ${spec.name}\n`);
+        await this.pushFile(
+          spec.name,
+          `${seedDir}/meta-data`,
+          `instance-id: ${spec.name}\nlocal-hostname: ${spec.name}\n`,
+        );
       }
-      return { result: { id, name: spec.name }, handle: handleOf(r), acceptedMs: r.acceptedMs, doneMs: performance.now() - t0 };
+      return {
+        result: { id, name: spec.name },
+        handle: handleOf(r),
+        acceptedMs: r.acceptedMs,
+        doneMs: performance.now() - t0,
+      };
     } catch (e) {
       // A failed create leaves nothing half-made (OBS-03).
       for (const v of created) await this.deleteVolumeByName(v).catch(() => undefined);
@@ -468,7 +511,12 @@ export class IncusDriver implements Driver {
 
   async rename(vm: VmRef, newName: string): Promise<Receipt<VmRef>> {
     const { name } = await this.owned_(vm);
-    const r = await this.client.async('POST', `/1.0/instances/${enc(name)}`, { json: { name: newName } }, `rename ${name}`);
+    const r = await this.client.async(
+      'POST',
+      `/1.0/instances/${enc(name)}`,
+      { json: { name: newName } },
+      `rename ${name}`,
+    );
     this.names.set(vm.id, newName);
     return receipt(r, { id: vm.id, name: newName });
   }
@@ -495,11 +543,9 @@ export class IncusDriver implements Driver {
   }
 
   private async customVolumes() {
-    return this.client.sync<{ name: string; config: Record<string, string>; used_by?: string[]; type: string; content_type?: string }[]>(
-      'GET',
-      `/1.0/storage-pools/${enc(this.cfg.pool)}/volumes/custom`,
-      { query: { recursion: 1 } },
-    );
+    return this.client.sync<
+      { name: string; config: Record<string, string>; used_by?: string[]; type: string; content_type?: string }[]
+    >('GET', `/1.0/storage-pools/${enc(this.cfg.pool)}/volumes/custom`, { query: { recursion: 1 } });
   }
 
   async owned(): Promise<OwnedObject[]> {
@@ -514,7 +560,13 @@ export class IncusDriver implements Driver {
     }
     for (const img of await this.rawImages()) {
       const o = ownerOf(img.properties ?? {});
-      if (o) out.push({ kind: 'image', id: img.fingerprint, name: img.aliases?.[0]?.name ?? img.fingerprint, runId: o.runId });
+      if (o)
+        out.push({
+          kind: 'image',
+          id: img.fingerprint,
+          name: img.aliases?.[0]?.name ?? img.fingerprint,
+          runId: o.runId,
+        });
     }
     return out;
   }
@@ -556,7 +608,8 @@ export class IncusDriver implements Driver {
 
   async detachDisk(vm: VmRef, diskId: string): Promise<Receipt> {
     const { name, inst } = await this.owned_(vm);
-    if (!inst.devices[diskId] || inst.devices[diskId]?.type !== 'disk') throw new NotFound(`${name} has no disk ${diskId}`);
+    if (inst.devices[diskId]?.type !== 'disk')
+      throw new NotFound(`${name} has no disk ${diskId}`);
     const { [diskId]: _gone, ...rest } = inst.devices;
     const r = await this.patchDevices(name, rest, `detach disk ${diskId} from ${name}`);
     return receipt(r, undefined);
@@ -567,9 +620,16 @@ export class IncusDriver implements Driver {
     const dev = inst.devices[diskId];
     if (!dev?.source) throw new NotFound(`${name} has no data disk ${diskId}`);
     const t0 = performance.now();
-    const res = await this.client.raw('PATCH', this.volPath(dev.source), { json: { config: { size: `${sizeBytes}B` } } });
+    const res = await this.client.raw('PATCH', this.volPath(dev.source), {
+      json: { config: { size: `${sizeBytes}B` } },
+    });
     const ms = performance.now() - t0;
-    return { result: undefined, handle: { kind: 'none', id: null, note: 'Incus volume updates are synchronous' }, acceptedMs: res.durationMs, doneMs: ms };
+    return {
+      result: undefined,
+      handle: { kind: 'none', id: null, note: 'Incus volume updates are synchronous' },
+      acceptedMs: res.durationMs,
+      doneMs: ms,
+    };
   }
 
   async volumes(): Promise<Volume[]> {
@@ -616,11 +676,17 @@ export class IncusDriver implements Driver {
   async deleteVolume(id: string): Promise<Receipt> {
     const name = id.split('/').pop() as string;
     const v = await this.volumeInfo(name);
-    if (!ownerOf(v.config)) throw new NotOwned(`refusing to delete volume '${id}': it carries no vmconform ownership tag`);
+    if (!ownerOf(v.config))
+      throw new NotOwned(`refusing to delete volume '${id}': it carries no vmconform ownership tag`);
     if ((v.used_by ?? []).length > 0) throw new Conflict(`volume '${id}' is in use by ${(v.used_by ?? []).join(', ')}`);
     const t0 = performance.now();
     const res = await this.client.raw('DELETE', this.volPath(name));
-    return { result: undefined, handle: { kind: 'none', id: null, note: 'Incus deletes a custom volume synchronously' }, acceptedMs: res.durationMs, doneMs: performance.now() - t0 };
+    return {
+      result: undefined,
+      handle: { kind: 'none', id: null, note: 'Incus deletes a custom volume synchronously' },
+      acceptedMs: res.durationMs,
+      doneMs: performance.now() - t0,
+    };
   }
 
   async storagePools(): Promise<StoragePool[]> {
@@ -640,7 +706,14 @@ export class IncusDriver implements Driver {
       );
       const total = r.space?.total ?? 0;
       const used = r.space?.used ?? 0;
-      out.push({ name: p.name, type: p.driver, active: p.status === 'Created', capacityBytes: total, allocationBytes: used, availableBytes: total - used });
+      out.push({
+        name: p.name,
+        type: p.driver,
+        active: p.status === 'Created',
+        capacityBytes: total,
+        allocationBytes: used,
+        availableBytes: total - used,
+      });
     }
     return out;
   }
@@ -726,7 +799,13 @@ export class IncusDriver implements Driver {
 
   private rawImages() {
     return this.client.sync<
-      { fingerprint: string; size: number; type: string; aliases?: { name: string }[]; properties?: Record<string, string> }[]
+      {
+        fingerprint: string;
+        size: number;
+        type: string;
+        aliases?: { name: string }[];
+        properties?: Record<string, string>;
+      }[]
     >('GET', '/1.0/images', { query: { recursion: 1 } });
   }
 
@@ -775,13 +854,19 @@ export class IncusDriver implements Driver {
     const fingerprint = String((op.metadata as { fingerprint?: string } | null)?.fingerprint ?? '');
     const img = (await this.images()).find((i) => i.id === fingerprint);
     if (!img) throw new NotFound(`imported image ${fingerprint} not listed`);
-    return { result: img, handle: { kind: 'operation', id }, acceptedMs: res.durationMs, doneMs: res.durationMs + performance.now() - t0 };
+    return {
+      result: img,
+      handle: { kind: 'operation', id },
+      acceptedMs: res.durationMs,
+      doneMs: res.durationMs + performance.now() - t0,
+    };
   }
 
   async deleteImage(id: string): Promise<Receipt> {
     const img = (await this.rawImages()).find((i) => i.fingerprint === id);
     if (!img) throw new NotFound(`no image ${id}`);
-    if (!ownerOf(img.properties ?? {})) throw new NotOwned(`refusing to delete image ${id}: no vmconform ownership tag`);
+    if (!ownerOf(img.properties ?? {}))
+      throw new NotOwned(`refusing to delete image ${id}: no vmconform ownership tag`);
     return receipt(await this.client.async('DELETE', `/1.0/images/${id}`, {}, `delete image ${id}`), undefined);
   }
 
@@ -855,7 +940,10 @@ export class IncusDriver implements Driver {
         `a container's custom volume is a filesystem, not a disk: Incus exports it only as its own backup tarball, never as ${dest.format}`,
         'platform',
       );
-    throw new Unsupported('block volume export (volume backup to raw/qcow2) is not implemented in the Incus adapter yet', 'adapter');
+    throw new Unsupported(
+      'block volume export (volume backup to raw/qcow2) is not implemented in the Incus adapter yet',
+      'adapter',
+    );
   }
 
   async importVolume(_name: string, src: VolumeFile): Promise<Receipt<Volume>> {
@@ -864,7 +952,10 @@ export class IncusDriver implements Driver {
         `a container's custom volume is a filesystem: Incus cannot import a ${src.format} disk file into one`,
         'platform',
       );
-    throw new Unsupported('block volume import (POST volumes with a raw/qcow2 body) is not implemented in the Incus adapter yet', 'adapter');
+    throw new Unsupported(
+      'block volume import (POST volumes with a raw/qcow2 body) is not implemented in the Incus adapter yet',
+      'adapter',
+    );
   }
 
   async reconfigure(vm: VmRef, change: Resize): Promise<Receipt> {
@@ -872,7 +963,12 @@ export class IncusDriver implements Driver {
     const config: Record<string, string> = {};
     if (change.vcpus !== undefined) config['limits.cpu'] = String(change.vcpus);
     if (change.memoryMiB !== undefined) config['limits.memory'] = `${change.memoryMiB}MiB`;
-    const r = await this.client.async('PATCH', `/1.0/instances/${enc(name)}`, { json: { config } }, `reconfigure ${name}`);
+    const r = await this.client.async(
+      'PATCH',
+      `/1.0/instances/${enc(name)}`,
+      { json: { config } },
+      `reconfigure ${name}`,
+    );
     return receipt(r, undefined);
   }
 
@@ -921,7 +1017,8 @@ export class IncusDriver implements Driver {
   }
 
   async task(handle: TaskHandle): Promise<TaskInfo> {
-    if (handle.kind !== 'operation' || !handle.id) throw new NotFound(`not an Incus operation handle: ${JSON.stringify(handle)}`);
+    if (handle.kind !== 'operation' || !handle.id)
+      throw new NotFound(`not an Incus operation handle: ${JSON.stringify(handle)}`);
     return toTaskInfo(await this.client.sync<IncusOperation>('GET', `/1.0/operations/${enc(handle.id)}`, {}, false));
   }
 
@@ -948,4 +1045,3 @@ export class IncusDriver implements Driver {
     await this.client.close();
   }
 }
-

@@ -97,7 +97,11 @@ export function classifyIncusError(message: string, code: number, what: string):
   const msg = `incus: ${what} failed: ${message}`;
   if (code === 401 || code === 403 || /not authorized|forbidden|certificate.*(not trusted|unknown)/i.test(message))
     return new AuthFailed(msg);
-  if (/vhost_vsock|KVM support is missing|kvm.*not available|Instance type "virtual-machine" is not supported/i.test(message))
+  if (
+    /vhost_vsock|KVM support is missing|kvm.*not available|Instance type "virtual-machine" is not supported/i.test(
+      message,
+    )
+  )
     return new PrereqMissing(msg);
   if (/cannot be used on containers|not supported by|isn't supported|is not supported/i.test(message))
     return new Unsupported(msg, 'platform');
@@ -140,8 +144,10 @@ export function waitError(
   body: { type?: string; error?: string; error_code?: number; metadata?: IncusOperation | null },
   what: string,
 ): VmconformError | undefined {
-  if (body.type === 'error') return classifyIncusError(body.error ?? '', body.error_code === 400 ? 0 : (body.error_code ?? 0), what);
-  if (!body.metadata) return new PlatformError(`incus: ${what}: /wait answered without an operation`, 'incus-empty-wait', '');
+  if (body.type === 'error')
+    return classifyIncusError(body.error ?? '', body.error_code === 400 ? 0 : (body.error_code ?? 0), what);
+  if (!body.metadata)
+    return new PlatformError(`incus: ${what}: /wait answered without an operation`, 'incus-empty-wait', '');
   return operationError(body.metadata, what);
 }
 
@@ -244,7 +250,8 @@ export function parseInstance(inst: IncusInstance, sizes: Record<string, number>
   const placement: Placement = {};
   for (const [k, v] of Object.entries(config)) {
     if (k.startsWith(keys.metaPrefix)) metadata[k.slice(keys.metaPrefix.length)] = v;
-    if (k.startsWith(keys.placementPrefix)) (placement as Record<string, string>)[k.slice(keys.placementPrefix.length)] = v;
+    if (k.startsWith(keys.placementPrefix))
+      (placement as Record<string, string>)[k.slice(keys.placementPrefix.length)] = v;
   }
   if (inst.location && inst.location !== 'none' && !placement.host) placement.host = inst.location;
   const devices = inst.devices ?? {};
@@ -390,7 +397,11 @@ export function capacityFrom(r: IncusResources, poolTotal?: number): HostCapacit
 }
 
 /** A Prometheus text line value from /1.0/metrics for one instance and label set. */
-export function metricValues(text: string, metric: string, instance: string): { labels: Record<string, string>; value: number }[] {
+export function metricValues(
+  text: string,
+  metric: string,
+  instance: string,
+): { labels: Record<string, string>; value: number }[] {
   const out: { labels: Record<string, string>; value: number }[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${metric}{`)) continue;

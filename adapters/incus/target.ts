@@ -12,7 +12,8 @@ import { type IncusConfig, IncusDriver } from './adapter.js';
 
 export async function connectIncus(config: LabConfig, opts: TargetOptions): Promise<Target> {
   const c = config.platforms.incus;
-  if (!c) throw new ConfigInvalid('platforms.incus: missing from the lab config (expected an incus section to run incus)');
+  if (!c)
+    throw new ConfigInvalid('platforms.incus: missing from the lab config (expected an incus section to run incus)');
   const local = !c.url;
   const state = local ? await readIncusLabState() : undefined;
   if (local && !state) throw new PrereqMissing('the incus lab state is missing: run `vmconform lab up incus` first');
@@ -33,7 +34,9 @@ export async function connectIncus(config: LabConfig, opts: TargetOptions): Prom
     project: c.project,
     pool: c.pool,
     instanceType,
-    ...(state && !state.vm.canStart && state.vm.error ? { vmUnavailable: `Incus could not start a virtual machine here: ${state.vm.error}` } : {}),
+    ...(state && !state.vm.canStart && state.vm.error
+      ? { vmUnavailable: `Incus could not start a virtual machine here: ${state.vm.error}` }
+      : {}),
     ...(c.site ? { site: c.site } : {}),
     ...(c.failureDomain ? { failureDomain: c.failureDomain } : {}),
     prereqMissing: state?.prereqMissing ?? {},
@@ -54,9 +57,12 @@ export async function connectIncus(config: LabConfig, opts: TargetOptions): Prom
       ...(local
         ? {
             hostNetworkState: () => bridgeState(c.externalBridge),
-            // Incus's own bridges and the host ends of its instances' veth pairs are declared objects.
+            // Incus's own bridges and the host ends of its instances' veth pairs are declared objects; so
+            // are the libvirt lab's VM taps (vnetN), which other runs on this host add and remove meanwhile.
             hostNetworkSnapshot: () =>
-              hostNetworkSnapshot(new RegExp(`^(veth[0-9a-f]+|${incusLabDefaults.network}|${incusLabDefaults.network2})$`)),
+              hostNetworkSnapshot(
+                new RegExp(`^(veth[0-9a-f]+|vnet\\d+|${incusLabDefaults.network}|${incusLabDefaults.network2})$`),
+              ),
             // A client certificate Incus never trusted, over the loopback HTTPS listener: must be a typed auth error.
             badCredentials: () =>
               new IncusDriver(

@@ -93,7 +93,10 @@ async function installIncus(say: Say): Promise<void> {
  */
 export async function findIncusd(): Promise<number | undefined> {
   const r = await sh('pgrep', ['-x', 'incusd'], { allowFail: true });
-  for (const pid of r.stdout.split('\n').map(Number).filter((n) => n > 0)) {
+  for (const pid of r.stdout
+    .split('\n')
+    .map(Number)
+    .filter((n) => n > 0)) {
     const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
     // Instance monitors rename themselves ("[lxc monitor] ..."): only the real binary path counts.
     if (/(^|\/)incusd$/.test(args[0] ?? '') && !args[1]?.startsWith('fork') && args[1] !== 'callhook') return pid;
@@ -276,8 +279,21 @@ async function ensureHttps(): Promise<void> {
   if (cur !== d.httpsAddress) await incus(['config', 'set', 'core.https_address', d.httpsAddress]);
   if ((await sh('test', ['-s', d.untrustedKey], { allowFail: true })).exitCode === 0) return;
   await sh('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-    '-subj', '/CN=vmconform-untrusted', '-keyout', d.untrustedKey, '-out', d.untrustedCert,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=vmconform-untrusted',
+    '-keyout',
+    d.untrustedKey,
+    '-out',
+    d.untrustedCert,
   ]);
   await sh('chmod', ['600', d.untrustedKey]);
 }
@@ -349,7 +365,8 @@ export async function incusDown(say: Say, opts: { purge?: boolean } = {}): Promi
       const vols = await incus(['storage', 'volume', 'list', d.pool, '--project', d.project, '--format', 'csv'], true);
       for (const line of vols.stdout.split('\n')) {
         const [type, name] = line.split(',');
-        if (type === 'custom' && name) await incus(['storage', 'volume', 'delete', d.pool, name, '--project', d.project], true);
+        if (type === 'custom' && name)
+          await incus(['storage', 'volume', 'delete', d.pool, name, '--project', d.project], true);
       }
       await incus(['profile', 'device', 'remove', 'default', 'root', '--project', d.project], true);
       await incus(['project', 'delete', d.project], true);
@@ -363,7 +380,10 @@ export async function incusDown(say: Say, opts: { purge?: boolean } = {}): Promi
     // incusd leaves each managed bridge's dnsmasq running: stop exactly those (found by their interface).
     const dns = await sh('pgrep', ['-f', `dnsmasq .*--interface=(${d.network}|${d.network2}) `], { allowFail: true });
     await stopPid(pid, 'incusd', say);
-    for (const p of dns.stdout.split('\n').map(Number).filter((n) => n > 0))
+    for (const p of dns.stdout
+      .split('\n')
+      .map(Number)
+      .filter((n) => n > 0))
       if (await pidAlive(p)) await stopPid(p, 'dnsmasq', say);
   }
   if (state?.createdBridge) await sh('ip', ['link', 'del', d.externalBridge], { allowFail: true });
