@@ -302,10 +302,12 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
   const t0 = performance.now();
   const previous = await readIncusLabState();
   await installIncus(say);
-  // The libvirt lab builds the kernel, initramfs and base disk the VM image is made from.
-  await readFile(join(guestDir, 'base.img')).catch(() => {
-    throw new Error(`${guestDir}/base.img is missing: run \`vmconform lab up libvirt\` first (it builds the guest)`);
-  });
+  // The VM image is the libvirt lab's guest disk (with its kernel and initramfs); build it if that lab never ran.
+  if ((await sh('test', ['-s', join(guestDir, 'base.img')], { allowFail: true })).exitCode !== 0) {
+    await ensurePackages(['cpio', 'genisoimage'], say);
+    const g = await execa('bash', [join(repoRoot, 'lab/guest/build-guest.sh'), guestDir], { reject: false, all: true });
+    if (g.exitCode !== 0) throw new Error(`guest build failed:\n${g.all}`);
+  }
   const started = await startIncusd(say);
   await ensureInit(say);
   await ensureProject();
