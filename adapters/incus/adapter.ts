@@ -608,8 +608,7 @@ export class IncusDriver implements Driver {
 
   async detachDisk(vm: VmRef, diskId: string): Promise<Receipt> {
     const { name, inst } = await this.owned_(vm);
-    if (inst.devices[diskId]?.type !== 'disk')
-      throw new NotFound(`${name} has no disk ${diskId}`);
+    if (inst.devices[diskId]?.type !== 'disk') throw new NotFound(`${name} has no disk ${diskId}`);
     const { [diskId]: _gone, ...rest } = inst.devices;
     const r = await this.patchDevices(name, rest, `detach disk ${diskId} from ${name}`);
     return receipt(r, undefined);

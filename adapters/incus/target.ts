@@ -41,8 +41,7 @@ export async function connectIncus(config: LabConfig, opts: TargetOptions): Prom
     ...(c.failureDomain ? { failureDomain: c.failureDomain } : {}),
     prereqMissing: state?.prereqMissing ?? {},
     ...(c.waits ? { waits: c.waits } : {}),
-    kernel: '/var/lib/vmconform/guest/vmlinuz',
-    initrd: '/var/lib/vmconform/guest/initrd.img',
+    ...(state?.guest ? { kernel: state.guest.kernel, initrd: state.guest.initrd } : {}),
   };
   const { socketPath: _local, ...remote } = driverConfig;
   const driver = new IncusDriver(driverConfig, { runId: opts.runId, transcript: opts.transcript });

@@ -4,12 +4,13 @@
  * an external bridge Incus did not create (NIC-05), and a measured answer to "can VMs start here?".
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { Capabilities } from '../../adapters/driver.js';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
 import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
+import { readLibvirtLabState } from '../libvirt/lab.js';
 
 export const incusLabDefaults = {
   root: '/var/lib/vmconform/incus',
@@ -41,6 +42,8 @@ export interface IncusLabState {
   startedPids: { incusd?: number };
   createdBridge: boolean;
   images: { container: string; vm?: string };
+  /** Direct kernel boot artefacts for Incus VMs (raw.qemu), the same the libvirt lab boots. */
+  guest: { kernel: string; initrd: string; baseImage: string };
   bringUp: { ms: number; at: string; cold: boolean };
 }
 
@@ -189,8 +192,25 @@ async function imageFingerprint(alias: string): Promise<string | undefined> {
   return r.exitCode === 0 ? /Fingerprint:\s*([0-9a-f]+)/.exec(r.stdout)?.[1] : undefined;
 }
 
-async function ensureImages(say: Say): Promise<IncusLabState['images']> {
-  const build = await execa('bash', [join(repoRoot, 'lab/incus/build-images.sh'), imageDir, guestDir], {
+/**
+ * The kernel, initramfs and base disk the VM image is made from: the libvirt lab's (wherever its state
+ * says they are), else built here with the same script.
+ */
+async function guestArtefacts(say: Say): Promise<IncusLabState['guest']> {
+  const libvirt = await readLibvirtLabState();
+  const dir = libvirt?.kernel ? dirname(libvirt.kernel) : guestDir;
+  const have = async (f: string) => (await sh('test', ['-s', join(dir, f)], { allowFail: true })).exitCode === 0;
+  if (!(await have('base.img')) || !(await have('vmlinuz'))) {
+    if (dir !== guestDir) throw new Error(`the libvirt lab state names ${dir}, which lacks base.img or vmlinuz`);
+    await ensurePackages(['cpio', 'genisoimage'], say);
+    const g = await execa('bash', [join(repoRoot, 'lab/guest/build-guest.sh'), guestDir], { reject: false, all: true });
+    if (g.exitCode !== 0) throw new Error(`guest build failed:\n${g.all}`);
+  }
+  return { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), baseImage: join(dir, 'base.img') };
+}
+
+async function ensureImages(say: Say, guest: IncusLabState['guest']): Promise<IncusLabState['images']> {
+  const build = await execa('bash', [join(repoRoot, 'lab/incus/build-images.sh'), imageDir, dirname(guest.baseImage)], {
     reject: false,
     all: true,
     stdin: 'ignore',
@@ -302,18 +322,18 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
   const t0 = performance.now();
   const previous = await readIncusLabState();
   await installIncus(say);
-  // The VM image is the libvirt lab's guest disk (with its kernel and initramfs); build it if that lab never ran.
-  if ((await sh('test', ['-s', join(guestDir, 'base.img')], { allowFail: true })).exitCode !== 0) {
-    await ensurePackages(['cpio', 'genisoimage'], say);
-    const g = await execa('bash', [join(repoRoot, 'lab/guest/build-guest.sh'), guestDir], { reject: false, all: true });
-    if (g.exitCode !== 0) throw new Error(`guest build failed:\n${g.all}`);
-  }
+  const guest = await guestArtefacts(say);
   const started = await startIncusd(say);
   await ensureInit(say);
   await ensureProject();
   await ensureHttps();
-  const images = await ensureImages(say);
-  const vm = previous?.vm ?? (images.vm ? await probeVm() : { canStart: false, error: 'the VM image did not import' });
+  const images = await ensureImages(say, guest);
+  // A failed probe is cheap (Incus refuses at create), so it is repeated: the host may have gained KVM or vhost_vsock.
+  const vm = previous?.vm.canStart
+    ? previous.vm
+    : images.vm
+      ? await probeVm()
+      : { canStart: false, error: 'the VM image did not import' };
   say(vm.canStart ? 'Incus VMs start here' : `Incus VMs cannot start here: ${vm.error}`);
   const createdBridge = await ensureExternalBridge(previous);
   const vlan = await probeVlan();
@@ -331,6 +351,7 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
     startedPids: incusdPid ? { incusd: incusdPid } : {},
     createdBridge,
     images,
+    guest,
     bringUp: { ms, at: new Date().toISOString(), cold: !previous },
   };
   await writeJson(statePath, state);
