@@ -7,22 +7,22 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { newRunId, type VmRef } from '../adapters/driver.js';
-import { boots } from '../adapters/guest/console.js';
+import { newRunId } from '../adapters/driver.js';
 import { buildDomainXml } from '../adapters/libvirt/mapping.js';
 import { connectTarget } from '../adapters/registry.js';
-import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
+import { waitFor } from '../adapters/wait.js';
 import { loadLabConfig } from '../lab/config.js';
 import { libvirtUp } from '../lab/libvirt/lab.js';
 import { type Stats, stats } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
+import { benchPoll, type Phases, statsRow, throughHarness } from './bench-lifecycle.js';
 import { repoRoot } from './vitest-run.js';
 
 const say = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const scales = (process.env.BENCH_SCALES ?? '1,2,4,8').split(',').map(Number);
 const now = () => performance.now();
-const poll = { ...defaultWaitPolicies['guest-ready'], intervalMs: 100, backoff: 1, maxIntervalMs: 100 };
+const poll = benchPoll;
 
 const lab = await libvirtUp(say);
 const runId = newRunId();
@@ -85,46 +85,6 @@ async function direct(name: string): Promise<number> {
   return now() - t0;
 }
 
-interface Phases {
-  total: number;
-  createAccepted: number;
-  startAccepted: number;
-  running: number;
-  guestReady: number;
-  stop: number;
-  delete: number;
-}
-
-async function throughHarness(name: string): Promise<Phases> {
-  const t0 = now();
-  const c = await t.driver.create({
-    name,
-    vcpus: 1,
-    memoryMiB: 256,
-    image: t.lab.image,
-    disks: [],
-    nics: [{ network: t.lab.network }],
-    metadata: {},
-  });
-  const vm: VmRef = c.result;
-  const s = await t.driver.start(vm);
-  const probe = t.driver.guest(vm);
-  const r0 = now();
-  await waitFor('harness READY', poll, async () => (boots(await probe.read()).length > 0 ? true : undefined));
-  const ready = now() - r0;
-  const st = await t.driver.stop(vm, { force: false });
-  const d = await t.driver.delete(vm);
-  return {
-    total: now() - t0,
-    createAccepted: c.acceptedMs,
-    startAccepted: s.acceptedMs,
-    running: s.doneMs,
-    guestReady: s.doneMs + ready,
-    stop: st.doneMs,
-    delete: d.doneMs,
-  };
-}
-
 say(`overhead: ${reps} interleaved repetitions of create, start, guest ready, graceful stop, delete`);
 const directMs: number[] = [];
 const harness: Phases[] = [];
@@ -133,7 +93,7 @@ for (let i = 0; i < reps; i++) {
   const order = i % 2 === 0 ? ['direct', 'harness'] : ['harness', 'direct'];
   for (const which of order) {
     if (which === 'direct') directMs.push(await direct(`vmc-${runId}-d${i}`));
-    else harness.push(await throughHarness(`vmc-${runId}-h${i}`));
+    else harness.push(await throughHarness(t, `vmc-${runId}-h${i}`));
   }
   say(
     `rep ${i + 1}: direct ${(directMs.at(-1) ?? 0).toFixed(0)} ms, vmconform ${(harness.at(-1)?.total ?? 0).toFixed(0)} ms`,
@@ -166,7 +126,7 @@ const scale: {
 }[] = [];
 for (const n of scales) {
   const t0 = now();
-  const res = await Promise.all(Array.from({ length: n }, (_, i) => throughHarness(`vmc-${runId}-s${n}-${i}`)));
+  const res = await Promise.all(Array.from({ length: n }, (_, i) => throughHarness(t, `vmc-${runId}-s${n}-${i}`)));
   const load = Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]);
   scale.push({
     vms: n,
@@ -213,7 +173,7 @@ const machine = {
 };
 const result = { runId, at: new Date().toISOString(), machine, reps, overhead, phases, scale, suiteTime };
 await writeFile(join(outDir, 'bench.json'), JSON.stringify(result, null, 2));
-const row = (name: string, s: Stats) => `| ${name} | ${s.n} | ${s.min} | ${s.median} | ${s.p95} | ${s.max} |`;
+const row = statsRow;
 const md = [
   `# vmconform bench ${runId}`,
   '',

@@ -1031,7 +1031,8 @@ export class IncusDriver implements Driver {
       kind: 'exec',
       // The guest's own protocol log, read through the instance file API (works while stopped too).
       read: async () => {
-        const name = await this.nameOf(vm);
+        // Polled often while waiting for the guest: the cached name saves a lookup per read.
+        const name = this.names.get(vm.id) ?? (await this.nameOf(vm));
         const r = await this.client
           .raw('GET', `/1.0/instances/${enc(name)}/files`, { query: { path: guestLog } })
           .catch((e) => (e instanceof NotFound ? undefined : Promise.reject(e)));

@@ -212,11 +212,18 @@ export function diskDevice(
   serial: string,
   bootPriority?: number,
 ): IncusDevice {
-  // Containers mount filesystem volumes at a path named by serial; VMs get block volumes whose
-  // guest-visible id Incus derives from the device name (virtio-scsi serial incus_<device>).
+  // Containers mount filesystem volumes at a path named by serial. VMs get block volumes on virtio-blk
+  // (io.bus), so the guest sees /dev/vdX like on libvirt; Incus gives no disk-serial key, the guest-visible
+  // id derives from the device name (unverified here: VMs cannot start on this lab).
   return type === 'container'
     ? { type: 'disk', pool, source: volume, path: diskPath(serial) }
-    : { type: 'disk', pool, source: volume, ...(bootPriority ? { 'boot.priority': String(bootPriority) } : {}) };
+    : {
+        type: 'disk',
+        pool,
+        source: volume,
+        'io.bus': 'virtio-blk',
+        ...(bootPriority ? { 'boot.priority': String(bootPriority) } : {}),
+      };
 }
 
 export function nicDevice(

@@ -298,23 +298,9 @@ async function ensureHttps(): Promise<void> {
   const cur = (await incus(['config', 'get', 'core.https_address'])).stdout.trim();
   if (cur !== d.httpsAddress) await incus(['config', 'set', 'core.https_address', d.httpsAddress]);
   if ((await sh('test', ['-s', d.untrustedKey], { allowFail: true })).exitCode === 0) return;
-  await sh('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '3650',
-    '-subj',
-    '/CN=vmconform-untrusted',
-    '-keyout',
-    d.untrustedKey,
-    '-out',
-    d.untrustedCert,
-  ]);
+  const req =
+    'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj /CN=vmconform-untrusted';
+  await sh('openssl', [...req.split(' '), '-keyout', d.untrustedKey, '-out', d.untrustedCert]);
   await sh('chmod', ['600', d.untrustedKey]);
 }
 
