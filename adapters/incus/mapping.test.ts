@@ -3,11 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { AuthFailed, Conflict, NotFound, PlatformError, PrereqMissing, Unsupported } from '../driver.js';
 import {
   classifyIncusError,
+  diskDevice,
   type IncusInstance,
   type IncusOperation,
   incusErrorFromResponse,
   mapPower,
   metricValues,
+  nicDevice,
   operationError,
   operationIdOf,
   ownerOf,
@@ -174,6 +176,30 @@ describe('events', () => {
 
   it('ignores what is not JSON', () => {
     expect(parseEvent('not json', 1)).toBeUndefined();
+  });
+});
+
+describe('device builders', () => {
+  it('mounts container disks by serial and puts VM disks on virtio-blk', () => {
+    expect(diskDevice('container', 'p', 'v', 'data1')).toEqual({
+      type: 'disk',
+      pool: 'p',
+      source: 'v',
+      path: '/vmc/disk/data1',
+    });
+    expect(diskDevice('virtual-machine', 'p', 'v', 'data1')).toMatchObject({ 'io.bus': 'virtio-blk' });
+  });
+
+  it('keeps the MAC, names container interfaces in order, and puts external bridges on bridged NICs', () => {
+    expect(nicDevice('container', 1, { network: 'vmcincbr0', mac: '52:54:00:00:00:01' })).toEqual({
+      type: 'nic',
+      network: 'vmcincbr0',
+      hwaddr: '52:54:00:00:00:01',
+      name: 'eth1',
+    });
+    expect(
+      nicDevice('virtual-machine', 0, { network: 'br-ext', external: true, mac: '52:54:00:00:00:02', vlan: 10 }),
+    ).toEqual({ type: 'nic', nictype: 'bridged', parent: 'br-ext', hwaddr: '52:54:00:00:00:02', vlan: '10' });
   });
 });
 
