@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AuthFailed, Conflict, NotFound, PlatformError, PrereqMissing, Unsupported } from '../driver.js';
 import {
+  capacityFrom,
   classifyIncusError,
   diskDevice,
   type IncusInstance,
   type IncusOperation,
+  type IncusResources,
   incusErrorFromResponse,
   mapPower,
   metricValues,
@@ -200,6 +202,16 @@ describe('device builders', () => {
     expect(
       nicDevice('virtual-machine', 0, { network: 'br-ext', external: true, mac: '52:54:00:00:00:02', vlan: 10 }),
     ).toEqual({ type: 'nic', nictype: 'bridged', parent: 'br-ext', hwaddr: '52:54:00:00:00:02', vlan: '10' });
+  });
+});
+
+describe('hosts', () => {
+  it('takes capacity from /1.0/resources and storage from the pool', () => {
+    const r = json<{ metadata: IncusResources }>('resources.json').metadata;
+    const c = capacityFrom(r, 5e9);
+    expect(c.cpus).toBeGreaterThan(0);
+    expect(c.memoryBytes).toBe(r.memory?.total);
+    expect(c.storageBytes).toBe(5e9);
   });
 });
 
