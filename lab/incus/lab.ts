@@ -3,7 +3,7 @@
  * a preseed with its own bridges and a dir pool, images built offline and imported through the API,
  * an external bridge Incus did not create (NIC-05), and a measured answer to "can VMs start here?".
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -107,6 +107,14 @@ export async function findIncusd(): Promise<number | undefined> {
   return undefined;
 }
 
+/** The PID of the incusd this lab started, written as soon as it starts so a failed bring-up still owns it. */
+const pidFile = join(d.root, 'incusd.pid');
+
+async function ownIncusd(): Promise<number | undefined> {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  return pid > 0 && pid === (await findIncusd()) ? pid : undefined;
+}
+
 async function answers(): Promise<boolean> {
   return (await incus(['admin', 'waitready', '--timeout=1'], true)).exitCode === 0;
 }
@@ -128,6 +136,8 @@ async function startIncusd(say: Say): Promise<number | undefined> {
   p.unref();
   const { value } = await waitFor('incusd to start', defaultWaitPolicies.daemon, () => findIncusd());
   await waitFor('incusd to answer', defaultWaitPolicies.daemon, async () => ((await answers()) ? true : undefined));
+  await mkdir(d.root, { recursive: true });
+  await writeFile(pidFile, `${value}\n`);
   say(`started incusd (pid ${value})`);
   return value;
 }
@@ -298,6 +308,7 @@ async function ensureHttps(): Promise<void> {
   const cur = (await incus(['config', 'get', 'core.https_address'])).stdout.trim();
   if (cur !== d.httpsAddress) await incus(['config', 'set', 'core.https_address', d.httpsAddress]);
   if ((await sh('test', ['-s', d.untrustedKey], { allowFail: true })).exitCode === 0) return;
+  await mkdir(d.root, { recursive: true });
   const req =
     'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj /CN=vmconform-untrusted';
   await sh('openssl', [...req.split(' '), '-keyout', d.untrustedKey, '-out', d.untrustedCert]);
@@ -325,7 +336,7 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
   const vlan = await probeVlan();
   const version = (await incus(['version'])).stdout.match(/Server version:\s*(\S+)/)?.[1] ?? 'unknown';
   const ms = Math.round(performance.now() - t0);
-  const incusdPid = started ?? previous?.startedPids.incusd;
+  const incusdPid = started ?? (await ownIncusd());
   const state: IncusLabState = {
     version,
     vm,
@@ -348,8 +359,8 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
 /** Restarts incusd (only one the lab started); instances keep running across it (OPS-04, ID-01). */
 export async function restartIncusd(say: Say): Promise<void> {
   const state = await readIncusLabState();
-  const pid = await findIncusd();
-  if (!state?.startedPids.incusd || pid !== state.startedPids.incusd)
+  const pid = await ownIncusd();
+  if (!state || !pid)
     throw new Error('incusd was not started by the lab; refusing to restart a daemon someone else runs');
   await stopPid(pid, 'incusd', say);
   const started = await startIncusd(say);
@@ -384,8 +395,8 @@ export async function incusDown(say: Say, opts: { purge?: boolean } = {}): Promi
       await incus(['storage', 'delete', d.pool], true);
     }
   }
-  const pid = state?.startedPids.incusd;
-  if (pid && (await findIncusd()) === pid) {
+  const pid = await ownIncusd();
+  if (pid) {
     // incusd leaves each managed bridge's dnsmasq running: stop exactly those (found by their interface).
     const dns = await sh('pgrep', ['-f', `dnsmasq .*--interface=(${d.network}|${d.network2}) `], { allowFail: true });
     await stopPid(pid, 'incusd', say);
@@ -394,8 +405,13 @@ export async function incusDown(say: Say, opts: { purge?: boolean } = {}): Promi
       .map(Number)
       .filter((n) => n > 0))
       if (await pidAlive(p)) await stopPid(p, 'dnsmasq', say);
+    await rm(pidFile, { force: true });
   }
   if (state?.createdBridge) await sh('ip', ['link', 'del', d.externalBridge], { allowFail: true });
-  if (state) await writeJson(statePath, { ...state, startedPids: {}, createdBridge: false });
+  if (opts.purge) {
+    // The next bring-up is cold: images rebuilt and re-imported, the VM start probed again.
+    await rm(d.root, { recursive: true, force: true });
+    say(`purged ${d.root} and the lab's project, images, volumes, networks and pool`);
+  } else if (state) await writeJson(statePath, { ...state, startedPids: {}, createdBridge: false });
   say('incus lab down');
 }
