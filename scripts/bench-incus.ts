@@ -4,7 +4,7 @@
  * phases, and scale (1-8 instances at once). Never part of the test pass; writes
  * out/bench/<run>/bench-incus.json and bench-incus.md.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { newRunId } from '../adapters/driver.js';
@@ -13,9 +13,9 @@ import { connectTarget } from '../adapters/registry.js';
 import { waitFor } from '../adapters/wait.js';
 import { loadLabConfig } from '../lab/config.js';
 import { incusUp } from '../lab/incus/lab.js';
-import { type Stats, stats } from '../reports/results.js';
+import { stats } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
-import { benchPoll, type Phases, statsRow, throughHarness } from './bench-lifecycle.js';
+import { benchPoll, interleaved, phaseStats, scaleSteps, statsRow, throughHarness } from './bench-lifecycle.js';
 import { repoRoot } from './vitest-run.js';
 
 const say = (m: string) => process.stdout.write(`[bench-incus] ${m}\n`);
@@ -64,44 +64,30 @@ async function direct(name: string): Promise<number> {
 }
 
 say(`overhead: ${reps} interleaved repetitions of create, start, guest ready, graceful stop, delete`);
-const directMs: number[] = [];
-const harness: Phases[] = [];
-for (let i = 0; i < reps; i++) {
-  const order = i % 2 === 0 ? ['direct', 'harness'] : ['harness', 'direct'];
-  for (const which of order) {
-    if (which === 'direct') directMs.push(await direct(`vmc-${runId}-d${i}`));
-    else harness.push(await throughHarness(t, `vmc-${runId}-h${i}`));
-  }
-  say(
-    `rep ${i + 1}: direct ${(directMs.at(-1) ?? 0).toFixed(0)} ms, vmconform ${(harness.at(-1)?.total ?? 0).toFixed(0)} ms`,
-  );
-}
+const { directMs, harness } = await interleaved(
+  reps,
+  (kind, i) => `vmc-${runId}-${kind}${i}`,
+  direct,
+  (name) => throughHarness(t, name),
+  say,
+);
 const overhead = {
   direct: stats(directMs),
   vmconform: stats(harness.map((h) => h.total)),
   ratioOfMedians: stats(harness.map((h) => h.total)).median / stats(directMs).median,
 };
 const phaseNames = ['createDone', 'startAccepted', 'running', 'guestReady', 'stop', 'delete'] as const;
-const phases = Object.fromEntries(phaseNames.map((p) => [p, stats(harness.map((h) => h[p]))])) as Record<
-  (typeof phaseNames)[number],
-  Stats
->;
+const phases = phaseStats(harness, phaseNames);
 
 say(`scale: ${scales.join(', ')} instances in flight at once`);
-const scale: { n: number; wallMs: number; perVm: Stats; guestReady: Stats; loadAvg: number }[] = [];
-for (const n of scales) {
-  const t0 = now();
-  const res = await Promise.all(Array.from({ length: n }, (_, i) => throughHarness(t, `vmc-${runId}-s${n}-${i}`)));
-  const load = Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]);
-  scale.push({
-    n,
-    wallMs: now() - t0,
-    perVm: stats(res.map((r) => r.total)),
-    guestReady: stats(res.map((r) => r.guestReady)),
-    loadAvg: load,
-  });
-  say(`${n} at once: wall ${(scale.at(-1)?.wallMs ?? 0).toFixed(0)} ms, load ${load}`);
-}
+const scale = (await scaleSteps(t, scales, (n, i) => `vmc-${runId}-s${n}-${i}`)).map((x) => ({
+  n: x.n,
+  wallMs: x.wallMs,
+  perVm: stats(x.res.map((r) => r.total)),
+  guestReady: stats(x.res.map((r) => r.guestReady)),
+  loadAvg: x.loadAvg,
+}));
+for (const s of scale) say(`${s.n} at once: wall ${s.wallMs.toFixed(0)} ms, load ${s.loadAvg}`);
 
 const info = await t.driver.platformInfo();
 const caps = await t.driver.capabilities();

@@ -15,7 +15,7 @@ import { loadLabConfig } from '../lab/config.js';
 import { libvirtUp } from '../lab/libvirt/lab.js';
 import { type Stats, stats } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
-import { benchPoll, type Phases, statsRow, throughHarness } from './bench-lifecycle.js';
+import { benchPoll, interleaved, phaseStats, scaleSteps, statsRow, throughHarness } from './bench-lifecycle.js';
 import { repoRoot } from './vitest-run.js';
 
 const say = (m: string) => process.stdout.write(`[bench] ${m}\n`);
@@ -86,19 +86,13 @@ async function direct(name: string): Promise<number> {
 }
 
 say(`overhead: ${reps} interleaved repetitions of create, start, guest ready, graceful stop, delete`);
-const directMs: number[] = [];
-const harness: Phases[] = [];
-for (let i = 0; i < reps; i++) {
-  // Alternate which goes first so warm caches favour neither.
-  const order = i % 2 === 0 ? ['direct', 'harness'] : ['harness', 'direct'];
-  for (const which of order) {
-    if (which === 'direct') directMs.push(await direct(`vmc-${runId}-d${i}`));
-    else harness.push(await throughHarness(t, `vmc-${runId}-h${i}`));
-  }
-  say(
-    `rep ${i + 1}: direct ${(directMs.at(-1) ?? 0).toFixed(0)} ms, vmconform ${(harness.at(-1)?.total ?? 0).toFixed(0)} ms`,
-  );
-}
+const { directMs, harness } = await interleaved(
+  reps,
+  (kind, i) => `vmc-${runId}-${kind}${i}`,
+  direct,
+  (name) => throughHarness(t, name),
+  say,
+);
 const ratios = harness.map((h, i) => h.total / (directMs[i] ?? Number.NaN));
 const overhead = {
   direct: stats(directMs),
@@ -110,36 +104,21 @@ const overhead = {
   ) as Stats,
 };
 const phaseNames = ['createAccepted', 'startAccepted', 'running', 'guestReady', 'stop', 'delete'] as const;
-const phases = Object.fromEntries(phaseNames.map((p) => [p, stats(harness.map((h) => h[p]))])) as Record<
-  (typeof phaseNames)[number],
-  Stats
->;
+const phases = phaseStats(harness, phaseNames);
 
 say(`scale: ${scales.join(', ')} VMs in flight at once`);
-const scale: {
-  vms: number;
-  wallMs: number;
-  perVm: Stats;
-  createAccepted: Stats;
-  guestReady: Stats;
-  loadAvg: number;
-}[] = [];
-for (const n of scales) {
-  const t0 = now();
-  const res = await Promise.all(Array.from({ length: n }, (_, i) => throughHarness(t, `vmc-${runId}-s${n}-${i}`)));
-  const load = Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]);
-  scale.push({
-    vms: n,
-    wallMs: now() - t0,
-    perVm: stats(res.map((r) => r.total)),
-    createAccepted: stats(res.map((r) => r.createAccepted)),
-    guestReady: stats(res.map((r) => r.guestReady)),
-    loadAvg: load,
-  });
+const scale = (await scaleSteps(t, scales, (n, i) => `vmc-${runId}-s${n}-${i}`)).map((x) => ({
+  vms: x.n,
+  wallMs: x.wallMs,
+  perVm: stats(x.res.map((r) => r.total)),
+  createAccepted: stats(x.res.map((r) => r.createAccepted)),
+  guestReady: stats(x.res.map((r) => r.guestReady)),
+  loadAvg: x.loadAvg,
+}));
+for (const s of scale)
   say(
-    `${n} at once: wall ${(scale.at(-1)?.wallMs ?? 0).toFixed(0)} ms, guest ready median ${scale.at(-1)?.guestReady.median} ms, load ${load}`,
+    `${s.vms} at once: wall ${s.wallMs.toFixed(0)} ms, guest ready median ${s.guestReady.median} ms, load ${s.loadAvg}`,
   );
-}
 
 say('suite time: the full libvirt conformance run, with harness CPU time and peak RSS');
 const suite = await execa(
