@@ -378,6 +378,8 @@ export class IncusDriver implements Driver {
     for (const [k, v] of Object.entries(spec.placement ?? {})) if (v) config[`${keys.placementPrefix}${k}`] = v;
     if (spec.userData !== undefined) config['cloud-init.user-data'] = spec.userData;
     if (spec.firmware && type === 'virtual-machine') config['security.secureboot'] = 'false';
+    if (spec.nics.some((n) => n.vlan !== undefined) && this.cfg.prereqMissing.vlan)
+      throw new PrereqMissing(this.cfg.prereqMissing.vlan);
     if (spec.firmware === 'bios') {
       throw new Unsupported('Incus virtual machines boot UEFI only (no legacy BIOS firmware option)', 'platform');
     }

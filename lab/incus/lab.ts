@@ -291,16 +291,31 @@ async function ensureExternalBridge(previous: IncusLabState | undefined): Promis
   return created;
 }
 
+/** Tries a VLAN-tagged NIC on a container: Incus's own error is the evidence when the host cannot. */
 async function probeVlan(): Promise<string | undefined> {
-  const r = await sh(
-    'ip',
-    ['link', 'add', 'link', d.externalBridge, 'name', 'vmci-vlanprobe', 'type', 'vlan', 'id', '10'],
-    { allowFail: true },
-  );
-  if (r.exitCode !== 0)
-    return `this kernel cannot create 802.1q VLAN interfaces (ip link add type vlan: ${r.stderr.trim()}); Incus vlan= on a bridged NIC needs them`;
-  await sh('ip', ['link', 'del', 'vmci-vlanprobe'], { allowFail: true });
-  return undefined;
+  const name = 'vmc-lab-vlanprobe';
+  const p = ['--project', d.project];
+  await incus(['delete', '--force', name, ...p], true);
+  try {
+    await incus(['init', d.containerImage, name, ...p, '-c', 'user.vmconform.lab=probe']);
+    const nic = ['nictype=bridged', `parent=${d.externalBridge}`, 'vlan=10', 'name=eth0'];
+    await incus(['config', 'device', 'add', name, 'eth0', 'nic', ...nic, ...p]);
+    const r = await incus(['start', name, ...p], true);
+    if (r.exitCode === 0) return undefined;
+    const err = /^Error: (.*)$/m.exec(r.stderr)?.[1] ?? r.stderr.trim();
+    const kernel = await sh(
+      'ip',
+      ['link', 'add', 'link', d.externalBridge, 'name', 'vmci-vlan', 'type', 'vlan', 'id', '10'],
+      {
+        allowFail: true,
+      },
+    );
+    if (kernel.exitCode === 0) await sh('ip', ['link', 'del', 'vmci-vlan'], { allowFail: true });
+    const why = kernel.exitCode === 0 ? '' : ` (this kernel has no 802.1q: ${kernel.stderr.trim()})`;
+    return `Incus could not start a NIC with vlan=10 on ${d.externalBridge}: ${err}${why}`;
+  } finally {
+    await incus(['delete', '--force', name, ...p], true);
+  }
 }
 
 /** HTTPS on loopback only, plus a client certificate Incus has never trusted (wrong credentials for AUT-01). */
