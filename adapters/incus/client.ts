@@ -29,11 +29,11 @@ export interface Envelope<T = unknown> {
 }
 
 export interface AsyncResult {
-  /** The operation UUID: the task handle of every mutating call (OBS-01). */
-  id: string;
+  /** The operation UUID: the task handle of every mutating call (OBS-01); absent when Incus answered synchronously. */
+  id?: string;
   acceptedMs: number;
   doneMs: number;
-  op: IncusOperation;
+  op?: IncusOperation;
 }
 
 export class IncusClient {
@@ -71,13 +71,14 @@ export class IncusClient {
     return this.http.request(method, path, this.withProject(ro));
   }
 
-  /** Starts an async call and waits for its operation; a failed operation becomes a typed error. */
+  /** A mutating call: waits for its operation when Incus makes one; a failed operation becomes a typed error. */
   async async(method: string, path: string, ro: RequestOptions = {}, what = `${method} ${path}`): Promise<AsyncResult> {
     const t0 = performance.now();
     const res = await this.http.request<Envelope<IncusOperation>>(method, path, this.withProject(ro));
     const acceptedMs = performance.now() - t0;
     const id = operationIdOf(res.body);
-    if (!id) throw new Error(`incus: ${what} returned no operation (response type ${res.body.type})`);
+    // Some updates (e.g. PATCH of a stopped instance's config) are done when they answer.
+    if (!id) return { acceptedMs, doneMs: acceptedMs };
     const op = await this.wait(id, what);
     return { id, acceptedMs, doneMs: performance.now() - t0, op };
   }
