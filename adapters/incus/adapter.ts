@@ -837,6 +837,13 @@ export class IncusDriver implements Driver {
    */
   async importImage(src: ImageSource): Promise<Receipt<Image>> {
     const body = await readFile(src.path);
+    // A unified image is a (gzip'd) tarball holding metadata.yaml; a bare disk has no Incus metadata.
+    const tarball = (body[0] === 0x1f && body[1] === 0x8b) || body.subarray(257, 262).toString() === 'ustar';
+    if (!tarball)
+      throw new Unsupported(
+        `importing a bare ${src.format} disk needs a split Incus image (metadata tarball + disk, multipart POST), not implemented yet`,
+        'adapter',
+      );
     const owner = { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() };
     const props = {
       name: src.name,
