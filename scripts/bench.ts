@@ -123,7 +123,18 @@ for (const s of scale)
 say('suite time: the full libvirt conformance run, with harness CPU time and peak RSS');
 const suite = await execa(
   '/usr/bin/time',
-  ['-f', '%e %U %S %M', 'node', join(repoRoot, 'scripts/bin.mjs'), 'evaluate', '--no-lab', '-o', join(outDir, 'suite')],
+  [
+    '-f',
+    '%e %U %S %M',
+    'node',
+    join(repoRoot, 'scripts/bin.mjs'),
+    'evaluate',
+    '-p',
+    'libvirt',
+    '--no-lab',
+    '-o',
+    join(outDir, 'suite'),
+  ],
   {
     cwd: repoRoot,
     stdin: 'ignore',
