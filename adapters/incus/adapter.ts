@@ -79,6 +79,8 @@ export interface IncusConfig {
   failureDomain?: string;
   prereqMissing: Capabilities['prereqMissing'];
   waits?: Partial<Record<WaitOperation, WaitPolicy>>;
+  /** Why the pool does not apply volume sizes (measured by the lab): a resize there proves nothing. */
+  sizesNotEnforced?: string;
   /** Direct kernel boot for VMs from the lab's kernel and initramfs (raw.qemu), as the libvirt lab does. */
   kernel?: string;
   initrd?: string;
@@ -624,6 +626,7 @@ export class IncusDriver implements Driver {
     const { name, inst } = await this.owned_(vm);
     const dev = inst.devices[diskId];
     if (!dev?.source) throw new NotFound(`${name} has no data disk ${diskId}`);
+    if (this.cfg.sizesNotEnforced) throw new PrereqMissing(`disk resize: ${this.cfg.sizesNotEnforced}`);
     const t0 = performance.now();
     const res = await this.client.raw('PATCH', this.volPath(dev.source), {
       json: { config: { size: `${sizeBytes}B` } },

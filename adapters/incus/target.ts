@@ -40,6 +40,7 @@ export async function connectIncus(config: LabConfig, opts: TargetOptions): Prom
     ...(c.site ? { site: c.site } : {}),
     ...(c.failureDomain ? { failureDomain: c.failureDomain } : {}),
     prereqMissing: state?.prereqMissing ?? {},
+    ...(state?.sizesNotEnforced ? { sizesNotEnforced: state.sizesNotEnforced } : {}),
     ...(c.waits ? { waits: c.waits } : {}),
     ...(state?.guest ? { kernel: state.guest.kernel, initrd: state.guest.initrd } : {}),
   };

@@ -42,6 +42,8 @@ export interface IncusLabState {
   startedPids: { incusd?: number };
   createdBridge: boolean;
   images: { container: string; vm?: string };
+  /** Why volume sizes are not enforced on the lab's pool, when they are not (a dir pool needs project quotas). */
+  sizesNotEnforced?: string;
   /** Direct kernel boot artefacts for Incus VMs (raw.qemu), the same the libvirt lab boots. */
   guest: { kernel: string; initrd: string; baseImage: string };
   bringUp: { ms: number; at: string; cold: boolean };
@@ -291,6 +293,16 @@ async function ensureExternalBridge(previous: IncusLabState | undefined): Promis
   return created;
 }
 
+/** A dir pool applies volume sizes only where its filesystem has project quotas; otherwise Incus records them. */
+async function probeQuota(): Promise<string | undefined> {
+  const r = await sh('findmnt', ['-no', 'FSTYPE,OPTIONS', '--target', `/var/lib/incus/storage-pools/${d.pool}`], {
+    allowFail: true,
+  });
+  const [fstype, options = ''] = r.stdout.trim().split(/\s+/);
+  if (/prjquota/.test(options) || fstype === 'xfs') return undefined;
+  return `the lab's dir pool sits on ${fstype ?? 'a filesystem'} without project quotas: Incus records volume sizes there but does not apply them ("The backing filesystem doesn't support quotas, skipping set quota")`;
+}
+
 /** Tries a VLAN-tagged NIC on a container: Incus's own error is the evidence when the host cannot. */
 async function probeVlan(): Promise<string | undefined> {
   const name = 'vmc-lab-vlanprobe';
@@ -349,6 +361,7 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
   say(vm.canStart ? 'Incus VMs start here' : `Incus VMs cannot start here: ${vm.error}`);
   const createdBridge = await ensureExternalBridge(previous);
   const vlan = await probeVlan();
+  const sizesNotEnforced = await probeQuota();
   const version = (await incus(['version'])).stdout.match(/Server version:\s*(\S+)/)?.[1] ?? 'unknown';
   const ms = Math.round(performance.now() - t0);
   const incusdPid = started ?? (await ownIncusd());
@@ -363,6 +376,7 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
     startedPids: incusdPid ? { incusd: incusdPid } : {},
     createdBridge,
     images,
+    ...(sizesNotEnforced ? { sizesNotEnforced } : {}),
     guest,
     bringUp: { ms, at: new Date().toISOString(), cold: !previous },
   };
