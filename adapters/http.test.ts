@@ -48,6 +48,18 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 };
 
 describe('HttpClient', () => {
+  test('keeps a binary download as bytes, and records its size instead of its content', async () => {
+    const bytes = Buffer.from([0x1f, 0x8b, 0x00, 0xff, 0xfe, 0x80]);
+    const srv = await serve((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(bytes);
+    });
+    const { c, transcript } = client(srv.url);
+    const r = await c.get<Buffer>('/export', { binary: true });
+    expect(Buffer.isBuffer(r.body) && r.body.equals(bytes)).toBe(true);
+    expect(transcript.since(0)[0]?.response).toBe('200 <6 bytes>');
+  });
+
   test('retries an idempotent read on 503 and records every attempt with the request id', async () => {
     const srv = await serve((_q, res, hit) =>
       hit === 1 ? json(res, 503, { error: 'busy' }) : json(res, 200, { ok: true }, { 'x-request-id': 'req-42' }),

@@ -72,6 +72,8 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** Statuses that are not errors for this call (2xx always are). */
   okStatuses?: number[];
+  /** Keep a successful body as bytes (downloads such as backup exports): `body` is a Buffer, `text` empty. */
+  binary?: boolean;
 }
 
 export const defaultRetry: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 3_000 };
@@ -290,13 +292,15 @@ export class HttpClient {
         headers,
         ...(body !== undefined ? { body } : {}),
       });
-      const text = await r.body.text();
+      const bytes = Buffer.from(await r.body.arrayBuffer());
       const durationMs = performance.now() - t0;
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(r.headers))
         if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
       const isJson = (flat['content-type'] ?? '').includes('json');
-      let parsed: unknown = text;
+      const asBytes = ro.binary === true && r.statusCode < 300 && !isJson;
+      const text = asBytes ? '' : bytes.toString('utf8');
+      let parsed: unknown = asBytes ? bytes : text;
       if (isJson && text.length > 0) {
         try {
           parsed = JSON.parse(text);
@@ -318,7 +322,7 @@ export class HttpClient {
       this.opts.transcript.record({
         kind: 'http',
         request: shown + sent,
-        response: `${r.statusCode}${r.statusCode >= 400 && r.statusText ? ` ${r.statusText}` : ''} ${text.slice(0, maxTranscriptBody)}`,
+        response: `${r.statusCode}${r.statusCode >= 400 && r.statusText ? ` ${r.statusText}` : ''} ${asBytes ? `<${bytes.length} bytes>` : text.slice(0, maxTranscriptBody)}`,
         ok: r.statusCode < 400,
         durationMs,
         taskId: this.opts.taskIdOf?.(res as HttpResponse) ?? res.requestId ?? null,

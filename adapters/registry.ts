@@ -17,6 +17,7 @@ type Connector = (config: LabConfig, opts: TargetOptions) => Promise<Target>;
 
 const connectors: Partial<Record<Platform, () => Promise<Connector>>> = {
   libvirt: async () => (await import('./libvirt/target.js')).connectLibvirt,
+  incus: async () => (await import('./incus/target.js')).connectIncus,
   proxmox: async () => (await import('./proxmox/target.js')).connectProxmox,
 };
 

@@ -30,6 +30,23 @@ describe('lab config validation', () => {
     expect(() => parseLabConfig('platforms:\n  vmware: {}\n', 'a.yaml')).toThrow(/vmware/);
   });
 
+  it('fills Incus defaults and names a bad remote URL or instance type', () => {
+    const c = parseLabConfig('platforms:\n  incus: {}\n', 'lab.yaml');
+    expect(c.platforms.incus).toMatchObject({
+      socket: '/var/lib/incus/unix.socket',
+      project: 'vmconform',
+      instanceType: 'auto',
+      network: 'vmcincbr0',
+    });
+    expect(() => parseLabConfig('platforms:\n  incus:\n    url: http://incus1:8443\n', 'a.yaml')).toThrow(
+      /a\.yaml:3: platforms\.incus\.url: .*https:\/\//,
+    );
+    expect(() => parseLabConfig('platforms:\n  incus:\n    instanceType: vm\n', 'a.yaml')).toThrow(/instanceType/);
+    expect(() =>
+      parseLabConfig('platforms:\n  incus:\n    url: https://i:8443\n    tls: { key: /k.pem }\n', 'a.yaml'),
+    ).toThrow(/platforms\.incus\.tls\.key/);
+  });
+
   it('rejects broken YAML and an empty platform list', () => {
     expect(() => parseLabConfig('platforms: [', 'a.yaml')).toThrow(ConfigInvalid);
     expect(() => parseLabConfig('platforms: {}\n', 'a.yaml')).toThrow(/at least one platform/);

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Platform } from '../adapters/driver.js';
 import { ConfigInvalid } from '../adapters/errors.js';
 import { registerSecret } from '../reports/redact.js';
+import { incusLabDefaults as inc } from './incus/lab.js';
 import { libvirtLabDefaults as d } from './libvirt/lab.js';
 
 const waitPolicy = z.strictObject({
@@ -166,6 +167,37 @@ const proxmox = z.strictObject({
   waits: z.record(z.string(), waitPolicy).optional(),
 });
 
+const incus = z.strictObject({
+  /** Local unix socket; ignored when `url` names a remote server. */
+  socket: z.string().default(inc.socket),
+  url: z
+    .string()
+    .regex(/^https:\/\//, 'an https:// URL such as https://incus1:8443')
+    .optional(),
+  /** Client certificate and key for a remote server, by file reference; fingerprint256 pins its self-signed cert. */
+  tls: z
+    .strictObject({
+      cert: secretRef.optional(),
+      key: secretRef.optional(),
+      fingerprint256: z.string().optional(),
+    })
+    .optional(),
+  project: z.string().default(inc.project),
+  pool: z.string().default(inc.pool),
+  /** auto: virtual machines where the lab measured they start, else containers (evidence says container-only). */
+  instanceType: z.enum(['auto', 'virtual-machine', 'container']).default('auto'),
+  image: z.string().default(inc.containerImage),
+  vmImage: z.string().default(inc.vmImage),
+  network: z.string().default(inc.network),
+  network2: z.string().default(inc.network2),
+  externalBridge: z.string().default(inc.externalBridge),
+  site: z.string().optional(),
+  failureDomain: z.string().optional(),
+  /** When true the harness may restart this host's incusd (only the embedded local lab). */
+  labControl: z.boolean().default(true),
+  waits: z.record(z.string(), waitPolicy).optional(),
+});
+
 export const labConfigSchema = z.strictObject({
   outputDir: z.string().default('out'),
   nats: nats.optional(),
@@ -175,9 +207,10 @@ export const labConfigSchema = z.strictObject({
   platforms: z
     .strictObject({
       libvirt: libvirt.optional(),
+      incus: incus.optional(),
       proxmox: proxmox.optional(),
     })
-    .refine((p) => Object.keys(p).length > 0, 'at least one platform (libvirt, proxmox)'),
+    .refine((p) => Object.keys(p).length > 0, 'at least one platform (libvirt, incus, proxmox)'),
 });
 
 export type LabConfig = z.infer<typeof labConfigSchema>;
@@ -185,6 +218,7 @@ export type LibvirtPlatformConfig = z.infer<typeof libvirt>;
 export type LibvirtSiteConfig = z.infer<typeof libvirtSite>;
 export type NatsConfig = z.infer<typeof nats>;
 export type ProxmoxPlatformConfig = z.infer<typeof proxmox>;
+export type IncusPlatformConfig = z.infer<typeof incus>;
 
 export async function resolveSecret(ref: SecretRef, field: string): Promise<string> {
   let value: string | undefined;

@@ -32,6 +32,10 @@ const labs: Record<string, () => Promise<Lab>> = {
     const m = await import('./proxmox/lab.js');
     return { up: m.proxmoxUp, down: m.proxmoxDown, status: m.readProxmoxLabState };
   },
+  incus: async () => {
+    const m = await import('./incus/lab.js');
+    return { up: m.incusUp, down: m.incusDown, status: m.readIncusLabState };
+  },
 };
 
 export const labNames = Object.keys(labs);

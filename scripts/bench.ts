@@ -7,22 +7,22 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { newRunId, type VmRef } from '../adapters/driver.js';
-import { boots } from '../adapters/guest/console.js';
+import { newRunId } from '../adapters/driver.js';
 import { buildDomainXml } from '../adapters/libvirt/mapping.js';
 import { connectTarget } from '../adapters/registry.js';
-import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
+import { waitFor } from '../adapters/wait.js';
 import { loadLabConfig } from '../lab/config.js';
 import { libvirtUp } from '../lab/libvirt/lab.js';
 import { type Stats, stats } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
+import { benchPoll, interleaved, phaseStats, scaleSteps, statsRow, throughHarness } from './bench-lifecycle.js';
 import { repoRoot } from './vitest-run.js';
 
 const say = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const scales = (process.env.BENCH_SCALES ?? '1,2,4,8').split(',').map(Number);
 const now = () => performance.now();
-const poll = { ...defaultWaitPolicies['guest-ready'], intervalMs: 100, backoff: 1, maxIntervalMs: 100 };
+const poll = benchPoll;
 
 const lab = await libvirtUp(say);
 const runId = newRunId();
@@ -85,60 +85,14 @@ async function direct(name: string): Promise<number> {
   return now() - t0;
 }
 
-interface Phases {
-  total: number;
-  createAccepted: number;
-  startAccepted: number;
-  running: number;
-  guestReady: number;
-  stop: number;
-  delete: number;
-}
-
-async function throughHarness(name: string): Promise<Phases> {
-  const t0 = now();
-  const c = await t.driver.create({
-    name,
-    vcpus: 1,
-    memoryMiB: 256,
-    image: t.lab.image,
-    disks: [],
-    nics: [{ network: t.lab.network }],
-    metadata: {},
-  });
-  const vm: VmRef = c.result;
-  const s = await t.driver.start(vm);
-  const probe = t.driver.guest(vm);
-  const r0 = now();
-  await waitFor('harness READY', poll, async () => (boots(await probe.read()).length > 0 ? true : undefined));
-  const ready = now() - r0;
-  const st = await t.driver.stop(vm, { force: false });
-  const d = await t.driver.delete(vm);
-  return {
-    total: now() - t0,
-    createAccepted: c.acceptedMs,
-    startAccepted: s.acceptedMs,
-    running: s.doneMs,
-    guestReady: s.doneMs + ready,
-    stop: st.doneMs,
-    delete: d.doneMs,
-  };
-}
-
 say(`overhead: ${reps} interleaved repetitions of create, start, guest ready, graceful stop, delete`);
-const directMs: number[] = [];
-const harness: Phases[] = [];
-for (let i = 0; i < reps; i++) {
-  // Alternate which goes first so warm caches favour neither.
-  const order = i % 2 === 0 ? ['direct', 'harness'] : ['harness', 'direct'];
-  for (const which of order) {
-    if (which === 'direct') directMs.push(await direct(`vmc-${runId}-d${i}`));
-    else harness.push(await throughHarness(`vmc-${runId}-h${i}`));
-  }
-  say(
-    `rep ${i + 1}: direct ${(directMs.at(-1) ?? 0).toFixed(0)} ms, vmconform ${(harness.at(-1)?.total ?? 0).toFixed(0)} ms`,
-  );
-}
+const { directMs, harness } = await interleaved(
+  reps,
+  (kind, i) => `vmc-${runId}-${kind}${i}`,
+  direct,
+  (name) => throughHarness(t, name),
+  say,
+);
 const ratios = harness.map((h, i) => h.total / (directMs[i] ?? Number.NaN));
 const overhead = {
   direct: stats(directMs),
@@ -150,41 +104,37 @@ const overhead = {
   ) as Stats,
 };
 const phaseNames = ['createAccepted', 'startAccepted', 'running', 'guestReady', 'stop', 'delete'] as const;
-const phases = Object.fromEntries(phaseNames.map((p) => [p, stats(harness.map((h) => h[p]))])) as Record<
-  (typeof phaseNames)[number],
-  Stats
->;
+const phases = phaseStats(harness, phaseNames);
 
 say(`scale: ${scales.join(', ')} VMs in flight at once`);
-const scale: {
-  vms: number;
-  wallMs: number;
-  perVm: Stats;
-  createAccepted: Stats;
-  guestReady: Stats;
-  loadAvg: number;
-}[] = [];
-for (const n of scales) {
-  const t0 = now();
-  const res = await Promise.all(Array.from({ length: n }, (_, i) => throughHarness(`vmc-${runId}-s${n}-${i}`)));
-  const load = Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]);
-  scale.push({
-    vms: n,
-    wallMs: now() - t0,
-    perVm: stats(res.map((r) => r.total)),
-    createAccepted: stats(res.map((r) => r.createAccepted)),
-    guestReady: stats(res.map((r) => r.guestReady)),
-    loadAvg: load,
-  });
+const scale = (await scaleSteps(t, scales, (n, i) => `vmc-${runId}-s${n}-${i}`)).map((x) => ({
+  vms: x.n,
+  wallMs: x.wallMs,
+  perVm: stats(x.res.map((r) => r.total)),
+  createAccepted: stats(x.res.map((r) => r.createAccepted)),
+  guestReady: stats(x.res.map((r) => r.guestReady)),
+  loadAvg: x.loadAvg,
+}));
+for (const s of scale)
   say(
-    `${n} at once: wall ${(scale.at(-1)?.wallMs ?? 0).toFixed(0)} ms, guest ready median ${scale.at(-1)?.guestReady.median} ms, load ${load}`,
+    `${s.vms} at once: wall ${s.wallMs.toFixed(0)} ms, guest ready median ${s.guestReady.median} ms, load ${s.loadAvg}`,
   );
-}
 
 say('suite time: the full libvirt conformance run, with harness CPU time and peak RSS');
 const suite = await execa(
   '/usr/bin/time',
-  ['-f', '%e %U %S %M', 'node', join(repoRoot, 'scripts/bin.mjs'), 'evaluate', '--no-lab', '-o', join(outDir, 'suite')],
+  [
+    '-f',
+    '%e %U %S %M',
+    'node',
+    join(repoRoot, 'scripts/bin.mjs'),
+    'evaluate',
+    '-p',
+    'libvirt',
+    '--no-lab',
+    '-o',
+    join(outDir, 'suite'),
+  ],
   {
     cwd: repoRoot,
     stdin: 'ignore',
@@ -213,7 +163,7 @@ const machine = {
 };
 const result = { runId, at: new Date().toISOString(), machine, reps, overhead, phases, scale, suiteTime };
 await writeFile(join(outDir, 'bench.json'), JSON.stringify(result, null, 2));
-const row = (name: string, s: Stats) => `| ${name} | ${s.n} | ${s.min} | ${s.median} | ${s.p95} | ${s.max} |`;
+const row = statsRow;
 const md = [
   `# vmconform bench ${runId}`,
   '',
