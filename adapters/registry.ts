@@ -17,6 +17,7 @@ type Connector = (config: LabConfig, opts: TargetOptions) => Promise<Target>;
 
 const connectors: Partial<Record<Platform, () => Promise<Connector>>> = {
   libvirt: async () => (await import('./libvirt/target.js')).connectLibvirt,
+  openstack: async () => (await import('./openstack/target.js')).connectOpenStack,
 };
 
 export const availablePlatforms = Object.keys(connectors) as Platform[];

@@ -20,6 +20,10 @@ const labs: Record<string, () => Promise<Lab>> = {
     const m = await import('./libvirt/lab.js');
     return { up: m.libvirtUp, down: m.libvirtDown, status: m.readLibvirtLabState };
   },
+  openstack: async () => {
+    const m = await import('./openstack/lab.js');
+    return { up: m.openstackUp, down: m.openstackDown, status: m.readOpenStackLabState };
+  },
 };
 
 export const labNames = Object.keys(labs);
