@@ -55,31 +55,50 @@ try {
     'instance-action-create',
     await raw('compute', 'GET', `/servers/${vm.id}/os-instance-actions/${actions.instanceActions[0]?.request_id}`),
   );
-  await save('console-output', await raw('compute', 'POST', `/servers/${vm.id}/action`, { 'os-getConsoleOutput': { length: 20 } }));
+  await save(
+    'console-output',
+    await raw('compute', 'POST', `/servers/${vm.id}/action`, { 'os-getConsoleOutput': { length: 20 } }),
+  );
   await save('diagnostics', await raw('compute', 'GET', `/servers/${vm.id}/diagnostics`));
   await save('error-start-conflict', await raw('compute', 'POST', `/servers/${vm.id}/action`, { 'os-start': null }));
   await save('volumes', await raw('volumev3', 'GET', '/volumes/detail'));
   await save('pools', await raw('volumev3', 'GET', '/scheduler-stats/get_pools?detail=true'));
-  await save('error-volume-extend', await raw('volumev3', 'POST', `/volumes/00000000-0000-0000-0000-000000000000/action`, { 'os-extend': { new_size: 2 } }));
+  await save(
+    'error-volume-extend',
+    await raw('volumev3', 'POST', `/volumes/00000000-0000-0000-0000-000000000000/action`, {
+      'os-extend': { new_size: 2 },
+    }),
+  );
   await save('hypervisors', await raw('compute', 'GET', '/os-hypervisors/detail'));
   await save('availability-zones', await raw('compute', 'GET', '/os-availability-zone/detail'));
   await save('aggregates', await raw('compute', 'GET', '/os-aggregates'));
   const hyp = (await raw('compute', 'GET', '/os-hypervisors/detail')) as { hypervisors: { id: string }[] };
-  await save('placement-inventories', await raw('placement', 'GET', `/resource_providers/${hyp.hypervisors[0]?.id}/inventories`));
+  await save(
+    'placement-inventories',
+    await raw('placement', 'GET', `/resource_providers/${hyp.hypervisors[0]?.id}/inventories`),
+  );
   await save('placement-usages', await raw('placement', 'GET', `/resource_providers/${hyp.hypervisors[0]?.id}/usages`));
-  await save('error-placement-404', await raw('placement', 'GET', '/resource_providers/00000000-0000-0000-0000-000000000000/inventories'));
+  await save(
+    'error-placement-404',
+    await raw('placement', 'GET', '/resource_providers/00000000-0000-0000-0000-000000000000/inventories'),
+  );
   await save('images', await raw('image', 'GET', '/v2/images'));
   await save('networks', await raw('network', 'GET', '/v2.0/networks'));
   await save('error-neutron-404', await raw('network', 'GET', '/v2.0/networks/00000000-0000-0000-0000-000000000000'));
   await save('error-nova-404', await raw('compute', 'GET', '/servers/00000000-0000-0000-0000-000000000000'));
-  await save('error-nova-bad-image', await raw('compute', 'POST', '/servers', { server: { name: 'vmc-x', flavorRef: 'nope', imageRef: 'nope' } }));
+  await save(
+    'error-nova-bad-image',
+    await raw('compute', 'POST', '/servers', { server: { name: 'vmc-x', flavorRef: 'nope', imageRef: 'nope' } }),
+  );
   const glance = await s.call('image', 'GET', '/v2/images/00000000-0000-0000-0000-000000000000', { okStatuses: [404] });
   await writeFile(join(dir, 'sim-error-glance-404.html'), glance.text);
   const root = config.platforms.openstack?.authUrl.replace(/\/identity\/v3$/, '') ?? '';
   for (const svc of ['compute', 'volume', 'placement'])
     await save(`${svc}-versions`, await (await fetch(`${root}/${svc}/`)).json());
   // A server the scheduler cannot place: status ERROR with the reason in `fault`.
-  const big = await raw('compute', 'POST', '/flavors', { flavor: { name: 'vmc-fixture-huge', vcpus: 64, ram: 1024, disk: 0 } }).catch(() => undefined);
+  const big = await raw('compute', 'POST', '/flavors', {
+    flavor: { name: 'vmc-fixture-huge', vcpus: 64, ram: 1024, disk: 0 },
+  }).catch(() => undefined);
   const flavorId = (big as { flavor?: { id: string } })?.flavor?.id;
   const image = (await driver.images()).find((i) => i.name === t.lab.image)?.id;
   const bad = (await raw('compute', 'POST', '/servers', {
@@ -87,7 +106,16 @@ try {
       name: 'vmc-20261125t0000-f1f1-fault',
       flavorRef: flavorId,
       networks: 'none',
-      block_device_mapping_v2: [{ boot_index: 0, source_type: 'image', destination_type: 'volume', uuid: image, volume_size: 1, delete_on_termination: true }],
+      block_device_mapping_v2: [
+        {
+          boot_index: 0,
+          source_type: 'image',
+          destination_type: 'volume',
+          uuid: image,
+          volume_size: 1,
+          delete_on_termination: true,
+        },
+      ],
       metadata: { 'vmconform:marker': 'vmconform', 'vmconform:run': '20261125t0000-f1f1' },
     },
   })) as { server: { id: string } };

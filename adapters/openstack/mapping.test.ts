@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { parseConsole } from '../guest/console.js';
 import { AuthFailed, Conflict, NotFound, PlatformError } from '../driver.js';
+import { parseConsole } from '../guest/console.js';
 import {
   actionStatus,
   attachedDisks,
@@ -15,9 +15,9 @@ import {
   faultError,
   GiB,
   mapPower,
-  negotiateMicroversion,
   type NeutronNetwork,
   type NovaServer,
+  negotiateMicroversion,
   ownerOf,
   parseToken,
   toHost,
@@ -80,7 +80,12 @@ describe('microversions', () => {
 describe('error bodies of every service', () => {
   test.each([
     ['sim-error-nova-404.json', 404, NotFound, /itemNotFound: Instance 0{8}-.* could not be found/],
-    ['sim-error-start-conflict.json', 409, Conflict, /conflictingRequest: Cannot 'os-start' instance .* vm_state active/],
+    [
+      'sim-error-start-conflict.json',
+      409,
+      Conflict,
+      /conflictingRequest: Cannot 'os-start' instance .* vm_state active/,
+    ],
     ['sim-error-nova-bad-image.json', 400, PlatformError, /badRequest: Flavor nope could not be found/],
     ['sim-error-volume-extend.json', 404, NotFound, /itemNotFound: Volume .* could not be found/],
     ['sim-error-neutron-404.json', 404, NotFound, /NetworkNotFound: Network .* could not be found/],
@@ -93,13 +98,17 @@ describe('error bodies of every service', () => {
 
   test('Glance HTML error page keeps its text', () => {
     const html = text('sim-error-glance-404.html');
-    expect(errorMessage(html, html).message).toBe('404 Not Found No image found with ID 00000000-0000-0000-0000-000000000000');
+    expect(errorMessage(html, html).message).toBe(
+      '404 Not Found No image found with ID 00000000-0000-0000-0000-000000000000',
+    );
     expect(errorFor(404, html, html, 'GET /v2/images/x')).toBeInstanceOf(NotFound);
   });
 
   test('Glance refusing a protected image is a Conflict, other 403s are auth errors', () => {
     expect(errorFor(403, 'x', 'Image 1 is protected and cannot be deleted.', 'DELETE')).toBeInstanceOf(Conflict);
-    expect(errorFor(403, { forbidden: { code: 403, message: 'Policy does not allow' } }, '', 'GET')).toBeInstanceOf(AuthFailed);
+    expect(errorFor(403, { forbidden: { code: 403, message: 'Policy does not allow' } }, '', 'GET')).toBeInstanceOf(
+      AuthFailed,
+    );
   });
 });
 
@@ -167,7 +176,9 @@ describe('Nova servers', () => {
   test('instance actions as tasks', () => {
     const a = fx('sim-instance-action-create.json').instanceAction;
     expect(actionStatus(a)).toMatchObject({ status: 'succeeded' });
-    expect(actionStatus({ ...a, events: [{ ...a.events[0], finish_time: null, result: null }] }).status).toBe('running');
+    expect(actionStatus({ ...a, events: [{ ...a.events[0], finish_time: null, result: null }] }).status).toBe(
+      'running',
+    );
     const failed = actionStatus({ ...a, message: 'Error', events: [{ ...a.events[0], result: 'Error' }] });
     expect(failed).toMatchObject({ status: 'failed', error: 'compute__do_build_and_run_instance: Error' });
   });
@@ -195,7 +206,10 @@ describe('Cinder, Glance, hosts', () => {
     expect(p.name).toBe('sim-cinder@lvm#lvm');
     expect(p.capacityBytes).toBe(100 * GiB);
     expect(p.allocationBytes + p.availableBytes).toBe(p.capacityBytes);
-    expect(toStoragePool({ name: 'x', capabilities: { total_capacity_gb: 'infinite', free_capacity_gb: 'infinite' } }).capacityBytes).toBe(0);
+    expect(
+      toStoragePool({ name: 'x', capabilities: { total_capacity_gb: 'infinite', free_capacity_gb: 'infinite' } })
+        .capacityBytes,
+    ).toBe(0);
   });
 
   test('images: Glance multihash as the checksum; operator images carry no owner', () => {
