@@ -91,7 +91,7 @@ try {
     await raw('compute', 'POST', '/servers', { server: { name: 'vmc-x', flavorRef: 'nope', imageRef: 'nope' } }),
   );
   const glance = await s.call('image', 'GET', '/v2/images/00000000-0000-0000-0000-000000000000', { okStatuses: [404] });
-  await writeFile(join(dir, 'sim-error-glance-404.html'), glance.text);
+  await writeFile(join(dir, 'sim-error-glance-404.txt'), glance.text);
   const root = config.platforms.openstack?.authUrl.replace(/\/identity\/v3$/, '') ?? '';
   for (const svc of ['compute', 'volume', 'placement'])
     await save(`${svc}-versions`, await (await fetch(`${root}/${svc}/`)).json());

@@ -97,7 +97,7 @@ describe('error bodies of every service', () => {
   });
 
   test('Glance HTML error page keeps its text', () => {
-    const html = text('sim-error-glance-404.html');
+    const html = text('sim-error-glance-404.txt');
     expect(errorMessage(html, html).message).toBe(
       '404 Not Found No image found with ID 00000000-0000-0000-0000-000000000000',
     );
