@@ -97,6 +97,27 @@ export interface DriverContext {
 
 const marker = ownershipMarker;
 
+/** Cinder backup metadata keys that tie a VM's volume backups together and keep what restore needs. */
+const backupKeys = {
+  group: 'vmconform:backup-group',
+  device: 'vmconform:device',
+  vm: 'vmconform:vm',
+  shape: 'vmconform:shape',
+  nets: 'vmconform:networks',
+  meta: 'vm-meta:',
+} as const;
+
+interface RawBackup {
+  id: string;
+  name: string;
+  volume_id: string;
+  status: string;
+  size: number;
+  created_at: string;
+  container?: string;
+  metadata?: Record<string, string>;
+}
+
 export class OpenStackDriver implements Driver {
   readonly platform = 'openstack' as const;
   private readonly netCache = new Map<string, NeutronNetwork>();
@@ -409,14 +430,24 @@ export class OpenStackDriver implements Driver {
     ).body.output ?? '';
 
   // ---- lifecycle -------------------------------------------------------------------------------
-  async create(spec: VmSpec): Promise<Receipt<VmRef>> {
+  create(spec: VmSpec): Promise<Receipt<VmRef>> {
+    return this.createServer(spec);
+  }
+
+  /**
+   * `restored` boots from existing volumes (a restore) instead of the image: the boot volume's id,
+   * and the data volumes the new server owns (deleted with it).
+   */
+  private async createServer(spec: VmSpec, restored?: { boot: string; owned: Set<string> }): Promise<Receipt<VmRef>> {
     const t0 = performance.now();
     // POST /servers is not idempotent: check the name first, and never repeat it blindly.
     const same = await this.serversNamed(spec.name);
     if (same.length) throw new Conflict(`openstack: a server named '${spec.name}' already exists (${same[0]?.id})`);
-    const image = await this.image(spec.image).catch((e) => {
-      throw e instanceof NotFound ? new NotFound(`openstack: image '${spec.image}' not found in Glance`) : e;
-    });
+    const image = restored
+      ? undefined
+      : await this.image(spec.image).catch((e) => {
+          throw e instanceof NotFound ? new NotFound(`openstack: image '${spec.image}' not found in Glance`) : e;
+        });
     const nets = [];
     for (const n of spec.nics) nets.push(await this.nicNetwork(n));
     const flavorId = await this.flavor(spec.vcpus, spec.memoryMiB);
@@ -427,15 +458,24 @@ export class OpenStackDriver implements Driver {
       for (const [i, n] of spec.nics.entries())
         ports.push((await this.createPort(`${spec.name}-nic${i}`, nets[i] as NeutronNetwork, n.mac)).id);
       const bdm: Record<string, unknown>[] = [
-        {
-          boot_index: 0,
-          source_type: 'image',
-          destination_type: 'volume',
-          uuid: image.id,
-          volume_size: gibCeil(spec.bootDiskBytes ?? this.cfg.bootDiskBytes),
-          delete_on_termination: true,
-          tag: 'boot',
-        },
+        image
+          ? {
+              boot_index: 0,
+              source_type: 'image',
+              destination_type: 'volume',
+              uuid: image.id,
+              volume_size: gibCeil(spec.bootDiskBytes ?? this.cfg.bootDiskBytes),
+              delete_on_termination: true,
+              tag: 'boot',
+            }
+          : {
+              boot_index: 0,
+              source_type: 'volume',
+              destination_type: 'volume',
+              uuid: restored?.boot,
+              delete_on_termination: true,
+              tag: 'boot',
+            },
       ];
       for (const d of spec.disks) {
         const vid = d.volumeId
@@ -447,7 +487,7 @@ export class OpenStackDriver implements Driver {
           source_type: 'volume',
           destination_type: 'volume',
           uuid: vid,
-          delete_on_termination: !d.volumeId,
+          delete_on_termination: !d.volumeId || !!restored?.owned.has(volumeUuid(d.volumeId)),
           tag: d.name,
         });
       }
@@ -939,38 +979,185 @@ export class OpenStackDriver implements Driver {
   }
 
   // ---- backups (Cinder) ---------------------------------------------------------------------------
-  private async rawBackups(): Promise<
-    {
-      id: string;
-      name: string;
-      volume_id: string;
-      status: string;
-      size: number;
-      created_at: string;
-      container?: string;
-      metadata?: Record<string, string>;
-    }[]
-  > {
-    return (await this.call<{ backups: never[] }>('volumev3', 'GET', '/backups/detail')).body.backups;
+  private async rawBackups(): Promise<RawBackup[]> {
+    return (await this.call<{ backups: RawBackup[] }>('volumev3', 'GET', '/backups/detail')).body.backups;
   }
 
-  async backup(_vm: VmRef): Promise<Receipt<Backup>> {
-    throw new Unsupported(
-      'VM backup through Cinder backups is not implemented in the OpenStack adapter yet',
-      'adapter',
+  /**
+   * A VM backup is one Cinder backup per attached volume, tied by a group id in their metadata; the
+   * boot volume's backup also keeps the flavor shape, the networks in order and the VM's metadata, so
+   * restore rebuilds the same VM (new MACs: the original's ports may still exist).
+   */
+  async backup(vm: VmRef): Promise<Receipt<Backup>> {
+    const s = await this.ensureOwned(vm);
+    const t0 = performance.now();
+    const atts = (
+      await this.nova<{ volumeAttachments: VolumeAttachment[] }>('GET', `/servers/${vm.id}/os-volume_attachments`)
+    ).body.volumeAttachments.sort((a, b) => a.device.localeCompare(b.device));
+    const ifaces = (
+      await this.nova<{ interfaceAttachments: InterfaceAttachment[] }>('GET', `/servers/${vm.id}/os-interface`)
+    ).body.interfaceAttachments;
+    const nets: string[] = [];
+    for (const i of ifaces) nets.push((await this.networkById(i.net_id))?.name ?? i.net_id);
+    const group = `${this.ctx.runId}-${Date.now().toString(36)}`;
+    const ids: string[] = [];
+    let first: HttpResponse | undefined;
+    for (const a of atts) {
+      const device = a.device.replace(/^\/dev\//, '');
+      const boot = device === 'vda';
+      const meta: Record<string, string> = {
+        ...ownershipMetadata(this.tag()),
+        [backupKeys.group]: group,
+        [backupKeys.device]: device,
+        [backupKeys.vm]: `${s.id} ${s.name}`,
+        ...(a.tag ? { [ownKeys.disk]: a.tag } : {}),
+        ...(boot
+          ? {
+              [backupKeys.shape]: `${s.flavor.vcpus ?? 1} ${s.flavor.ram ?? 256}`,
+              [backupKeys.nets]: nets.join(','),
+              ...Object.fromEntries(
+                Object.entries(userMetadata(s.metadata)).map(([k, v]) => [`${backupKeys.meta}${k}`, v]),
+              ),
+            }
+          : {}),
+      };
+      const r = await this.call<{ backup: { id: string } }>('volumev3', 'POST', '/backups', {
+        json: { backup: { volume_id: a.volumeId, name: `${s.name}-${device}`, force: true, metadata: meta } },
+      });
+      first ??= r;
+      ids.push(r.body.backup.id);
+    }
+    const acceptedMs = performance.now() - t0;
+    for (const id of ids) await this.awaitBackup(id);
+    const result = (await this.backups()).find((b) => b.id === ids[0]);
+    if (!result) throw new NotFound(`openstack: backup group ${group} not listed after it was made`);
+    return {
+      result,
+      handle: { kind: 'request', id: first?.requestId ?? null, note: 'Cinder request id of the boot volume backup' },
+      acceptedMs,
+      doneMs: performance.now() - t0,
+    };
+  }
+
+  private async awaitBackup(id: string): Promise<void> {
+    let last = '';
+    await waitFor(
+      `backup ${id} to be available`,
+      this.policy('task'),
+      async () => {
+        const b = (await this.call<{ backup: RawBackup }>('volumev3', 'GET', `/backups/${id}`)).body.backup;
+        last = b.status;
+        if (b.status === 'error')
+          throw new PlatformError(`openstack: backup ${id} failed`, 'cinder-backup-error', b.status);
+        return b.status === 'available' ? true : undefined;
+      },
+      { describeLast: () => last },
     );
   }
 
-  async restore(_backup: Backup, _opts: RestoreOptions): Promise<Receipt<VmRef>> {
-    throw new Unsupported('restore from Cinder backups is not implemented in the OpenStack adapter yet', 'adapter');
+  private async backupGroup(id: string): Promise<RawBackup[]> {
+    const all = await this.rawBackups();
+    const head = all.find((b) => b.id === id);
+    const group = head?.metadata?.[backupKeys.group];
+    if (!head || !group) throw new NotFound(`openstack: no vmconform backup with id ${id}`);
+    return all
+      .filter((b) => b.metadata?.[backupKeys.group] === group)
+      .sort((a, b) => String(a.metadata?.[backupKeys.device]).localeCompare(String(b.metadata?.[backupKeys.device])));
   }
 
-  async deleteBackup(_id: string): Promise<Receipt> {
-    throw new Unsupported('backup delete is not implemented in the OpenStack adapter yet', 'adapter');
+  async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
+    const t0 = performance.now();
+    const parts = await this.backupGroup(backup.id);
+    const boot = parts.find((b) => b.metadata?.[backupKeys.device] === 'vda');
+    if (!boot?.metadata) throw new NotFound(`openstack: backup ${backup.id} has no boot volume backup`);
+    const m = boot.metadata;
+    const [vcpus, ram] = (m[backupKeys.shape] ?? '1 256').split(' ').map(Number);
+    const made: string[] = [];
+    try {
+      for (const b of parts) {
+        // Volume from backup needs volume API 3.47.
+        const r = await this.call<{ volume: { id: string } }>('volumev3', 'POST', '/volumes', {
+          json: {
+            volume: {
+              name: `${opts.name}-${b.metadata?.[backupKeys.device]}`,
+              backup_id: b.id,
+              metadata: {
+                ...ownershipMetadata(this.tag()),
+                ...(b.metadata?.[ownKeys.disk] ? { [ownKeys.disk]: b.metadata[ownKeys.disk] } : {}),
+              },
+            },
+          },
+        });
+        made.push(r.body.volume.id);
+      }
+      for (const v of made) await this.awaitVolume(v, ['available'], 'task');
+      const metadata = Object.fromEntries(
+        Object.entries(m)
+          .filter(([k]) => k.startsWith(backupKeys.meta))
+          .map(([k, v]) => [k.slice(backupKeys.meta.length), v]),
+      );
+      const spec: VmSpec = {
+        name: opts.name,
+        vcpus: vcpus ?? 1,
+        memoryMiB: ram ?? 256,
+        image: '',
+        disks: made.slice(1).map((v, i) => ({
+          name: parts[i + 1]?.metadata?.[ownKeys.disk] ?? `disk${i + 1}`,
+          sizeBytes: 0,
+          volumeId: v,
+        })),
+        nics: (m[backupKeys.nets] ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((network) => ({ network })),
+        metadata,
+        ...(opts.placement ? { placement: opts.placement } : {}),
+      };
+      const r = await this.createServer(spec, { boot: made[0] as string, owned: new Set(made) });
+      return { ...r, acceptedMs: r.acceptedMs, doneMs: performance.now() - t0 };
+    } catch (e) {
+      for (const v of made) await this.deleteCinderVolume(v).catch(() => undefined);
+      throw e;
+    }
   }
 
+  async deleteBackup(id: string): Promise<Receipt> {
+    const parts = await this.backupGroup(id);
+    if (!parts.every((b) => ownerOf(b.metadata)))
+      throw new NotOwned(`refusing to delete backup ${id}: not every part carries the vmconform ownership metadata`);
+    const t0 = performance.now();
+    for (const b of parts) await this.call('volumev3', 'DELETE', `/backups/${b.id}`, { idempotent: true });
+    await waitFor(`backups of ${id} to be deleted`, this.policy('delete'), async () => {
+      const left = new Set((await this.rawBackups()).map((b) => b.id));
+      return parts.some((b) => left.has(b.id)) ? undefined : true;
+    });
+    const ms = performance.now() - t0;
+    return {
+      result: undefined,
+      handle: { kind: 'none', id: null, note: 'Cinder backup deletes have no action log' },
+      acceptedMs: ms,
+      doneMs: ms,
+    };
+  }
+
+  /** One contract backup per group: identified by its boot volume's backup. */
   async backups(): Promise<Backup[]> {
-    return [];
+    const out: Backup[] = [];
+    const all = await this.rawBackups();
+    for (const b of all) {
+      const meta = b.metadata ?? {};
+      if (meta[backupKeys.device] !== 'vda' || !meta[backupKeys.group]) continue;
+      const parts = all.filter((x) => x.metadata?.[backupKeys.group] === meta[backupKeys.group]);
+      const [id = '', name = ''] = (meta[backupKeys.vm] ?? '').split(' ');
+      out.push({
+        id: b.id,
+        vm: { id, name },
+        createdAt: b.created_at,
+        sizeBytes: parts.reduce((a, x) => a + x.size * 1024 ** 3, 0),
+        location: `Cinder backups in container ${b.container ?? '?'} (${parts.length} volume backup(s), group ${meta[backupKeys.group]})`,
+      });
+    }
+    return out;
   }
 
   async exportVolume(

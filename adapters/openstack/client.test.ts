@@ -3,7 +3,7 @@
  * re-authentication, pinned microversions, and a create the scheduler fails (fault -> typed error,
  * nothing left behind).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { SimCloud } from '../../lab/openstack/simulator/cloud.js';
 import { router } from '../../lab/openstack/simulator/services.js';
 import { Transcript } from '../../reports/transcript.js';
 import { AuthFailed, PlatformError } from '../driver.js';
+import { lastState } from '../guest/console.js';
 import { OpenStackDriver } from './adapter.js';
 import { type OpenStackAuth, OpenStackSession } from './client.js';
 
@@ -171,6 +172,51 @@ describe('OpenStack driver', () => {
     expect((await d.guest(r.result).read()).events).toEqual([]);
     await d.delete(r.result);
     expect(sim.cloud.ports.filter((p) => p.name.startsWith('vmc-20261125t0000-abcd-a'))).toEqual([]);
+    await d.close();
+  });
+
+  test('backup then restore: a new VM whose data disk holds what was written before', async () => {
+    const t = new Transcript();
+    const d = new OpenStackDriver(
+      { endpoint: authUrl, image: 'vmc-base-v1', bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
+      session(t),
+      { runId: '20261125t0000-abcd', transcript: t },
+    );
+    const vm = (
+      await d.create({
+        name: 'vmc-20261125t0000-abcd-bk',
+        vcpus: 1,
+        memoryMiB: 128,
+        image: 'vmc-base-v1',
+        disks: [{ name: 'data1', sizeBytes: 1024 ** 3 }],
+        nics: [{ network: 'vmc-net2' }],
+        metadata: { tenant: 'acme' },
+      })
+    ).result;
+    const data = (await d.inspect(vm)).config.disks.find((x) => x.role === 'data');
+    // Stands in for the guest writing its data (the simulated disk is a file).
+    const file = sim.cloud.volumes.find((v) => v.id === data?.id)?.file as string;
+    await writeFile(file, 'VMCDATA:before-backup\n', { flag: 'r+' });
+    const b = (await d.backup(vm)).result;
+    expect((await d.backups()).map((x) => x.id)).toContain(b.id);
+    await d.delete(vm);
+    const restored = (await d.restore(b, { name: 'vmc-20261125t0000-abcd-rs' })).result;
+    const st = await d.inspect(restored);
+    expect([st.config.metadata, st.config.nics.map((n) => n.network), st.config.disks.length]).toEqual([
+      { tenant: 'acme' },
+      ['vmc-net2'],
+      2,
+    ]);
+    await d.start(restored);
+    let hdr: string | undefined;
+    for (let i = 0; i < 50 && !hdr; i++) {
+      hdr = lastState(await d.guest(restored).read())?.disks.find((x) => x.name === 'vdb')?.hdr;
+      if (!hdr) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(hdr).toBe('VMCDATA:before-backup');
+    await d.delete(restored);
+    await d.deleteBackup(b.id);
+    expect(await d.owned()).toEqual([]);
     await d.close();
   });
 });

@@ -4,10 +4,13 @@
  * prefix per service, as the published API references describe them. State transitions take
  * simulated time (BUILD -> ACTIVE, powering-off -> SHUTOFF) so clients must poll, as with a real cloud.
  */
+
+import { execFile } from 'node:child_process';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { copyFile, mkdir, open, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { novaDiskSerial, readyLine, runUserData, stateLine } from './guest.js';
 import { type Ctx, errorReply, HttpError, type Reply, readBody, type Service, send } from './http.js';
 import {
@@ -39,6 +42,11 @@ const maxVersion = { compute: 93, volume: 70, placement: 39 };
 const fail = (status: number, message: string, type?: string): never => {
   throw new HttpError(status, message, type);
 };
+
+/** Volumes are sparse files of whole GiB: copy them keeping the holes, or a backup writes a GiB of zeros. */
+export async function sparseCopy(from: string, to: string): Promise<void> {
+  await promisify(execFile)('cp', ['--sparse=always', from, to]);
+}
 
 export class SimCloud {
   cloud: Cloud;
@@ -103,7 +111,12 @@ export class SimCloud {
   later(ms: number, fn: () => void | Promise<void>): void {
     const t = setTimeout(async () => {
       this.timers.delete(t);
-      await fn();
+      try {
+        await fn();
+      } catch (e) {
+        // A simulated background step that fails is a simulator bug: say so in its log.
+        console.error(`simulator step failed: ${e instanceof Error ? e.stack : String(e)}`);
+      }
       this.save();
     }, ms);
     this.timers.add(t);
@@ -327,7 +340,7 @@ export class SimCloud {
   // ---- volumes and files -------------------------------------------------------------------
   async createVolumeFile(id: string, sizeGb: number, fromFile?: string): Promise<string> {
     const file = join(this.opts.stateDir, 'volumes', `${id}.img`);
-    if (fromFile) await copyFile(fromFile, file);
+    if (fromFile) await sparseCopy(fromFile, file);
     else await (await open(file, 'w')).close();
     await truncate(file, sizeGb * GiB);
     return file;

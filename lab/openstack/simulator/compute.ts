@@ -149,9 +149,15 @@ async function createServer(sim: SimCloud, ctx: Ctx): Promise<Reply> {
   const imageRef = String(body.imageRef ?? '');
   const boot = bdms.find((b) => b.boot_index === 0 || b.boot_index === '0');
   const bootImage = boot?.source_type === 'image' ? String(boot.uuid) : imageRef;
-  const image = c.images.find((i) => i.id === bootImage);
-  if (!image) fail(400, `Image ${bootImage} could not be found.`);
-  if (image?.status !== 'active') fail(400, `Image ${bootImage} is not active.`);
+  const fromVolume = boot?.source_type === 'volume';
+  if (fromVolume) {
+    const v = sim.volume(String(boot?.uuid));
+    if (v.status !== 'available')
+      fail(400, `Invalid volume: volume ${v.id} status must be 'available'. Currently in '${v.status}'`);
+  }
+  const image = fromVolume ? undefined : c.images.find((i) => i.id === bootImage);
+  if (!fromVolume && !image) fail(400, `Image ${bootImage} could not be found.`);
+  if (!fromVolume && image?.status !== 'active') fail(400, `Image ${bootImage} is not active.`);
   if (!boot && flavor.disk === 0) fail(403, 'Only volume-backed servers are allowed for flavors with zero disk.');
   const networks =
     (body.networks as { port?: string; uuid?: string; tag?: string }[] | 'none' | 'auto' | undefined) ?? 'auto';

@@ -1,8 +1,8 @@
 /** Simulated Keystone v3, Glance v2, Neutron v2.0, Cinder v3 and Placement, plus the router over all six. */
 import { createHash, randomUUID } from 'node:crypto';
-import { copyFile, truncate, writeFile } from 'node:fs/promises';
+import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SimCloud } from './cloud.js';
+import { type SimCloud, sparseCopy } from './cloud.js';
 import { compute } from './compute.js';
 import { type Ctx, HttpError, type Reply } from './http.js';
 import { GiB, type Image, now, type Volume } from './state.js';
@@ -518,7 +518,7 @@ async function volume(sim: SimCloud, ctx: Ctx): Promise<Reply> {
       };
       c.backups.push(backup);
       sim.later(sim.opts.stepMs, async () => {
-        await copyFile(v.file, backup.file);
+        await sparseCopy(v.file, backup.file);
         backup.status = 'available';
       });
       return { status: 202, body: { backup: { id: bid, name: backup.name, links: [] } } };
