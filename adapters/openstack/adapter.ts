@@ -715,9 +715,14 @@ export class OpenStackDriver implements Driver {
       const o = ownerOf(s.metadata);
       if (o) out.push({ kind: 'vm', id: s.id, name: s.name, runId: o.runId });
     }
+    // One entry per backup group (deleteBackup removes the whole group); an ungrouped part stands alone.
+    const groups = new Set<string>();
     for (const b of await this.rawBackups()) {
       const o = ownerOf(b.metadata);
-      if (o) out.push({ kind: 'backup', id: b.id, name: b.name, runId: o.runId });
+      const g = b.metadata?.[backupKeys.group];
+      if (!o || (g && groups.has(g))) continue;
+      if (g) groups.add(g);
+      out.push({ kind: 'backup', id: b.id, name: b.name, runId: o.runId });
     }
     for (const v of await this.rawVolumes()) {
       const o = ownerOf(v.metadata);
@@ -802,15 +807,15 @@ export class OpenStackDriver implements Driver {
       throw new NotOwned(`refusing to delete volume '${volumeId}': it carries no vmconform ownership metadata`);
     if (v.attachments.length)
       throw new Conflict(`volume '${volumeId}' is attached to ${v.attachments.map((a) => a.server_id).join(', ')}`);
+    return this.untracked('Cinder volume deletes have no action log', () => this.deleteCinderVolume(id));
+  }
+
+  /** A call whose platform keeps no queryable record: timed, and the handle says why there is none. */
+  private async untracked(note: string, fn: () => Promise<void>): Promise<Receipt> {
     const t0 = performance.now();
-    await this.deleteCinderVolume(id);
+    await fn();
     const ms = performance.now() - t0;
-    return {
-      result: undefined,
-      handle: { kind: 'none', id: null, note: 'Cinder volume deletes have no action log' },
-      acceptedMs: ms,
-      doneMs: ms,
-    };
+    return { result: undefined, handle: { kind: 'none', id: null, note }, acceptedMs: ms, doneMs: ms };
   }
 
   async storagePools(): Promise<StoragePool[]> {
@@ -1058,8 +1063,9 @@ export class OpenStackDriver implements Driver {
   private async backupGroup(id: string): Promise<RawBackup[]> {
     const all = await this.rawBackups();
     const head = all.find((b) => b.id === id);
-    const group = head?.metadata?.[backupKeys.group];
-    if (!head || !group) throw new NotFound(`openstack: no vmconform backup with id ${id}`);
+    if (!head) throw new NotFound(`openstack: no Cinder backup with id ${id}`);
+    const group = head.metadata?.[backupKeys.group];
+    if (!group) return [head];
     return all
       .filter((b) => b.metadata?.[backupKeys.group] === group)
       .sort((a, b) => String(a.metadata?.[backupKeys.device]).localeCompare(String(b.metadata?.[backupKeys.device])));
@@ -1125,19 +1131,13 @@ export class OpenStackDriver implements Driver {
     const parts = await this.backupGroup(id);
     if (!parts.every((b) => ownerOf(b.metadata)))
       throw new NotOwned(`refusing to delete backup ${id}: not every part carries the vmconform ownership metadata`);
-    const t0 = performance.now();
-    for (const b of parts) await this.call('volumev3', 'DELETE', `/backups/${b.id}`, { idempotent: true });
-    await waitFor(`backups of ${id} to be deleted`, this.policy('delete'), async () => {
-      const left = new Set((await this.rawBackups()).map((b) => b.id));
-      return parts.some((b) => left.has(b.id)) ? undefined : true;
+    return this.untracked('Cinder backup deletes have no action log', async () => {
+      for (const b of parts) await this.call('volumev3', 'DELETE', `/backups/${b.id}`, { idempotent: true });
+      await waitFor(`backups of ${id} to be deleted`, this.policy('delete'), async () => {
+        const left = new Set((await this.rawBackups()).map((b) => b.id));
+        return parts.some((b) => left.has(b.id)) ? undefined : true;
+      });
     });
-    const ms = performance.now() - t0;
-    return {
-      result: undefined,
-      handle: { kind: 'none', id: null, note: 'Cinder backup deletes have no action log' },
-      acceptedMs: ms,
-      doneMs: ms,
-    };
   }
 
   /** One contract backup per group: identified by its boot volume's backup. */

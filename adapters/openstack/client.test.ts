@@ -111,15 +111,17 @@ describe('OpenStack session', () => {
   });
 });
 
+const driverFor = (t: Transcript) =>
+  new OpenStackDriver(
+    { endpoint: authUrl, image: 'vmc-base-v1', bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
+    session(t),
+    { runId: '20261125t0000-abcd', transcript: t },
+  );
+
 describe('OpenStack driver', () => {
   test('a server the scheduler cannot place: fault as a typed error, nothing left behind', async () => {
     const t = new Transcript();
-    const s = session(t);
-    const d = new OpenStackDriver(
-      { endpoint: authUrl, image: 'vmc-base-v1', bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
-      s,
-      { runId: '20261125t0000-abcd', transcript: t },
-    );
+    const d = driverFor(t);
     const before = { vols: (await d.volumes()).length, ports: sim.cloud.ports.length };
     const err = await d
       .create({
@@ -146,11 +148,7 @@ describe('OpenStack driver', () => {
 
   test('create leaves the server stopped; request ids resolve to instance actions', async () => {
     const t = new Transcript();
-    const d = new OpenStackDriver(
-      { endpoint: authUrl, image: 'vmc-base-v1', bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
-      session(t),
-      { runId: '20261125t0000-abcd', transcript: t },
-    );
+    const d = driverFor(t);
     const r = await d.create({
       name: 'vmc-20261125t0000-abcd-a',
       vcpus: 1,
@@ -177,11 +175,7 @@ describe('OpenStack driver', () => {
 
   test('backup then restore: a new VM whose data disk holds what was written before', async () => {
     const t = new Transcript();
-    const d = new OpenStackDriver(
-      { endpoint: authUrl, image: 'vmc-base-v1', bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
-      session(t),
-      { runId: '20261125t0000-abcd', transcript: t },
-    );
+    const d = driverFor(t);
     const vm = (
       await d.create({
         name: 'vmc-20261125t0000-abcd-bk',
