@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ownedKinds } from '../../adapters/driver.js';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
+import { registerSecret } from '../../reports/redact.js';
 import { pidAlive, readJson, type Say, stopPid, writeJson } from '../host.js';
 
 const root = '/var/lib/vmconform/openstack';
@@ -151,8 +153,62 @@ export async function restartOpenStackSimulator(say: Say): Promise<void> {
   await writeJson(statePath, { ...state, pid });
 }
 
+/** Removes every object carrying the ownership tag (any run) through the adapter, dependents first. */
+async function removeLeftovers(state: OpenStackLabState, say: Say): Promise<void> {
+  const { OpenStackDriver } = await import('../../adapters/openstack/adapter.js');
+  const { OpenStackSession } = await import('../../adapters/openstack/client.js');
+  const { Transcript } = await import('../../reports/transcript.js');
+  const password = (await readFile(d.passwordFile, 'utf8')).trim();
+  registerSecret(password);
+  const transcript = new Transcript();
+  const session = new OpenStackSession({
+    authUrl: state.authUrl,
+    auth: {
+      method: 'password',
+      username: 'admin',
+      userDomain: 'Default',
+      project: 'admin',
+      projectDomain: 'Default',
+      password,
+    },
+    interface: 'public',
+    transcript,
+    microversions: {
+      compute: { required: '2.79', preferred: '2.93' },
+      volume: { required: '3.47', preferred: '3.70' },
+      placement: { required: '1.10', preferred: '1.39' },
+    },
+  });
+  const driver = new OpenStackDriver(
+    { endpoint: state.authUrl, image: d.image, bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
+    session,
+    { runId: 'lab-down', transcript },
+  );
+  try {
+    const objects = await driver.owned();
+    for (const kind of ownedKinds)
+      for (const o of objects.filter((x) => x.kind === kind)) {
+        const remove = {
+          vm: () => driver.delete({ id: o.id, name: o.name }),
+          backup: () => driver.deleteBackup(o.id),
+          volume: () => driver.deleteVolume(o.id),
+          image: () => driver.deleteImage(o.id),
+        }[kind];
+        await remove().then(
+          () => say(`removed leftover ${kind} ${o.name} (run ${o.runId})`),
+          (e: unknown) =>
+            say(`could not remove leftover ${kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`),
+        );
+      }
+  } finally {
+    await driver.close();
+  }
+}
+
 export async function openstackDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
   const state = await readOpenStackLabState();
+  const running = !!state?.pid && (await pidAlive(state.pid)) && (await healthy(d.port));
+  if (state && running && !opts.purge) await removeLeftovers(state, say);
   if (state?.pid && (await pidAlive(state.pid))) await stopPid(state.pid, 'openstack-simulator', say);
   if (opts.purge) {
     // Everything the simulator held (servers, volumes, images) lives in its state folder.
