@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ownedKinds } from '../../adapters/driver.js';
+import { NotFound, ownedKinds } from '../../adapters/driver.js';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
 import { registerSecret } from '../../reports/redact.js';
 import { pidAlive, readJson, type Say, stopPid, writeJson } from '../host.js';
@@ -197,7 +197,10 @@ async function removeLeftovers(state: OpenStackLabState, say: Say): Promise<void
         await remove().then(
           () => say(`removed leftover ${kind} ${o.name} (run ${o.runId})`),
           (e: unknown) =>
-            say(`could not remove leftover ${kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`),
+            // Volumes a VM owned go with it (delete_on_termination): already gone is done.
+            e instanceof NotFound
+              ? undefined
+              : say(`could not remove leftover ${kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`),
         );
       }
   } finally {
