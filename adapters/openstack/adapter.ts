@@ -1164,11 +1164,19 @@ export class OpenStackDriver implements Driver {
     _volumeId: string,
     _dest: { path: string; format: VolumeFile['format'] },
   ): Promise<Receipt<VolumeFile>> {
-    throw new Unsupported('volume export (Cinder upload-to-image + Glance download) is not implemented yet', 'adapter');
+    // The platform can (os-volume_upload_image, then GET /v2/images/{id}/file); the shared HttpClient reads
+    // bodies as text, so a GiB-sized download needs a streaming call there first.
+    throw new Unsupported(
+      'volume export (Cinder os-volume_upload_image + Glance image download) is not implemented yet: adapters/http.ts has no streaming download',
+      'adapter',
+    );
   }
 
   async importVolume(_name: string, _src: VolumeFile): Promise<Receipt<Volume>> {
-    throw new Unsupported('volume import (Glance upload + Cinder volume from image) is not implemented yet', 'adapter');
+    throw new Unsupported(
+      'volume import (Glance upload + Cinder volume from imageRef) is not implemented yet: adapters/http.ts has no streaming upload',
+      'adapter',
+    );
   }
 
   /** Day-2 resize: a flavor of the new shape, Nova resize, then confirm. */
