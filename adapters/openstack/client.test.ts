@@ -15,7 +15,7 @@ import { Transcript } from '../../reports/transcript.js';
 import { AuthFailed, PlatformError } from '../driver.js';
 import { lastState } from '../guest/console.js';
 import { OpenStackDriver } from './adapter.js';
-import { type OpenStackAuth, OpenStackSession } from './client.js';
+import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
 
 const password = 'unit-test-password';
 let dir: string;
@@ -57,11 +57,7 @@ const session = (transcript: Transcript, a = auth()) =>
     auth: a,
     interface: 'public',
     transcript,
-    microversions: {
-      compute: { required: '2.79', preferred: '2.90' },
-      volume: { required: '3.47', preferred: '3.70' },
-      placement: { required: '1.10', preferred: '1.39' },
-    },
+    microversions: { ...microversionsFor(), compute: { required: '2.79', preferred: '2.90' } },
   });
 
 describe('OpenStack session', () => {

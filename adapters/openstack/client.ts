@@ -34,6 +34,24 @@ export interface SessionOptions {
   microversions: Record<'compute' | 'volume' | 'placement', { required: string; preferred: string }>;
 }
 
+/** The least each service must offer for this adapter (tags at create, BDM tags, backup metadata, volume from backup). */
+export const requiredMicroversions = { compute: '2.79', volume: '3.47', placement: '1.10' } as const;
+
+/** Microversion bounds: the required minimum and the preferred (highest wanted) version per service. */
+export function microversionsFor(
+  preferred: Record<'compute' | 'volume' | 'placement', string> = {
+    compute: '2.93',
+    volume: '3.70',
+    placement: '1.39',
+  },
+): SessionOptions['microversions'] {
+  return {
+    compute: { required: requiredMicroversions.compute, preferred: preferred.compute },
+    volume: { required: requiredMicroversions.volume, preferred: preferred.volume },
+    placement: { required: requiredMicroversions.placement, preferred: preferred.placement },
+  };
+}
+
 /** Renew this long before the token expires, so no call races the expiry. */
 const renewMarginMs = 120_000;
 

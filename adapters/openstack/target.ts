@@ -6,7 +6,7 @@ import type { Capabilities, Target } from '../driver.js';
 import { ConfigInvalid } from '../errors.js';
 import type { TargetOptions } from '../registry.js';
 import { OpenStackDriver } from './adapter.js';
-import { type OpenStackAuth, OpenStackSession } from './client.js';
+import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
 
 async function resolveAuth(c: OpenStackPlatformConfig): Promise<OpenStackAuth> {
   const a = c.auth;
@@ -48,11 +48,7 @@ export async function connectOpenStack(config: LabConfig, opts: TargetOptions): 
       interface: c.interface,
       ...(tls ? { tls } : {}),
       transcript: opts.transcript,
-      microversions: {
-        compute: { required: '2.79', preferred: c.microversions.compute },
-        volume: { required: '3.47', preferred: c.microversions.volume },
-        placement: { required: '1.10', preferred: c.microversions.placement },
-      },
+      microversions: microversionsFor(c.microversions),
     });
   const prereqMissing: Capabilities['prereqMissing'] = isLabEndpoint ? lab.prereqMissing : {};
   const driverFor = (a: OpenStackAuth) =>

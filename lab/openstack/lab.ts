@@ -161,7 +161,7 @@ export async function restartOpenStackSimulator(say: Say): Promise<void> {
 /** Removes every object carrying the ownership tag (any run) through the adapter, dependents first. */
 async function removeLeftovers(state: OpenStackLabState, say: Say): Promise<void> {
   const { OpenStackDriver } = await import('../../adapters/openstack/adapter.js');
-  const { OpenStackSession } = await import('../../adapters/openstack/client.js');
+  const { OpenStackSession, microversionsFor } = await import('../../adapters/openstack/client.js');
   const { Transcript } = await import('../../reports/transcript.js');
   const password = (await readFile(d.passwordFile, 'utf8')).trim();
   registerSecret(password);
@@ -178,11 +178,7 @@ async function removeLeftovers(state: OpenStackLabState, say: Say): Promise<void
     },
     interface: 'public',
     transcript,
-    microversions: {
-      compute: { required: '2.79', preferred: '2.93' },
-      volume: { required: '3.47', preferred: '3.70' },
-      placement: { required: '1.10', preferred: '1.39' },
-    },
+    microversions: microversionsFor(),
   });
   const driver = new OpenStackDriver(
     { endpoint: state.authUrl, image: d.image, bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
