@@ -19,6 +19,7 @@ const connectors: Partial<Record<Platform, () => Promise<Connector>>> = {
   libvirt: async () => (await import('./libvirt/target.js')).connectLibvirt,
   incus: async () => (await import('./incus/target.js')).connectIncus,
   proxmox: async () => (await import('./proxmox/target.js')).connectProxmox,
+  openstack: async () => (await import('./openstack/target.js')).connectOpenStack,
 };
 
 export const availablePlatforms = Object.keys(connectors) as Platform[];

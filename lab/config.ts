@@ -11,6 +11,7 @@ import { ConfigInvalid } from '../adapters/errors.js';
 import { registerSecret } from '../reports/redact.js';
 import { incusLabDefaults as inc } from './incus/lab.js';
 import { libvirtLabDefaults as d } from './libvirt/lab.js';
+import { openstackLabDefaults as os } from './openstack/lab.js';
 
 const waitPolicy = z.strictObject({
   deadlineMs: z.number().int().positive(),
@@ -198,6 +199,55 @@ const incus = z.strictObject({
   waits: z.record(z.string(), waitPolicy).optional(),
 });
 
+const microversion = z.string().regex(/^\d+\.\d+$/, 'a microversion such as 2.93');
+
+const openstack = z.strictObject({
+  /** Keystone v3 URL; every other endpoint comes from the token's catalog. */
+  authUrl: z.url().default(os.authUrl),
+  region: z.string().optional(),
+  interface: z.enum(['public', 'internal', 'admin']).default('public'),
+  auth: z
+    .discriminatedUnion('method', [
+      z.strictObject({
+        method: z.literal('password'),
+        username: z.string().default('admin'),
+        userDomain: z.string().default('Default'),
+        project: z.string().default('admin'),
+        projectDomain: z.string().default('Default'),
+        password: secretRef,
+      }),
+      z.strictObject({ method: z.literal('application-credential'), id: z.string().min(1), secret: secretRef }),
+    ])
+    .default({
+      method: 'password',
+      username: 'admin',
+      userDomain: 'Default',
+      project: 'admin',
+      projectDomain: 'Default',
+      password: { file: os.passwordFile },
+    }),
+  /** Glance image (id or name) the suites boot. */
+  image: z.string().default(os.image),
+  network: z.string().default(os.network),
+  network2: z.string().default(os.network2),
+  /** A bridge the platform did not create, and the Neutron provider network mapped onto it (NIC-05). */
+  externalBridge: z.string().optional().default(os.externalBridge),
+  externalNetwork: z.string().optional().default(os.externalNetwork),
+  /** 'simulated' for a cloud whose nova-compute runs the fake driver: its results prove the API, not VMs. */
+  evidence: z.enum(['real', 'simulated']).default('real'),
+  microversions: z
+    .strictObject({
+      compute: microversion.default('2.93'),
+      volume: microversion.default('3.70'),
+      placement: microversion.default('1.39'),
+    })
+    .default({ compute: '2.93', volume: '3.70', placement: '1.39' }),
+  tls: z.strictObject({ caFile: z.string().optional(), fingerprint256: z.string().optional() }).optional(),
+  /** When true the harness may restart the control plane (only the embedded local lab). */
+  labControl: z.boolean().default(true),
+  waits: z.record(z.string(), waitPolicy).optional(),
+});
+
 export const labConfigSchema = z.strictObject({
   outputDir: z.string().default('out'),
   nats: nats.optional(),
@@ -209,8 +259,9 @@ export const labConfigSchema = z.strictObject({
       libvirt: libvirt.optional(),
       incus: incus.optional(),
       proxmox: proxmox.optional(),
+      openstack: openstack.optional(),
     })
-    .refine((p) => Object.keys(p).length > 0, 'at least one platform (libvirt, incus, proxmox)'),
+    .refine((p) => Object.keys(p).length > 0, 'at least one platform (libvirt, incus, proxmox, openstack)'),
 });
 
 export type LabConfig = z.infer<typeof labConfigSchema>;
@@ -219,6 +270,7 @@ export type LibvirtSiteConfig = z.infer<typeof libvirtSite>;
 export type NatsConfig = z.infer<typeof nats>;
 export type ProxmoxPlatformConfig = z.infer<typeof proxmox>;
 export type IncusPlatformConfig = z.infer<typeof incus>;
+export type OpenStackPlatformConfig = z.infer<typeof openstack>;
 
 export async function resolveSecret(ref: SecretRef, field: string): Promise<string> {
   let value: string | undefined;

@@ -36,6 +36,10 @@ const labs: Record<string, () => Promise<Lab>> = {
     const m = await import('./incus/lab.js');
     return { up: m.incusUp, down: m.incusDown, status: m.readIncusLabState };
   },
+  openstack: async () => {
+    const m = await import('./openstack/lab.js');
+    return { up: m.openstackUp, down: m.openstackDown, status: m.readOpenStackLabState };
+  },
 };
 
 export const labNames = Object.keys(labs);

@@ -1,0 +1,525 @@
+/**
+ * Pure parsing of OpenStack API payloads (Keystone, Nova, Glance, Neutron, Cinder, Placement) into
+ * contract types. No I/O: unit-tested on recorded payloads in fixtures/openstack.
+ */
+import {
+  type AttachedDisk,
+  type AttachedNic,
+  AuthFailed,
+  Conflict,
+  type Host,
+  type Image,
+  NotFound,
+  type OwnershipTag,
+  ownershipMarker,
+  PlatformError,
+  type PowerState,
+  type StoragePool,
+  type VmconformError,
+  type VmMetrics,
+  type Volume,
+} from '../driver.js';
+
+export const GiB = 1024 ** 3;
+export const MiB = 1024 ** 2;
+
+// ---- Keystone ----------------------------------------------------------------------------------
+
+export interface CatalogEndpoint {
+  interface: string;
+  region_id?: string;
+  region?: string;
+  url: string;
+}
+
+export interface CatalogService {
+  type: string;
+  name?: string;
+  endpoints: CatalogEndpoint[];
+}
+
+export interface TokenInfo {
+  expiresAt: number;
+  projectId: string;
+  userId: string;
+  methods: string[];
+  catalog: CatalogService[];
+}
+
+export function parseToken(body: unknown): TokenInfo {
+  const t = (body as { token?: Record<string, unknown> })?.token;
+  if (!t || typeof t.expires_at !== 'string') throw new Error('Keystone token response has no token.expires_at');
+  return {
+    expiresAt: Date.parse(t.expires_at),
+    projectId: String((t.project as { id?: string } | undefined)?.id ?? ''),
+    userId: String((t.user as { id?: string } | undefined)?.id ?? ''),
+    methods: (t.methods as string[]) ?? [],
+    catalog: (t.catalog as CatalogService[]) ?? [],
+  };
+}
+
+/** The endpoint URL of a service type from the catalog, for an interface and (optionally) a region. */
+export function endpointFor(catalog: CatalogService[], type: string, iface: string, region?: string): string {
+  const svc = catalog.find((s) => s.type === type);
+  if (!svc)
+    throw new NotFound(`the Keystone catalog has no '${type}' service (has: ${catalog.map((s) => s.type).join(', ')})`);
+  const ep = svc.endpoints.find(
+    (e) => e.interface === iface && (!region || e.region_id === region || e.region === region),
+  );
+  if (!ep)
+    throw new NotFound(`the Keystone catalog has no ${iface} '${type}' endpoint${region ? ` in ${region}` : ''}`);
+  return ep.url.replace(/\/$/, '');
+}
+
+// ---- microversions -------------------------------------------------------------------------------
+
+export interface Microversion {
+  major: number;
+  minor: number;
+}
+
+export const mv = (s: string): Microversion => {
+  const m = /^(\d+)\.(\d+)$/.exec(s.trim());
+  if (!m) throw new Error(`not a microversion: '${s}'`);
+  return { major: Number(m[1]), minor: Number(m[2]) };
+};
+export const mvString = (v: Microversion) => `${v.major}.${v.minor}`;
+const cmp = (a: Microversion, b: Microversion) => a.major - b.major || a.minor - b.minor;
+
+/**
+ * Picks the microversion to pin from a service's version document (`version`/`min_version`, or
+ * Placement's `max_version`): the highest the server offers up to `preferred`, never below `required`.
+ */
+export function negotiateMicroversion(
+  doc: unknown,
+  required: string,
+  preferred: string,
+): { pinned: string; serverMin: string; serverMax: string } {
+  const d = doc as { version?: Record<string, string>; versions?: Record<string, string>[] };
+  const v =
+    d.version ?? d.versions?.find((x) => x.status === 'CURRENT') ?? d.versions?.[0] ?? ({} as Record<string, string>);
+  const max = v.version || v.max_version;
+  const min = v.min_version || '';
+  if (!max) throw new PlatformError('the service offers no microversions', 'no-microversion', JSON.stringify(doc));
+  const want = cmp(mv(max), mv(preferred)) < 0 ? mv(max) : mv(preferred);
+  if (cmp(want, mv(required)) < 0)
+    throw new PlatformError(
+      `the service's maximum microversion ${max} is below the ${required} this adapter needs`,
+      'microversion',
+      `min ${min} max ${max}`,
+    );
+  return { pinned: mvString(want), serverMin: min, serverMax: max };
+}
+
+// ---- errors ---------------------------------------------------------------------------------------
+
+/** The platform's own message from any OpenStack error body (Nova/Cinder, Neutron, Keystone, Placement, Glance). */
+export function errorMessage(body: unknown, text: string): { type?: string; message: string } {
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    const ne = b.NeutronError as { type?: string; message?: string } | undefined;
+    if (ne?.message) return { ...(ne.type ? { type: ne.type } : {}), message: ne.message };
+    const ke = b.error as { message?: string; title?: string } | undefined;
+    if (ke?.message) return { ...(ke.title ? { type: ke.title } : {}), message: ke.message };
+    const pe = (b.errors as { detail?: string; code?: string }[] | undefined)?.[0];
+    if (pe?.detail) return { ...(pe.code ? { type: pe.code } : {}), message: pe.detail };
+    const [key] = Object.keys(b);
+    const inner = key ? (b[key] as { message?: string } | undefined) : undefined;
+    if (key && inner && typeof inner === 'object' && typeof inner.message === 'string')
+      return { type: key, message: inner.message };
+  }
+  // Glance answers errors as a small HTML page: keep its text.
+  const plain = text
+    .replace(/<title>.*?<\/title>/s, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return { message: plain };
+}
+
+/** Typed contract error for an OpenStack error response. */
+export function errorFor(status: number, body: unknown, text: string, what: string): VmconformError {
+  const { type, message } = errorMessage(body, text);
+  const msg = `openstack: ${what} answered HTTP ${status}${type ? ` ${type}` : ''}: ${message}`;
+  if (status === 401) return new AuthFailed(msg);
+  // Glance refuses deleting a protected image with 403: a state conflict, not missing rights.
+  if (status === 403 && /protected/i.test(message)) return new Conflict(msg);
+  if (status === 403) return new AuthFailed(msg);
+  if (status === 404) return new NotFound(msg);
+  if (status === 409) return new Conflict(msg);
+  return new PlatformError(msg, `http-${status}${type ? `-${type}` : ''}`, message);
+}
+
+export interface ServerFault {
+  code: number;
+  message: string;
+  details?: string;
+  created?: string;
+}
+
+/** A server's `fault` (status ERROR) as a typed error: the platform's code and message verbatim. */
+export function faultError(serverName: string, fault: ServerFault | undefined): PlatformError {
+  const code = fault?.code ?? 0;
+  const message = fault?.message ?? 'server went to ERROR without a fault';
+  return new PlatformError(
+    `openstack: server ${serverName} failed: ${message} (fault code ${code})`,
+    `nova-fault-${code}`,
+    message,
+  );
+}
+
+// ---- ownership -------------------------------------------------------------------------------------
+
+/** Keys the adapter keeps in Nova/Cinder metadata ('.' and ':' are valid in Nova metadata keys). */
+export const ownKeys = {
+  marker: 'vmconform:marker',
+  run: 'vmconform:run',
+  created: 'vmconform:created',
+  consoleFrom: 'vmconform:console-from',
+  disk: 'vmconform:disk',
+} as const;
+
+export const runTag = (runId: string) => `vmc-run-${runId}`;
+
+export function ownershipMetadata(tag: OwnershipTag): Record<string, string> {
+  return { [ownKeys.marker]: tag.marker, [ownKeys.run]: tag.runId, [ownKeys.created]: tag.createdAt };
+}
+
+export function ownerOf(meta: Record<string, string> | undefined): OwnershipTag | undefined {
+  if (!meta || meta[ownKeys.marker] !== ownershipMarker || !meta[ownKeys.run]) return undefined;
+  return { marker: ownershipMarker, runId: meta[ownKeys.run] as string, createdAt: meta[ownKeys.created] ?? '' };
+}
+
+/** The caller's metadata: everything except the adapter's own keys. */
+export function userMetadata(meta: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) if (!k.startsWith('vmconform:')) out[k] = v;
+  return out;
+}
+
+// ---- Nova servers ------------------------------------------------------------------------------------
+
+export interface NovaServer {
+  id: string;
+  name: string;
+  status: string;
+  metadata: Record<string, string>;
+  tags?: string[];
+  flavor: { vcpus?: number; ram?: number; disk?: number; original_name?: string };
+  fault?: ServerFault;
+  created?: string;
+  updated?: string;
+  'OS-EXT-AZ:availability_zone'?: string;
+  'OS-EXT-SRV-ATTR:host'?: string | null;
+  'OS-EXT-STS:task_state'?: string | null;
+  'OS-EXT-STS:vm_state'?: string;
+  'OS-EXT-STS:power_state'?: number;
+}
+
+/** Nova status + task_state + power_state onto the contract's power states (INS-01). */
+export function mapPower(s: NovaServer): { power: PowerState; raw: string } {
+  const task = s['OS-EXT-STS:task_state'] ?? null;
+  const power = s['OS-EXT-STS:power_state'];
+  const raw = `${s.status} vm_state=${s['OS-EXT-STS:vm_state'] ?? '?'} task_state=${task ?? 'none'} power_state=${power ?? '?'}`;
+  if (task) return { power: 'transitioning', raw };
+  switch (s.status) {
+    case 'ACTIVE':
+      return { power: 'running', raw };
+    case 'SHUTOFF':
+      return { power: 'stopped', raw };
+    case 'PAUSED':
+    case 'SUSPENDED':
+      return { power: 'paused', raw };
+    case 'ERROR':
+      return { power: 'crashed', raw };
+    case 'VERIFY_RESIZE':
+      return { power: power === 1 ? 'running' : 'stopped', raw };
+    default:
+      return { power: 'transitioning', raw };
+  }
+}
+
+export interface VolumeAttachment {
+  volumeId: string;
+  device: string;
+  tag?: string | null;
+}
+
+export interface InterfaceAttachment {
+  port_id: string;
+  net_id: string;
+  mac_addr: string;
+}
+
+export interface NeutronNetwork {
+  id: string;
+  name: string;
+  status: string;
+  'provider:network_type'?: string | null;
+  'provider:segmentation_id'?: number | null;
+}
+
+export interface CinderVolume {
+  id: string;
+  name: string;
+  size: number;
+  status: string;
+  metadata: Record<string, string>;
+  bootable?: string;
+  'os-vol-host-attr:host'?: string | null;
+  volume_image_metadata?: Record<string, string>;
+  attachments: { server_id: string; device?: string }[];
+}
+
+/** Contract volume id: `<cinder pool>/<volume uuid>`, so a volume names the pool it lives in (STO-03). */
+export const volumeRef = (v: CinderVolume) => `${v['os-vol-host-attr:host'] ?? 'unscheduled'}/${v.id}`;
+export const volumeUuid = (ref: string) => ref.slice(ref.lastIndexOf('/') + 1);
+
+/** The serial a guest sees for a Cinder volume: Nova's libvirt driver uses the volume id, 20 bytes of it. */
+export const guestSerial = (volumeId: string) => volumeId.slice(0, 20);
+
+export function attachedDisks(atts: VolumeAttachment[], volumes: Map<string, CinderVolume>): AttachedDisk[] {
+  return [...atts]
+    .sort((a, b) => a.device.localeCompare(b.device))
+    .map((a) => {
+      const v = volumes.get(a.volumeId);
+      const target = a.device.replace(/^\/dev\//, '');
+      return {
+        id: a.volumeId,
+        target,
+        serial: guestSerial(a.volumeId),
+        sizeBytes: (v?.size ?? 0) * GiB,
+        volumeId: v ? volumeRef(v) : a.volumeId,
+        format: 'raw',
+        role: target === 'vda' ? 'boot' : 'data',
+      };
+    });
+}
+
+export function attachedNics(
+  ifaces: InterfaceAttachment[],
+  networks: Map<string, NeutronNetwork>,
+  external: { networkId?: string; bridge?: string },
+): AttachedNic[] {
+  return ifaces.map((i, index) => {
+    const n = networks.get(i.net_id);
+    const isExternal = !!external.networkId && i.net_id === external.networkId;
+    const vlan = n?.['provider:network_type'] === 'vlan' ? (n['provider:segmentation_id'] ?? undefined) : undefined;
+    return {
+      index,
+      mac: i.mac_addr.toLowerCase(),
+      network: isExternal && external.bridge ? external.bridge : (n?.name ?? i.net_id),
+      external: isExternal,
+      model: 'virtio',
+      ...(vlan !== undefined && vlan !== null ? { vlan } : {}),
+    };
+  });
+}
+
+// ---- Cinder ----------------------------------------------------------------------------------------
+
+export function toVolume(v: CinderVolume): Volume {
+  const owner = ownerOf(v.metadata);
+  const backing = v.volume_image_metadata?.image_id;
+  return {
+    id: volumeRef(v),
+    name: v.name || v.id,
+    sizeBytes: v.size * GiB,
+    format: 'raw',
+    ...(backing ? { backing } : {}),
+    attachedTo: v.attachments.map((a) => a.server_id),
+    ...(owner ? { owner } : {}),
+  };
+}
+
+export interface CinderPool {
+  name: string;
+  capabilities: {
+    total_capacity_gb: number | string;
+    free_capacity_gb: number | string;
+    allocated_capacity_gb?: number;
+    volume_backend_name?: string;
+    storage_protocol?: string;
+  };
+}
+
+export function toStoragePool(p: CinderPool): StoragePool {
+  const c = p.capabilities;
+  // Cinder reports 'infinite'/'unknown' for some backends: those give no capacity (0), not a guess.
+  const gb = (x: number | string | undefined) => (typeof x === 'number' ? x * GiB : 0);
+  return {
+    name: p.name,
+    type: `${c.volume_backend_name ?? 'cinder'} (${c.storage_protocol ?? '?'})`,
+    active: true,
+    capacityBytes: gb(c.total_capacity_gb),
+    allocationBytes: gb(c.allocated_capacity_gb ?? 0),
+    availableBytes: gb(c.free_capacity_gb),
+  };
+}
+
+// ---- Glance ------------------------------------------------------------------------------------------
+
+export interface GlanceImage {
+  id: string;
+  name: string;
+  status: string;
+  disk_format: string;
+  size: number | null;
+  os_hash_algo?: string | null;
+  os_hash_value?: string | null;
+  checksum?: string | null;
+  protected?: boolean;
+  tags?: string[];
+  [prop: string]: unknown;
+}
+
+export function toImage(i: GlanceImage): Image {
+  const owner: OwnershipTag | undefined =
+    i.vmconform_marker === ownershipMarker && typeof i.vmconform_run === 'string'
+      ? { marker: ownershipMarker, runId: i.vmconform_run, createdAt: String(i.vmconform_created ?? '') }
+      : undefined;
+  return {
+    id: i.id,
+    name: i.name,
+    ...(typeof i.vmconform_version === 'string' ? { version: i.vmconform_version } : {}),
+    format: i.disk_format,
+    sizeBytes: i.size ?? 0,
+    ...(i.os_hash_algo && i.os_hash_value
+      ? { checksum: { algorithm: i.os_hash_algo, value: i.os_hash_value } }
+      : i.checksum
+        ? { checksum: { algorithm: 'md5', value: i.checksum } }
+        : {}),
+    ...(owner ? { owner } : {}),
+  };
+}
+
+// ---- hosts: Nova hypervisors + Placement ------------------------------------------------------------
+
+export interface Inventory {
+  total: number;
+  reserved: number;
+  allocation_ratio: number;
+}
+
+export interface HostSources {
+  hypervisor: { id: string; hypervisor_hostname: string; service?: { host?: string } };
+  inventories: Record<string, Inventory>;
+  usages: Record<string, number>;
+  site?: string;
+  failureDomain?: string;
+}
+
+/** Capacity is what Placement lets the scheduler hand out: (total - reserved) x allocation ratio. */
+export function toHost(h: HostSources): Host {
+  const cap = (rc: string) => {
+    const i = h.inventories[rc];
+    return i ? Math.floor((i.total - i.reserved) * i.allocation_ratio) : 0;
+  };
+  return {
+    id: h.hypervisor.id,
+    name: h.hypervisor.hypervisor_hostname,
+    ...(h.site ? { site: h.site } : {}),
+    ...(h.failureDomain ? { failureDomain: h.failureDomain } : {}),
+    capacity: { cpus: cap('VCPU'), memoryBytes: cap('MEMORY_MB') * MiB, storageBytes: cap('DISK_GB') * GiB },
+    allocated: {
+      cpus: h.usages.VCPU ?? 0,
+      memoryBytes: (h.usages.MEMORY_MB ?? 0) * MiB,
+      storageBytes: (h.usages.DISK_GB ?? 0) * GiB,
+    },
+  };
+}
+
+/** Availability zone of a host from os-availability-zone/detail. */
+export function zoneOfHost(zones: unknown, host: string): string | undefined {
+  const list = (zones as { availabilityZoneInfo?: { zoneName: string; hosts?: Record<string, unknown> | null }[] })
+    .availabilityZoneInfo;
+  return list?.find((z) => z.hosts && host in z.hosts)?.zoneName;
+}
+
+/** Failure domain of a host: the first aggregate holding it that is not an availability zone. */
+export function failureDomainOfHost(aggregates: unknown, host: string): string | undefined {
+  const list = (
+    aggregates as {
+      aggregates?: {
+        name: string;
+        hosts: string[];
+        availability_zone: string | null;
+        metadata?: Record<string, string>;
+      }[];
+    }
+  ).aggregates;
+  const a = list?.find((x) => x.hosts.includes(host) && !x.availability_zone);
+  return a ? (a.metadata?.failure_domain ?? a.name) : undefined;
+}
+
+// ---- diagnostics --------------------------------------------------------------------------------------
+
+/** Nova's standard diagnostics (microversion 2.48+): disk_details follow the attached disks in device order. */
+export function toVmMetrics(diag: unknown, diskTargets: string[]): VmMetrics {
+  const d = diag as {
+    cpu_details?: { time?: number | null }[];
+    memory_details?: { used?: number | null };
+    disk_details?: { read_bytes?: number | null; write_bytes?: number | null }[];
+    nic_details?: { mac_address?: string; rx_octets?: number | null; tx_octets?: number | null }[];
+  };
+  const cpu = (d.cpu_details ?? []).reduce((a, c) => a + (c.time ?? 0), 0);
+  return {
+    ...(d.cpu_details?.length ? { cpuTimeNs: cpu } : {}),
+    ...(d.memory_details?.used != null ? { memoryBytes: d.memory_details.used * MiB } : {}),
+    disks: (d.disk_details ?? []).map((x, i) => ({
+      target: diskTargets[i] ?? `disk${i}`,
+      readBytes: x.read_bytes ?? 0,
+      writeBytes: x.write_bytes ?? 0,
+    })),
+    nics: (d.nic_details ?? []).map((x) => ({
+      name: x.mac_address ?? '',
+      rxBytes: x.rx_octets ?? 0,
+      txBytes: x.tx_octets ?? 0,
+    })),
+  };
+}
+
+// ---- instance actions ------------------------------------------------------------------------------------
+
+export interface InstanceAction {
+  action: string;
+  request_id: string;
+  start_time: string;
+  updated_at?: string | null;
+  message?: string | null;
+  events?: {
+    event: string;
+    start_time: string;
+    finish_time: string | null;
+    result: string | null;
+    traceback?: string | null;
+  }[];
+}
+
+/** os-instance-actions/{request_id} as a task: running until every event finished, failed if any errored. */
+export function actionStatus(a: InstanceAction): {
+  status: 'running' | 'succeeded' | 'failed';
+  endedAt?: string;
+  error?: string;
+} {
+  const events = a.events ?? [];
+  const failed = events.find((e) => e.result === 'Error');
+  if (failed)
+    return {
+      status: 'failed',
+      endedAt: failed.finish_time ?? a.updated_at ?? '',
+      error: `${failed.event}: ${a.message ?? 'Error'}`,
+    };
+  if (events.length === 0 || events.some((e) => !e.finish_time)) return { status: 'running' };
+  const end = events
+    .map((e) => e.finish_time as string)
+    .sort()
+    .at(-1);
+  return { status: 'succeeded', ...(end ? { endedAt: end } : {}) };
+}
+
+// ---- flavors -------------------------------------------------------------------------------------------
+
+/** Flavors the adapter creates for a spec's shape; volume-backed servers need no root disk in the flavor. */
+export const flavorName = (vcpus: number, ramMiB: number) => `vmc-c${vcpus}-m${ramMiB}`;
+export const gibCeil = (bytes: number) => Math.max(1, Math.ceil(bytes / GiB));

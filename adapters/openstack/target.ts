@@ -1,0 +1,99 @@
+/** The OpenStack target: a Keystone session and the driver from lab config, plus the lab's own facts and controls. */
+import { readFile } from 'node:fs/promises';
+import { type LabConfig, type OpenStackPlatformConfig, resolveSecret } from '../../lab/config.js';
+import { readOpenStackLabState, restartOpenStackSimulator } from '../../lab/openstack/lab.js';
+import type { Capabilities, Target } from '../driver.js';
+import { ConfigInvalid } from '../errors.js';
+import type { TargetOptions } from '../registry.js';
+import { OpenStackDriver } from './adapter.js';
+import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
+
+async function resolveAuth(c: OpenStackPlatformConfig): Promise<OpenStackAuth> {
+  const a = c.auth;
+  if (a.method === 'application-credential')
+    return { method: a.method, id: a.id, secret: await resolveSecret(a.secret, 'platforms.openstack.auth.secret') };
+  return {
+    method: 'password',
+    username: a.username,
+    userDomain: a.userDomain,
+    project: a.project,
+    projectDomain: a.projectDomain,
+    password: await resolveSecret(a.password, 'platforms.openstack.auth.password'),
+  };
+}
+
+export async function connectOpenStack(config: LabConfig, opts: TargetOptions): Promise<Target> {
+  const c = config.platforms.openstack;
+  if (!c) throw new ConfigInvalid('platforms.openstack: missing from the lab config (expected an openstack section)');
+  const auth = await resolveAuth(c);
+  const tls = c.tls
+    ? {
+        ...(c.tls.caFile
+          ? {
+              ca: await readFile(c.tls.caFile, 'utf8').catch(() => {
+                throw new ConfigInvalid(`platforms.openstack.tls.caFile: cannot read ${c.tls?.caFile}`);
+              }),
+            }
+          : {}),
+        ...(c.tls.fingerprint256 ? { fingerprint256: c.tls.fingerprint256 } : {}),
+      }
+    : undefined;
+  const lab = await readOpenStackLabState();
+  const isLabEndpoint = !!lab && c.authUrl === lab.authUrl;
+  const session = (a: OpenStackAuth) =>
+    new OpenStackSession({
+      authUrl: c.authUrl,
+      auth: a,
+      ...(c.region ? { region: c.region } : {}),
+      interface: c.interface,
+      ...(tls ? { tls } : {}),
+      transcript: opts.transcript,
+      microversions: microversionsFor(c.microversions),
+    });
+  const prereqMissing: Capabilities['prereqMissing'] = isLabEndpoint ? lab.prereqMissing : {};
+  const driverFor = (a: OpenStackAuth) =>
+    new OpenStackDriver(
+      {
+        endpoint: c.authUrl,
+        image: c.image,
+        bootDiskBytes: 1024 ** 3,
+        ...(c.externalNetwork && c.externalBridge
+          ? { externalNetwork: c.externalNetwork, externalBridge: c.externalBridge }
+          : {}),
+        evidence: isLabEndpoint ? 'simulated' : c.evidence,
+        prereqMissing,
+        ...(c.waits ? { waits: c.waits } : {}),
+      },
+      session(a),
+      { runId: opts.runId, transcript: opts.transcript },
+    );
+  const driver = driverFor(auth);
+  const say = opts.log ?? (() => undefined);
+  const wrong: OpenStackAuth =
+    auth.method === 'password'
+      ? { ...auth, password: `${auth.password}-wrong` }
+      : { ...auth, secret: `${auth.secret}-wrong` };
+  return {
+    driver,
+    runId: opts.runId,
+    lab: {
+      network: c.network,
+      network2: c.network2,
+      ...(c.externalNetwork && c.externalBridge ? { externalBridge: c.externalBridge } : {}),
+      image: c.image,
+    },
+    control: {
+      ...(c.labControl && isLabEndpoint ? { restartDaemon: () => restartOpenStackSimulator(say) } : {}),
+      // Behind the harness's back: another Keystone session stops the server through Nova directly.
+      outOfBandStop: async (vm) => {
+        const other = session(auth);
+        try {
+          await other.call('compute', 'POST', `/servers/${vm.id}/action`, { json: { 'os-stop': null } });
+        } finally {
+          await other.close();
+        }
+      },
+      badCredentials: () => driverFor(wrong),
+    },
+  };
+}
