@@ -959,6 +959,7 @@ export class LibvirtDriver implements Driver {
         return toBackup(manifest, dir);
       } catch (e) {
         await rm(dir, { recursive: true, force: true });
+        await rmdir(join(this.backupRoot, this.ctx.runId)).catch(() => undefined);
         throw e;
       }
     });
