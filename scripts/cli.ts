@@ -273,7 +273,7 @@ program
 
 program
   .command('sweep')
-  .description('remove objects left by runs that are no longer alive (VMs first, then volumes), with a summary')
+  .description('remove objects left by runs that are no longer alive (VMs first, then backups, volumes and images), with a summary')
   .option('-c, --config <file>', 'lab config (YAML)', 'lab/lab.local.yaml')
   .option(
     '-p, --platform <list>',
