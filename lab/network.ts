@@ -1,6 +1,12 @@
 /** Host network views the suites compare before and after (NIC-05, NIC-06); shared by every local lab. */
 import { sh } from './host.js';
 
+/** Drops the carrier-derived `linkdown` flag from a route, keeping every configured field. */
+export function withoutCarrier(route: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(route.flags)) return route;
+  return { ...route, flags: route.flags.filter((f) => f !== 'linkdown') };
+}
+
 /**
  * Links (with their own settings, not counters or carrier), addresses and routes of the host, except
  * interfaces matching `declared`: the platform's own network bridges and the taps of its VMs.
@@ -18,7 +24,9 @@ export async function hostNetworkSnapshot(declared: RegExp): Promise<string> {
     up: Array.isArray(l.flags) && l.flags.includes('UP'),
   }));
   const addrs = (await json(['addr', 'show'])).filter(keep).map((l) => ({ name: l.ifname, addrs: l.addr_info }));
-  const routes = (await json(['route', 'show', 'table', 'all'])).filter(keep);
+  // A route's `linkdown` flag is its device's carrier, which any port joining a bridge changes (another
+  // platform's instance, a site link): carrier is state, not configuration, as for links above.
+  const routes = (await json(['route', 'show', 'table', 'all'])).filter(keep).map(withoutCarrier);
   return JSON.stringify({ links, addrs, routes });
 }
 
