@@ -46,10 +46,17 @@ async function labUp(name: string): Promise<void> {
 }
 
 /** A platform's own lab must come up; a further site's failing leaves only the multi-site suites without it. */
-async function labsUp(config: LabConfig, chosen: Platform[]): Promise<void> {
+/**
+ * Brings up the labs the chosen platforms need. A shared service lab (a second site, NATS) that fails is
+ * reported and its suites say prereq-missing; a platform's own lab that fails throws, or, with
+ * `failed`, is recorded there so the caller can go on with the other platforms.
+ */
+async function labsUp(config: LabConfig, chosen: Platform[], failed?: Map<string, string>): Promise<void> {
   for (const name of labsFor(config, chosen)) {
-    if ((chosen as string[]).includes(name)) await labUp(name);
-    else
+    if ((chosen as string[]).includes(name)) {
+      if (!failed) await labUp(name);
+      else await labUp(name).catch((e: unknown) => failed.set(name, e instanceof Error ? e.message : String(e)));
+    } else
       await labUp(name).catch((e: unknown) =>
         say(
           `lab ${name} did not come up (${e instanceof Error ? e.message : String(e)}); the multi-site suites will report prereq-missing`,
@@ -243,24 +250,41 @@ program
     } else {
       const { config } = await loadLabConfig(configPath);
       const chosen = configuredPlatforms(config);
-      await labsUp(config, chosen);
+      const labFailed = new Map<string, string>();
+      await labsUp(config, chosen, labFailed);
       const unregister = await registerRun(runId, chosen);
+      // One platform that cannot be tested is one failure; the others are still tested and the summary printed.
+      const broken = (platform: string, why: string) => {
+        say(`FAILED ${platform}: ${why}`);
+        total.failed += 1;
+      };
+      let first = true;
       try {
-        for (const [i, platform] of chosen.entries()) {
+        for (const platform of chosen) {
           if (total.interrupted) break;
+          const labError = labFailed.get(platform);
+          if (labError !== undefined) {
+            broken(platform, `its lab did not come up: ${labError}`);
+            continue;
+          }
           say(`testing ${platform} (run ${runId})`);
-          const r = await runPlatform({
-            platform,
-            runId,
-            config,
-            configPath,
-            out: resolve(repoRoot, 'out', runId, platform),
-            // Unit and lab-harness tests once, with the first platform; conformance suites on every one.
-            vitestArgs: i === 0 ? [] : ['--project', 'conformance'],
-            say,
-            ...(isLab(platform) ? { recover: () => labUp(platform) } : {}),
-          });
-          add(r.counts, r.leaks.after.length);
+          try {
+            const r = await runPlatform({
+              platform,
+              runId,
+              config,
+              configPath,
+              out: resolve(repoRoot, 'out', runId, platform),
+              // Unit and lab-harness tests once, with the first platform tested; conformance suites on every one.
+              vitestArgs: first ? [] : ['--project', 'conformance'],
+              say,
+              ...(isLab(platform) ? { recover: () => labUp(platform) } : {}),
+            });
+            first = false;
+            add(r.counts, r.leaks.after.length);
+          } catch (e) {
+            broken(platform, `the run could not finish: ${e instanceof Error ? e.message : String(e)}`);
+          }
         }
       } finally {
         await unregister();
@@ -273,7 +297,9 @@ program
 
 program
   .command('sweep')
-  .description('remove objects left by runs that are no longer alive (VMs first, then backups, volumes and images), with a summary')
+  .description(
+    'remove objects left by runs that are no longer alive (VMs first, then backups, volumes and images), with a summary',
+  )
   .option('-c, --config <file>', 'lab config (YAML)', 'lab/lab.local.yaml')
   .option(
     '-p, --platform <list>',
