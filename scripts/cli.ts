@@ -7,6 +7,7 @@ import { type Driver, newRunId, type Platform, platforms } from '../adapters/dri
 import { ConfigInvalid, isVmconformError } from '../adapters/errors.js';
 import { connectTarget } from '../adapters/registry.js';
 import { configuredPlatforms, type LabConfig, loadLabConfig, resolveSecret } from '../lab/config.js';
+import { knownFindingsEnv } from '../lab/known-findings.js';
 import { isLab, lab, labNames, labsFor } from '../lab/labs.js';
 import { redactText } from '../reports/redact.js';
 import { Transcript } from '../reports/transcript.js';
@@ -245,6 +246,9 @@ program
       const chosen = configuredPlatforms(config);
       await labsUp(config, chosen);
       const unregister = await registerRun(runId, chosen);
+      // The project's test pass (only here, never `evaluate`) skips real-platform findings listed in
+      // lab/known-findings.ts and fails on a listed one that no longer reproduces; evidence keeps `fail`.
+      process.env[knownFindingsEnv] = '1';
       try {
         for (const [i, platform] of chosen.entries()) {
           if (total.interrupted) break;

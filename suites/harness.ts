@@ -22,6 +22,7 @@ import { boots, diskBySerial, type GuestReport } from '../adapters/guest/console
 import { connectTarget } from '../adapters/registry.js';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
 import { type LabConfig, loadLabConfig } from '../lab/config.js';
+import { classifyFinding, knownFindings, knownFindingsEnv } from '../lab/known-findings.js';
 import type { TimelineEntry } from '../reports/bundle.js';
 import { redact, redactText } from '../reports/redact.js';
 import type { TestEvidence, Timing } from '../reports/results.js';
@@ -182,6 +183,17 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
     });
+    // `vmconform test` only: a listed real-platform finding is skipped (the evidence above keeps `fail`),
+    // and a listed finding that passes fails the test so the list cannot go stale.
+    if (process.env[knownFindingsEnv] === '1') {
+      const platform = (process.env.VMCONFORM_PLATFORM ?? 'libvirt') as Platform;
+      const d = classifyFinding(knownFindings, platform, ids, outcome);
+      if (d.kind === 'stale') throw new Error(redactText(d.message));
+      if (d.kind === 'known') {
+        skip(redactText(d.message));
+        return;
+      }
+    }
     // The runner prints these to the terminal and CI log: they pass the redactor like the evidence does.
     if (outcome.verdict === 'fail' || outcome.verdict === 'error')
       throw new Error(redactText(`${outcome.verdict}: ${outcome.reason}`));

@@ -1,0 +1,53 @@
+import { describe, expect, test } from 'vitest';
+import { requirements } from '../suites/requirements.js';
+import { classifyFinding, type KnownFinding, knownFindings } from './known-findings.js';
+
+const finding: KnownFinding = {
+  platform: 'incus',
+  requirement: 'INT-01',
+  reason: /check-failed: .*empty/,
+  why: 'drops empty values',
+  observed: '2026-11-25',
+};
+const fail = { verdict: 'fail', reasonCode: 'check-failed', reason: 'Failed checks: empty value kept' } as const;
+
+describe('known findings', () => {
+  test('a listed fail on its platform is known, with the reason in the message', () => {
+    const d = classifyFinding([finding], 'incus', ['INT-01', 'INT-02'], fail);
+    expect(d.kind).toBe('known');
+    expect(d.kind === 'known' && d.message).toMatch(/^known platform finding: incus INT-01 .*drops empty values/);
+  });
+
+  test('a listed finding that passes (or passes simulated) is stale', () => {
+    expect(classifyFinding([finding], 'incus', ['INT-01'], { verdict: 'pass' }).kind).toBe('stale');
+    expect(classifyFinding([finding], 'incus', ['INT-01'], { verdict: 'simulated' }).kind).toBe('stale');
+  });
+
+  test('another failure of the same requirement, another platform or requirement is not covered', () => {
+    const other = { verdict: 'fail', reasonCode: 'timeout', reason: 'no answer' } as const;
+    expect(classifyFinding([finding], 'incus', ['INT-01'], other).kind).toBe('none');
+    expect(classifyFinding([finding], 'libvirt', ['INT-01'], fail).kind).toBe('none');
+    expect(classifyFinding([finding], 'incus', ['INT-02'], fail).kind).toBe('none');
+    expect(classifyFinding([finding], 'incus', ['INT-01'], { ...fail, verdict: 'error' }).kind).toBe('none');
+  });
+
+  test('an inconclusive outcome of a listed requirement stays what it is', () => {
+    const d = classifyFinding([finding], 'incus', ['INT-01'], {
+      verdict: 'prereq-missing',
+      reasonCode: 'lab-prereq',
+      reason: 'x',
+    });
+    expect(d.kind).toBe('none');
+  });
+
+  test('the list names real requirements, real platforms only, with a reason and a date', () => {
+    const ids = new Set(requirements.map((r) => r.id));
+    for (const f of knownFindings) {
+      expect(ids.has(f.requirement), f.requirement).toBe(true);
+      // Simulated platforms' fails are simulator or adapter bugs, never platform findings.
+      expect(['proxmox', 'openstack']).not.toContain(f.platform);
+      expect(f.why.length).toBeGreaterThan(20);
+      expect(f.observed).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    }
+  });
+});
