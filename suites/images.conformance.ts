@@ -17,6 +17,7 @@ import {
   ownedVms,
   type ReqContext,
   requirement,
+  stopNow,
   vmName,
   waitGuest,
 } from './harness.js';
@@ -81,7 +82,7 @@ describe('images and provisioning', () => {
       const a = await vms.create(ctx, baseSpec(ctx.run, 'img2a', { image: v1.id, nics: [] }));
       await t.driver.start(a);
       c.eq('VM a boots version 1', await bootedImage(ctx, a, 1), 'VMCIMG:img2-v1');
-      await t.driver.stop(a, { force: true });
+      await stopNow(t.driver, a);
 
       const v2 = await publish('2', 'img2-v2');
       c.ok('version 2 is a new image, not an update of version 1', v2.id !== v1.id, `${v1.id} / ${v2.id}`);

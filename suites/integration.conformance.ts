@@ -10,7 +10,7 @@ import { loadLabConfig, resolveSecret } from '../lab/config.js';
 import { NatsBridge } from '../scripts/bridge.js';
 import type { BridgeMessage } from '../scripts/bridge-message.js';
 import { platformTimeMs } from '../scripts/bridge-message.js';
-import { baseSpec, currentRun, ownedVms, requirement } from './harness.js';
+import { baseSpec, currentRun, ownedVms, requirement, stopNow } from './harness.js';
 
 interface Arrival {
   msg: BridgeMessage;
@@ -93,7 +93,7 @@ describe('integration', () => {
         for (const step of steps) {
           requested[step.op] = Date.now();
           if (step.op === 'start') await ctx.time('start', d.start(vm));
-          if (step.op === 'stop') await ctx.time('stop', d.stop(vm, { force: true }));
+          if (step.op === 'stop') await ctx.time('stop', stopNow(d, vm));
           if (step.op === 'delete') {
             await ctx.time('delete', d.delete(vm));
             vms.all.splice(vms.all.indexOf(vm), 1);

@@ -2,7 +2,7 @@
 import { describe } from 'vitest';
 import type { VmRef } from '../adapters/driver.js';
 import { waitFor } from '../adapters/wait.js';
-import { baseSpec, currentRun, ownedVms, requirement, watchEvents } from './harness.js';
+import { baseSpec, currentRun, ownedVms, requirement, stopNow, watchEvents } from './harness.js';
 
 describe('inventory', () => {
   const vms = ownedVms();
@@ -108,7 +108,7 @@ describe('inventory', () => {
     };
     c.eq('per-project usage: alpha', await usage('alpha'), { cpus: 1, mem: 192 });
     c.eq('per-project usage: beta', await usage('beta'), { cpus: 2, mem: 256 });
-    for (const vm of started) await t.driver.stop(vm, { force: true });
+    for (const vm of started) await stopNow(t.driver, vm);
   });
 
   requirement(
@@ -158,7 +158,7 @@ describe('inventory', () => {
     const vm = await vms.create(ctx, baseSpec(ctx.run, 'int1', { metadata }));
     c.eq('returned verbatim', (await t.driver.inspect(vm)).config.metadata, metadata);
     await t.driver.start(vm);
-    await t.driver.stop(vm, { force: true });
+    await stopNow(t.driver, vm);
     c.eq('verbatim after start and stop', (await t.driver.inspect(vm)).config.metadata, metadata);
   });
 });

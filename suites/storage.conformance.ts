@@ -4,6 +4,7 @@ import { describe } from 'vitest';
 import {
   baseSpec,
   currentRun,
+  dataDiskSerial,
   fileSha256,
   guestDisk,
   markerUserData,
@@ -57,13 +58,14 @@ describe('storage', () => {
       const metadata = { tenant: 'acme', project: 'backup', environment: 'prod', 'sentral-id': 'vm-sto1-0001' };
       const spec = baseSpec(ctx.run, 'sto1', {
         disks: [{ name: 'data1', sizeBytes: 16 * 1024 * 1024 }],
-        userData: markerUserData('data1'),
+        userData: markerUserData(),
         metadata,
       });
       const vm = await vms.create(ctx, spec);
       const before = await t.driver.inspect(vm);
+      const serial = await dataDiskSerial(ctx, vm, c);
       await t.driver.start(vm);
-      const wrote = await guestDisk(ctx, vm, 'data1', 1);
+      const wrote = await guestDisk(ctx, vm, serial, 1);
       c.must('the guest wrote its marker', wrote.hdr === `VMCDATA:${wrote.bootId}`, JSON.stringify(wrote.hdr));
       await ctx.time('stop-graceful', t.driver.stop(vm, { force: false }));
 
@@ -88,24 +90,27 @@ describe('storage', () => {
       vms.all.push(restored);
       const after = await t.driver.inspect(restored);
       c.eq('metadata restored verbatim', after.config.metadata, metadata);
+      // Disks by role and size: a restored volume is a new volume, and a platform that derives serials
+      // from volume ids (Cinder) gives it a new serial; the guest below finds it by the serial read back.
+      const diskShape = (ds: typeof before.config.disks) => ds.map((d) => [d.role, d.sizeBytes]);
       c.eq(
-        'CPU, memory, NIC MACs and disk serials restored',
+        'CPU, memory, NIC MACs and disks (role, size) restored',
         [
           after.config.vcpus,
           after.config.memoryMiB,
           after.config.nics.map((n) => n.mac),
-          after.config.disks.map((d) => d.serial),
+          diskShape(after.config.disks),
         ],
         [
           before.config.vcpus,
           before.config.memoryMiB,
           before.config.nics.map((n) => n.mac),
-          before.config.disks.map((d) => d.serial),
+          diskShape(before.config.disks),
         ],
       );
       c.ok('restored with a durable id', /^[0-9a-f-]{36}$/i.test(restored.id), `${restored.id} (original ${vm.id})`);
       await t.driver.start(restored);
-      const read = await guestDisk(ctx, restored, 'data1', 1);
+      const read = await guestDisk(ctx, restored, await dataDiskSerial(ctx, restored, c), 1);
       c.ok('the restored VM booted anew (another boot id)', read.bootId !== wrote.bootId, read.bootId);
       c.eq('its data disk holds the marker the first guest wrote', read.hdr, wrote.hdr);
 
@@ -124,15 +129,16 @@ describe('storage', () => {
         ctx,
         baseSpec(ctx.run, 'sto2', {
           disks: [{ name: 'data1', sizeBytes: 8 * 1024 * 1024 }],
-          userData: markerUserData('data1'),
+          userData: markerUserData(),
           nics: [],
         }),
       );
+      const serial = await dataDiskSerial(ctx, vm, c);
       await t.driver.start(vm);
-      const wrote = await guestDisk(ctx, vm, 'data1', 1);
+      const wrote = await guestDisk(ctx, vm, serial, 1);
       c.must('the guest wrote its marker', wrote.hdr === `VMCDATA:${wrote.bootId}`, JSON.stringify(wrote.hdr));
       await t.driver.stop(vm, { force: false });
-      const volumeId = (await t.driver.inspect(vm)).config.disks.find((d) => d.serial === 'data1')?.volumeId;
+      const volumeId = (await t.driver.inspect(vm)).config.disks.find((d) => d.serial === serial)?.volumeId;
       const vid = c.need('the data disk has a volume id', volumeId);
 
       const raw = await ctx.time(
@@ -143,7 +149,8 @@ describe('storage', () => {
         'export-qcow2',
         t.driver.exportVolume(vid, { path: join(dir, 'data.qcow2'), format: 'qcow2' }),
       );
-      c.eq('raw export has the disk size', raw.result.sizeBytes, 8 * 1024 * 1024);
+      const sized = (await t.driver.inspect(vm)).config.disks.find((d) => d.serial === serial)?.sizeBytes;
+      c.eq('raw export has the disk size inspection reports', raw.result.sizeBytes, sized);
       c.eq(
         'raw export starts with the marker',
         (await firstBytes(raw.result.path, wrote.hdr?.length ?? 0)).toString(),
@@ -160,7 +167,7 @@ describe('storage', () => {
         );
         vms.keepVolume(r.result.id);
         imported.push(r.result.id);
-        c.eq(`imported ${src.format} has the disk size`, r.result.sizeBytes, 8 * 1024 * 1024);
+        c.eq(`imported ${src.format} has the exported size`, r.result.sizeBytes, raw.result.sizeBytes);
         const back = join(dir, `back-${src.format}.raw`);
         await t.driver.exportVolume(r.result.id, { path: back, format: 'raw' });
         c.eq(`imported ${src.format} reads back identical to the original (sha256)`, await fileSha256(back), rawSum);
@@ -173,8 +180,14 @@ describe('storage', () => {
         }),
       );
       await t.driver.start(reader);
+      // Each imported volume by the serial inspection reports for it (the platform may choose serials).
+      const readerDisks = (await t.driver.inspect(reader)).config.disks;
       for (const [i, fmt] of ['raw', 'qcow2'].entries()) {
-        const seen = await guestDisk(ctx, reader, `imp${i}`, 1);
+        const impSerial = c.need(
+          `the disk imported from ${fmt} is attached`,
+          readerDisks.find((d) => d.volumeId === imported[i])?.serial,
+        );
+        const seen = await guestDisk(ctx, reader, impSerial, 1);
         c.eq(`a guest reads the marker from the disk imported from ${fmt}`, seen.hdr, wrote.hdr);
       }
     },

@@ -144,6 +144,7 @@ export class IncusDriver implements Driver {
   async capabilities(): Promise<Capabilities> {
     const prereq = { ...this.cfg.prereqMissing };
     if (this.isContainer && this.cfg.vmUnavailable) prereq['vm-instances'] = this.cfg.vmUnavailable;
+    if (this.cfg.sizesNotEnforced) prereq['disk-size'] = this.cfg.sizesNotEnforced;
     return {
       instanceType: this.isContainer ? 'container' : 'vm',
       evidence: this.isContainer ? 'container-only' : 'real',
@@ -386,6 +387,11 @@ export class IncusDriver implements Driver {
     if (spec.firmware && type === 'virtual-machine') config['security.secureboot'] = 'false';
     if (spec.nics.some((n) => n.vlan !== undefined) && this.cfg.prereqMissing.vlan)
       throw new PrereqMissing(this.cfg.prereqMissing.vlan);
+    // A container has no firmware: a spec asking for one needs a VM, which this lab cannot start.
+    if (spec.firmware && type === 'container')
+      throw new PrereqMissing(
+        `${spec.firmware} firmware needs a virtual machine; this run creates containers: ${this.cfg.vmUnavailable ?? 'instanceType is container'}`,
+      );
     if (spec.firmware === 'bios') {
       throw new Unsupported('Incus virtual machines boot UEFI only (no legacy BIOS firmware option)', 'platform');
     }

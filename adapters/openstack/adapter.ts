@@ -584,21 +584,19 @@ export class OpenStackDriver implements Driver {
    * after. A forced stop is therefore the same call; its handle says so.
    */
   async stop(vm: VmRef, opts: StopOptions): Promise<Receipt> {
-    const r = await this.transition(
+    // Nova has no forced power-off: os-stop always asks the guest first (ACPI), then powers off after
+    // a timeout. Calling that "forced" would pass off a graceful stop as one (LC-03).
+    if (opts.force)
+      throw new Unsupported(
+        'Nova has no forced power-off: os-stop always tries a graceful (ACPI) shutdown first',
+        'platform',
+      );
+    return this.transition(
       vm,
       { 'os-stop': null },
       (s) => s.status === 'SHUTOFF' && !s['OS-EXT-STS:task_state'],
-      opts.force ? 'stop-forced' : 'stop-graceful',
+      'stop-graceful',
     );
-    return opts.force
-      ? {
-          ...r,
-          handle: {
-            ...r.handle,
-            note: `${r.handle.note ?? ''}; Nova has no forced stop: os-stop (graceful, then power off) was used`,
-          },
-        }
-      : r;
   }
 
   reboot(vm: VmRef): Promise<Receipt> {
