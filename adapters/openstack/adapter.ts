@@ -431,6 +431,15 @@ export class OpenStackDriver implements Driver {
 
   // ---- lifecycle -------------------------------------------------------------------------------
   create(spec: VmSpec): Promise<Receipt<VmRef>> {
+    // Nova takes the firmware from the image (Glance property hw_firmware_type=uefi), not per server:
+    // UEFI would need a UEFI variant of the image, which the adapter does not make yet. Never ignore it.
+    if (spec.firmware === 'uefi')
+      return Promise.reject(
+        new Unsupported(
+          'UEFI boot needs an image registered with hw_firmware_type=uefi; making that variant per VM is not implemented',
+          'adapter',
+        ),
+      );
     return this.createServer(spec);
   }
 

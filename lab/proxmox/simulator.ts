@@ -812,7 +812,9 @@ export class ProxmoxSimulator {
       }
       const iid = meta ? /instance-id:\s*(\S+)/.exec(meta)?.[1] : undefined;
       if (iid) vm.guestLog.push(`VMC METADATA instance_id=${iid}`);
-      vm.guestLog.push(`VMC READY boot_id=${bootId} kernel=6.1.0-sim`);
+      vm.guestLog.push(
+        `VMC READY boot_id=${bootId} kernel=6.1.0-sim fw=${vm.config.bios === 'ovmf' ? 'uefi' : 'bios'}`,
+      );
       this.guestState(vm);
     });
   }
