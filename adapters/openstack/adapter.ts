@@ -1240,7 +1240,8 @@ export class OpenStackDriver implements Driver {
             receivedAt: Date.now(),
             ...(s.updated ? { platformAt: s.updated } : {}),
             vm: s.name,
-            kind: !before ? 'config' : 'lifecycle',
+            // A server appearing is a lifecycle change (created), as libvirt's "defined" is.
+            kind: 'lifecycle',
             detail,
             source: 'poll',
             raw: `${s.id} ${before?.status ?? '-'} -> ${status}`,

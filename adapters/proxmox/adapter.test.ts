@@ -272,4 +272,23 @@ describe('events', () => {
     expect(seen).toContain('poll vmc-events qmstart stopped OK');
     await v8.driver.delete(vm);
   });
+
+  test('a VM that appears or goes is an event named for it (a clone task names its template)', async () => {
+    const ac = new AbortController();
+    const it = v8.driver.events(ac.signal)[Symbol.asyncIterator]();
+    const first = it.next(); // the first poll only records what exists
+    const vm = (await v8.driver.create(spec('vmc-appears'))).result;
+    const seen: string[] = [];
+    const want = (re: RegExp) => seen.some((x) => re.test(x));
+    for (let r = await first; !r.done; r = await it.next()) {
+      seen.push(`${r.value.kind} ${r.value.vm} ${r.value.detail}`);
+      if (want(/^lifecycle vmc-appears defined$/)) break;
+    }
+    await v8.driver.delete(vm);
+    for (let r = await it.next(); !r.done && !want(/^lifecycle vmc-appears deleted$/); r = await it.next())
+      seen.push(`${r.value.kind} ${r.value.vm} ${r.value.detail}`);
+    ac.abort();
+    expect(seen).toContain('lifecycle vmc-appears defined');
+    expect(seen).toContain('lifecycle vmc-appears deleted');
+  });
 });

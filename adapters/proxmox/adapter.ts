@@ -852,10 +852,15 @@ export class ProxmoxDriver implements Driver {
 
   // ---- events, tasks, guest -------------------------------------------------------------------
 
-  /** Polls /cluster/tasks (Proxmox has no push events): one event when a task is first seen and one when it ends. */
+  /**
+   * Polls /cluster/tasks (Proxmox has no push events): one event when a task is first seen and one when it
+   * ends. A clone's task names its source (the template), and vmids are reused, so the VM list is read on
+   * every poll too: a VM that appears or goes is an event of its own (defined / deleted), and task ids
+   * map to the names VMs have now.
+   */
   async *events(signal: AbortSignal): AsyncIterable<PlatformEvent> {
     const seen = new Map<string, string>();
-    const names = new Map<string, string>();
+    let names = new Map<string, string>();
     let first = true;
     // The poll interval, declared as a wait policy (a quarter second between /cluster/tasks reads).
     const poll: WaitPolicy = { deadlineMs: 5_000, intervalMs: 50, backoff: 1, maxIntervalMs: 50 };
@@ -873,10 +878,29 @@ export class ProxmoxDriver implements Driver {
           }[]
         >('/cluster/tasks')
         .catch(() => []);
-      if (tasks.some((t) => t.id && !names.has(t.id)))
-        for (const r of await this.resources('vm').catch(() => []))
-          if (r.vmid !== undefined && r.name) names.set(String(r.vmid), r.name);
+      const vms = await this.resources('vm').catch(() => undefined);
       const out: PlatformEvent[] = [];
+      if (vms) {
+        const now = new Map<string, string>();
+        for (const r of vms) if (r.vmid !== undefined && r.name) now.set(String(r.vmid), r.name);
+        const change = (vm: string, detail: string, raw: string): PlatformEvent => ({
+          receivedAt: Date.now(),
+          vm,
+          kind: 'lifecycle',
+          detail,
+          source: 'poll',
+          raw,
+        });
+        if (!first) {
+          for (const [id, name] of now)
+            if (names.get(id) !== name)
+              out.push(change(name, 'defined', `vmid ${id} ${names.get(id) ?? '-'} -> ${name}`));
+          for (const [id, name] of names)
+            if (now.get(id) !== name)
+              out.push(change(name, 'deleted', `vmid ${id} ${name} -> ${now.get(id) ?? 'gone'}`));
+        }
+        names = now;
+      }
       for (const t of tasks) {
         const state = t.endtime ? `stopped ${t.exitstatus ?? t.status ?? ''}`.trim() : 'running';
         if (seen.get(t.upid) === state) continue;
