@@ -40,6 +40,20 @@ describe('known findings', () => {
     expect(d.kind).toBe('none');
   });
 
+  test('the Incus INT-01 entry matches the recorded failure and nothing broader', () => {
+    const meta = "{ 'sentral-id': 'vm-1', spaces: '  x  ', empty: '' }";
+    const back = "{ 'sentral-id': 'vm-1', spaces: '  x  ' }";
+    const reason = `Failed checks: returned verbatim: expected ${meta}, got ${back}; verbatim after start and stop: expected ${meta}, got ${back}`;
+    const out = { verdict: 'fail', reasonCode: 'check-failed', reason } as const;
+    expect(classifyFinding(knownFindings, 'incus', ['INT-01'], out).kind).toBe('known');
+    // The empty value came back (something else failed), or another check failed too: not this finding.
+    const kept = reason.replaceAll(back, meta);
+    expect(classifyFinding(knownFindings, 'incus', ['INT-01'], { ...out, reason: kept }).kind).toBe('none');
+    expect(classifyFinding(knownFindings, 'incus', ['INT-01'], { ...out, reason: `${reason}; ids differ` }).kind).toBe(
+      'none',
+    );
+  });
+
   test('the list names real requirements, real platforms only, with a reason and a date', () => {
     const ids = new Set(requirements.map((r) => r.id));
     for (const f of knownFindings) {

@@ -919,9 +919,22 @@ export class IncusDriver implements Driver {
   async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
     const [inst, bname] = backup.id.split('/') as [string, string];
     const t0 = performance.now();
-    const file = await this.client.raw('GET', `/1.0/instances/${enc(inst)}/backups/${enc(bname)}/export`, {
-      binary: true,
-    });
+    const file = await this.client
+      .raw('GET', `/1.0/instances/${enc(inst)}/backups/${enc(bname)}/export`, { binary: true })
+      .catch(async (e: unknown) => {
+        const gone =
+          e instanceof NotFound &&
+          (await this.getInstance(inst).then(
+            () => false,
+            () => true,
+          ));
+        if (!gone) throw e;
+        // Incus deletes an instance's backups with the instance (and they never hold its custom volumes).
+        throw new Unsupported(
+          `restoring after the VM was deleted: Incus removed backup ${backup.id} with its instance; the adapter would have to export the backup (and each custom volume's own backup) when it is made, which it does not yet`,
+          'adapter',
+        );
+      });
     const res = await this.client.raw('POST', '/1.0/instances', {
       raw: file.body as Buffer,
       headers: { 'x-incus-name': opts.name, 'x-incus-pool': this.cfg.pool },
