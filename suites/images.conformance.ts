@@ -224,9 +224,10 @@ describe('images and provisioning', () => {
     const comparable = (s: typeof a) => ({
       ...s.config,
       owner: s.config.owner?.marker,
-      // Volume ids carry the VM's name or are uuids, and a serial cut from the volume id is an id too.
+      // Volume ids carry the VM's name or are uuids; a disk id or serial made from the volume id is an id too.
       disks: s.config.disks.map(({ volumeId: v, ...d }) => ({
         ...d,
+        id: v.startsWith(d.id) ? '<volume id>' : d.id,
         serial: v.startsWith(d.serial) ? '<volume id>' : d.serial,
       })),
     });

@@ -76,6 +76,9 @@ describe('inventory', () => {
       !!host && host.capacity.cpus > 0 && host.capacity.memoryBytes > 0 && (host.capacity.storageBytes ?? 0) > 0,
       JSON.stringify(host?.capacity),
     );
+    // Before the VMs exist: a platform may allocate at create (OpenStack Placement) or at start (libvirt);
+    // either way, once they run, the allocation has grown by exactly their resources.
+    const before = (await t.driver.hosts())[0]?.allocated;
     const started: VmRef[] = [];
     for (const [suffix, project, vcpus, memoryMiB] of [
       ['inv4a', 'alpha', 1, 192],
@@ -87,12 +90,11 @@ describe('inventory', () => {
       );
       started.push(vm);
     }
-    const before = (await t.driver.hosts())[0]?.allocated;
     for (const vm of started) await t.driver.start(vm);
     const after = (await t.driver.hosts())[0]?.allocated;
-    c.eq('allocated CPUs grow by the started VMs', (after?.cpus ?? 0) - (before?.cpus ?? 0), 3);
+    c.eq('allocated CPUs grew by the VMs (before create -> after start)', (after?.cpus ?? 0) - (before?.cpus ?? 0), 3);
     c.eq(
-      'allocated memory grows by the started VMs',
+      'allocated memory grew by the VMs (before create -> after start)',
       (after?.memoryBytes ?? 0) - (before?.memoryBytes ?? 0),
       (192 + 256) * 1024 * 1024,
     );

@@ -232,5 +232,7 @@ describe('Cinder, Glance, hosts', () => {
     expect(host.capacity).toEqual({ cpus: 32, memoryBytes: (16384 - 512) * 1024 ** 2, storageBytes: 200 * GiB });
     expect(host.allocated.cpus).toBe(1);
     expect([host.site, host.failureDomain]).toEqual(['nova', 'sim-rack-1']);
+    // A server names its host by the compute service host: the host id is that name.
+    expect(host.id).toBe(hyp.service.host);
   });
 });

@@ -416,7 +416,9 @@ export function toHost(h: HostSources): Host {
     return i ? Math.floor((i.total - i.reserved) * i.allocation_ratio) : 0;
   };
   return {
-    id: h.hypervisor.id,
+    // The compute service host: the name a server reports (OS-EXT-SRV-ATTR:host) and a placement request
+    // takes (`host`), so a VM's host is one of the listed hosts (INV-02). Durable: a compute host keeps it.
+    id: h.hypervisor.service?.host ?? h.hypervisor.hypervisor_hostname,
     name: h.hypervisor.hypervisor_hostname,
     ...(h.site ? { site: h.site } : {}),
     ...(h.failureDomain ? { failureDomain: h.failureDomain } : {}),
