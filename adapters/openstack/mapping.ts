@@ -378,10 +378,13 @@ export function toImage(i: GlanceImage): Image {
     i.vmconform_marker === ownershipMarker && typeof i.vmconform_run === 'string'
       ? { marker: ownershipMarker, runId: i.vmconform_run, createdAt: String(i.vmconform_created ?? '') }
       : undefined;
+  const version = typeof i.vmconform_version === 'string' ? i.vmconform_version : undefined;
   return {
     id: i.id,
-    name: i.name,
-    ...(typeof i.vmconform_version === 'string' ? { version: i.vmconform_version } : {}),
+    // importImage names the Glance image <name>-<version> (Glance names are not unique keys); the
+    // contract's name is the published name, the version stands beside it.
+    name: version && i.name.endsWith(`-${version}`) ? i.name.slice(0, -version.length - 1) : i.name,
+    ...(version ? { version } : {}),
     format: i.disk_format,
     sizeBytes: i.size ?? 0,
     ...(i.os_hash_algo && i.os_hash_value
