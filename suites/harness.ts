@@ -374,8 +374,10 @@ export function watchEvents(t: Target) {
   })().catch(() => undefined);
   return {
     events,
-    next: (what: string, pred: (e: PlatformEvent) => boolean) =>
-      waitFor(`event: ${what}`, defaultWaitPolicies.device, async () => events.find(pred), {
+    /** Where the events seen so far end: pass it to next() to match only what a later call caused. */
+    mark: () => events.length,
+    next: (what: string, pred: (e: PlatformEvent) => boolean, since = 0) =>
+      waitFor(`event: ${what}`, defaultWaitPolicies.device, async () => events.slice(since).find(pred), {
         describeLast: () => events.at(-1)?.raw ?? 'no events',
       }).then((r) => r.value),
     stop: async () => {

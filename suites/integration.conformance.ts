@@ -70,8 +70,9 @@ describe('integration', () => {
         await consumer.flush();
         if (ctx.caps.events !== 'none') pump = bridge.pump(t.driver, ac.signal);
         const d = bridge.wrap(t.driver);
-        const arrived = (what: string, pred: (a: Arrival) => boolean) =>
-          waitFor(`NATS message: ${what}`, defaultWaitPolicies.device, async () => arrivals.find(pred), {
+        // `since`: only messages after that many arrivals (what a later call caused) count.
+        const arrived = (what: string, pred: (a: Arrival) => boolean, since = 0) =>
+          waitFor(`NATS message: ${what}`, defaultWaitPolicies.device, async () => arrivals.slice(since).find(pred), {
             describeLast: () => arrivals.at(-1)?.msg.subject ?? 'no NATS message yet',
           }).then((r) => r.value);
         const eventOf = (vm: VmRef, re: RegExp) => (a: Arrival) =>
@@ -91,6 +92,8 @@ describe('integration', () => {
         vms.all.push(vm);
         const requested: Record<string, number> = {};
         for (const step of steps) {
+          // The create step's call ran just before the loop: its messages count from `mark`.
+          const since = step.op === 'create' ? mark : arrivals.length;
           requested[step.op] = Date.now();
           if (step.op === 'start') await ctx.time('start', d.start(vm));
           if (step.op === 'stop') await ctx.time('stop', stopNow(d, vm));
@@ -98,8 +101,8 @@ describe('integration', () => {
             await ctx.time('delete', d.delete(vm));
             vms.all.splice(vms.all.indexOf(vm), 1);
           }
-          await arrived(`${step.op} task update`, (a) => a.msg.source === 'receipt' && a.msg.op === step.op);
-          if (ctx.caps.events !== 'none') await arrived(`${step.op} event`, eventOf(vm, step.event));
+          await arrived(`${step.op} task update`, (a) => a.msg.source === 'receipt' && a.msg.op === step.op, since);
+          if (ctx.caps.events !== 'none') await arrived(`${step.op} event`, eventOf(vm, step.event), since);
         }
         // Everything the bridge published has reached the consumer: nothing lost on the way.
         await bridge.nc.flush();
