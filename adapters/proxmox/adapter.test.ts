@@ -143,6 +143,12 @@ describe('the schema guards every request', () => {
 });
 
 describe('faults a real cluster produces', () => {
+  test('concurrent creates race for /cluster/nextid: the refused ones retry with a fresh VMID', async () => {
+    const made = await Promise.all([0, 1, 2, 3].map((i) => v8.driver.create(spec(`vmc-race-${i}`))));
+    expect(new Set(made.map((r) => r.result.id)).size).toBe(4);
+    for (const r of made) await v8.driver.delete(r.result);
+  });
+
   test('a bad token gets 401 after a delay: AuthFailed', async () => {
     const bad = new ProxmoxDriver(
       { ...v8.config, tokenSecret: 'wrong-secret' },

@@ -318,20 +318,27 @@ export class ProxmoxDriver implements Driver {
     // Checked by name before anything is sent: a create is never repeated blindly.
     const taken = (await this.resources('vm')).find((r) => r.name === spec.name && !r.template);
     if (taken) throw new Conflict(`proxmox: a VM named '${spec.name}' already exists (vmid ${taken.vmid})`);
-    const vmid = await this.api.get<number | string>('/cluster/nextid').then(Number);
     const uuid = randomUUID();
-    let clone: Receipt<string | null>;
-    try {
-      clone = await this.mutate(
-        'POST',
-        `${this.nodePath}/qemu/${tpl.vmid}/clone`,
-        { newid: vmid, name: spec.name, full: 0, ...(this.c.pool ? { pool: this.c.pool } : {}) },
-        'create',
-      );
-    } catch (e) {
-      // The clone may or may not exist (a transport error after sending): look by VMID and name, remove only ours.
-      await this.removeHalfMade(vmid, spec.name);
-      throw e;
+    let clone: Receipt<string | null> | undefined;
+    let vmid = 0;
+    // /cluster/nextid only proposes a free VMID: concurrent creates get the same one and all but the first
+    // are refused ("config file already exists"). That refusal created nothing, so a fresh VMID is safe.
+    for (let attempt = 1; !clone; attempt++) {
+      vmid = await this.api.get<number | string>('/cluster/nextid').then(Number);
+      try {
+        clone = await this.mutate(
+          'POST',
+          `${this.nodePath}/qemu/${tpl.vmid}/clone`,
+          { newid: vmid, name: spec.name, full: 0, ...(this.c.pool ? { pool: this.c.pool } : {}) },
+          'create',
+        );
+      } catch (e) {
+        if (attempt < 5 && e instanceof Error && /unable to create VM \d+: config file already exists/.test(e.message))
+          continue;
+        // The clone may or may not exist (a transport error after sending): look by VMID and name, remove only ours.
+        await this.removeHalfMade(vmid, spec.name);
+        throw e;
+      }
     }
     try {
       const params: Params = {
