@@ -225,11 +225,14 @@ describe('images and provisioning', () => {
       ...s.config,
       owner: s.config.owner?.marker,
       // Volume ids carry the VM's name or are uuids; a disk id or serial made from the volume id is an id too.
-      disks: s.config.disks.map(({ volumeId: v, ...d }) => ({
-        ...d,
-        id: v.startsWith(d.id) ? '<volume id>' : d.id,
-        serial: v.startsWith(d.serial) ? '<volume id>' : d.serial,
-      })),
+      disks: s.config.disks.map(({ volumeId, ...d }) => {
+        const v = volumeId.slice(volumeId.lastIndexOf('/') + 1);
+        return {
+          ...d,
+          id: v.startsWith(d.id) ? '<volume id>' : d.id,
+          serial: v.startsWith(d.serial) ? '<volume id>' : d.serial,
+        };
+      }),
     });
     c.eq('config read back identical', comparable(b), comparable(a));
     c.ok('ids differ', a.ref.id !== b.ref.id);
