@@ -66,7 +66,9 @@ describe('storage', () => {
       const serial = await dataDiskSerial(ctx, vm, c);
       await t.driver.start(vm);
       const wrote = await guestDisk(ctx, vm, serial, 1);
-      c.must('the guest wrote its marker', wrote.hdr === `VMCDATA:${wrote.bootId}`, JSON.stringify(wrote.hdr));
+      // Any boot of this guest may have written it (Nova boots a server at create, before the harness
+      // starts it); what matters below is that the same marker comes back.
+      c.must('the guest wrote its marker', /^VMCDATA:[0-9a-f-]{36}$/.test(wrote.hdr ?? ''), JSON.stringify(wrote.hdr));
       await ctx.time('stop-graceful', t.driver.stop(vm, { force: false }));
 
       const { result: backup } = await ctx.time('backup', t.driver.backup(vm));
@@ -136,7 +138,9 @@ describe('storage', () => {
       const serial = await dataDiskSerial(ctx, vm, c);
       await t.driver.start(vm);
       const wrote = await guestDisk(ctx, vm, serial, 1);
-      c.must('the guest wrote its marker', wrote.hdr === `VMCDATA:${wrote.bootId}`, JSON.stringify(wrote.hdr));
+      // Any boot of this guest may have written it (Nova boots a server at create, before the harness
+      // starts it); what matters below is that the same marker comes back.
+      c.must('the guest wrote its marker', /^VMCDATA:[0-9a-f-]{36}$/.test(wrote.hdr ?? ''), JSON.stringify(wrote.hdr));
       await t.driver.stop(vm, { force: false });
       const volumeId = (await t.driver.inspect(vm)).config.disks.find((d) => d.serial === serial)?.volumeId;
       const vid = c.need('the data disk has a volume id', volumeId);
