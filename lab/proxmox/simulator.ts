@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -804,19 +804,26 @@ export class ProxmoxSimulator {
     const meta = snippet(ci.meta);
     const bootId = randomUUID();
     // The guest's lines follow its user data, which really runs (async, as on a booting guest).
-    void this.runUserData(vm, user, bootId).then((rc) => {
-      if (vm.status !== 'running') return;
-      if (user !== undefined) {
-        const sha = createHash('sha256').update(user).digest('hex');
-        vm.guestLog.push(`VMC USERDATA status=${rc === -1 ? 'skipped' : 'ran'} rc=${rc} sha256=${sha}`);
-      }
-      const iid = meta ? /instance-id:\s*(\S+)/.exec(meta)?.[1] : undefined;
-      if (iid) vm.guestLog.push(`VMC METADATA instance_id=${iid}`);
-      vm.guestLog.push(
-        `VMC READY boot_id=${bootId} kernel=6.1.0-sim fw=${vm.config.bios === 'ovmf' ? 'uefi' : 'bios'}`,
-      );
-      this.guestState(vm);
-    });
+    // A failure to run it is the guest's exit code 127, never an unhandled rejection that ends the simulator.
+    void this.runUserData(vm, user, bootId)
+      .catch((e: unknown) => {
+        console.error(`user data of VM ${vm.vmid}: ${e instanceof Error ? e.message : String(e)}`);
+        return 127;
+      })
+      .then((rc) => {
+        if (vm.status !== 'running') return;
+        if (user !== undefined) {
+          const sha = createHash('sha256').update(user).digest('hex');
+          vm.guestLog.push(`VMC USERDATA status=${rc === -1 ? 'skipped' : 'ran'} rc=${rc} sha256=${sha}`);
+        }
+        const iid = meta ? /instance-id:\s*(\S+)/.exec(meta)?.[1] : undefined;
+        if (iid) vm.guestLog.push(`VMC METADATA instance_id=${iid}`);
+        vm.guestLog.push(
+          `VMC READY boot_id=${bootId} kernel=6.1.0-sim fw=${vm.config.bios === 'ovmf' ? 'uefi' : 'bios'}`,
+        );
+        this.guestState(vm);
+      })
+      .catch((e: unknown) => console.error(`guest of VM ${vm.vmid}: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /**
@@ -828,6 +835,7 @@ export class ProxmoxSimulator {
     if (script === undefined || !script.startsWith('#!')) return -1;
     const dir = await mkdtemp(join(tmpdir(), 'vmc-pve-guest-'));
     try {
+      await chmod(dir, 0o755); // the script runs as nobody: it must reach the disk files
       const disks = Object.keys(vm.config)
         .filter((k) => /^virtio\d+$/.test(k))
         .map((k) => {
