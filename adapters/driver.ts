@@ -291,7 +291,8 @@ export interface GuestProbe {
   read(): Promise<GuestReport>;
 }
 
-export type PrereqKey = 'vlan' | 'kvm' | 'second-site' | 'vm-instances' | 'talos-image' | 'nats';
+/** 'disk-size': the lab's storage cannot enforce a volume's size (the guest sees the backing filesystem). */
+export type PrereqKey = 'vlan' | 'kvm' | 'second-site' | 'vm-instances' | 'talos-image' | 'nats' | 'disk-size';
 
 export interface Capabilities {
   instanceType: 'vm' | 'container';

@@ -2,7 +2,7 @@
 import { describe } from 'vitest';
 import { Unsupported, type VmRef } from '../adapters/driver.js';
 import { boots, lastState } from '../adapters/guest/console.js';
-import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
+import { baseSpec, bootNumber, currentRun, ownedVms, requirement, stopNow, waitGuest } from './harness.js';
 
 const macs = {
   a: '52:54:00:20:00:0a',
@@ -41,7 +41,7 @@ describe('nics without a shared VM', () => {
         await t.driver.attachNic(vm, { network: t.lab.network, mac: '52:54:00:60:00:01' });
         await t.driver.detachNic(vm, '52:54:00:60:00:01');
       }
-      await t.driver.stop(vm, { force: true });
+      await stopNow(t.driver, vm);
       await t.driver.delete(vm);
       vms.all.splice(vms.all.indexOf(vm), 1);
       c.eq("links, addresses and routes outside the platform's objects", await snap(), before);
@@ -90,7 +90,7 @@ describe('nics', () => {
   requirement(['NIC-01'], 'attach a NIC to a named network with a caller-chosen MAC', async (ctx) => {
     const v = need();
     const { t, checks: c } = ctx;
-    await t.driver.stop(v, { force: true });
+    await stopNow(t.driver, v);
     const r = await ctx.time('attach-nic', t.driver.attachNic(v, { network: t.lab.network, mac: macs.d }));
     c.eq('attach returned the chosen MAC', r.result.mac, macs.d);
     const nic = (await t.driver.inspect(v)).config.nics.find((n) => n.mac === macs.d);

@@ -4,7 +4,7 @@
  */
 import { describe } from 'vitest';
 import { isVmconformError, type Receipt, type VmRef } from '../adapters/driver.js';
-import { baseSpec, currentRun, ownedVms, requirement } from './harness.js';
+import { baseSpec, currentRun, ownedVms, requirement, stopNow } from './harness.js';
 import { spread } from './stats.js';
 
 const ms = (x: number) => `${Math.round(x)} ms`;
@@ -18,8 +18,8 @@ describe('predictability', () => {
     async (ctx) => {
       const { t, checks: c } = ctx;
       const { repetitions, maxP95OverMedian } = ctx.run.predictability;
-      const ops = ['create', 'start', 'stop-forced', 'delete'] as const;
-      const samples: Record<(typeof ops)[number], number[]> = { create: [], start: [], 'stop-forced': [], delete: [] };
+      const ops = ['create', 'start', 'stop', 'delete'] as const;
+      const samples: Record<(typeof ops)[number], number[]> = { create: [], start: [], stop: [], delete: [] };
       const measure = async (op: (typeof ops)[number], r: Promise<Receipt<unknown>>) => {
         const got = await ctx.time(op, r);
         samples[op].push(got.doneMs);
@@ -30,7 +30,7 @@ describe('predictability', () => {
           .result as VmRef;
         vms.all.push(vm);
         await measure('start', t.driver.start(vm));
-        await measure('stop-forced', t.driver.stop(vm, { force: true }));
+        await measure('stop', stopNow(t.driver, vm));
         await measure('delete', t.driver.delete(vm));
         vms.all.splice(vms.all.indexOf(vm), 1);
       }

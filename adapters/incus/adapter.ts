@@ -144,6 +144,7 @@ export class IncusDriver implements Driver {
   async capabilities(): Promise<Capabilities> {
     const prereq = { ...this.cfg.prereqMissing };
     if (this.isContainer && this.cfg.vmUnavailable) prereq['vm-instances'] = this.cfg.vmUnavailable;
+    if (this.cfg.sizesNotEnforced) prereq['disk-size'] = this.cfg.sizesNotEnforced;
     return {
       instanceType: this.isContainer ? 'container' : 'vm',
       evidence: this.isContainer ? 'container-only' : 'real',
@@ -386,6 +387,11 @@ export class IncusDriver implements Driver {
     if (spec.firmware && type === 'virtual-machine') config['security.secureboot'] = 'false';
     if (spec.nics.some((n) => n.vlan !== undefined) && this.cfg.prereqMissing.vlan)
       throw new PrereqMissing(this.cfg.prereqMissing.vlan);
+    // A container has no firmware: a spec asking for one needs a VM, which this lab cannot start.
+    if (spec.firmware && type === 'container')
+      throw new PrereqMissing(
+        `${spec.firmware} firmware needs a virtual machine; this run creates containers: ${this.cfg.vmUnavailable ?? 'instanceType is container'}`,
+      );
     if (spec.firmware === 'bios') {
       throw new Unsupported('Incus virtual machines boot UEFI only (no legacy BIOS firmware option)', 'platform');
     }
@@ -913,9 +919,22 @@ export class IncusDriver implements Driver {
   async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
     const [inst, bname] = backup.id.split('/') as [string, string];
     const t0 = performance.now();
-    const file = await this.client.raw('GET', `/1.0/instances/${enc(inst)}/backups/${enc(bname)}/export`, {
-      binary: true,
-    });
+    const file = await this.client
+      .raw('GET', `/1.0/instances/${enc(inst)}/backups/${enc(bname)}/export`, { binary: true })
+      .catch(async (e: unknown) => {
+        const gone =
+          e instanceof NotFound &&
+          (await this.getInstance(inst).then(
+            () => false,
+            () => true,
+          ));
+        if (!gone) throw e;
+        // Incus deletes an instance's backups with the instance (and they never hold its custom volumes).
+        throw new Unsupported(
+          `restoring after the VM was deleted: Incus removed backup ${backup.id} with its instance; the adapter would have to export the backup (and each custom volume's own backup) when it is made, which it does not yet`,
+          'adapter',
+        );
+      });
     const res = await this.client.raw('POST', '/1.0/instances', {
       raw: file.body as Buffer,
       headers: { 'x-incus-name': opts.name, 'x-incus-pool': this.cfg.pool },

@@ -84,6 +84,14 @@ describe('errors', () => {
     ).toBeInstanceOf(Unsupported);
     expect(classifyIncusError('not authorized', 403, 'x')).toBeInstanceOf(AuthFailed);
     expect(classifyIncusError('The instance is already running', 0, 'x')).toBeInstanceOf(Conflict);
+    // incusd 6.x answers a create with a taken name from its database layer (measured in the lab).
+    expect(
+      classifyIncusError(
+        'Failed creating instance record: Add instance info to the database: Failed to create "instances" entry: UNIQUE constraint failed: instances.project_id, instances.name',
+        0,
+        'create',
+      ),
+    ).toBeInstanceOf(Conflict);
     const other = classifyIncusError('Something odd', 500, 'x');
     expect(other).toBeInstanceOf(PlatformError);
     expect((other as PlatformError).platformCode).toBe('incus-500');

@@ -108,7 +108,7 @@ export function classifyIncusError(message: string, code: number, what: string):
   if (code === 404 || /not found|no such/i.test(message)) return new NotFound(msg);
   if (
     code === 409 ||
-    /already (running|stopped|exists|in use)|is not running|instance is running|is currently running|in use by|already been taken/i.test(
+    /already (running|stopped|exists|in use)|is not running|instance is running|is currently running|in use by|already been taken|UNIQUE constraint failed: instances\./i.test(
       message,
     )
   )

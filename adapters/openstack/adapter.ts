@@ -431,6 +431,15 @@ export class OpenStackDriver implements Driver {
 
   // ---- lifecycle -------------------------------------------------------------------------------
   create(spec: VmSpec): Promise<Receipt<VmRef>> {
+    // Nova takes the firmware from the image (Glance property hw_firmware_type=uefi), not per server:
+    // UEFI would need a UEFI variant of the image, which the adapter does not make yet. Never ignore it.
+    if (spec.firmware === 'uefi')
+      return Promise.reject(
+        new Unsupported(
+          'UEFI boot needs an image registered with hw_firmware_type=uefi; making that variant per VM is not implemented',
+          'adapter',
+        ),
+      );
     return this.createServer(spec);
   }
 
@@ -584,21 +593,19 @@ export class OpenStackDriver implements Driver {
    * after. A forced stop is therefore the same call; its handle says so.
    */
   async stop(vm: VmRef, opts: StopOptions): Promise<Receipt> {
-    const r = await this.transition(
+    // Nova has no forced power-off: os-stop always asks the guest first (ACPI), then powers off after
+    // a timeout. Calling that "forced" would pass off a graceful stop as one (LC-03).
+    if (opts.force)
+      throw new Unsupported(
+        'Nova has no forced power-off: os-stop always tries a graceful (ACPI) shutdown first',
+        'platform',
+      );
+    return this.transition(
       vm,
       { 'os-stop': null },
       (s) => s.status === 'SHUTOFF' && !s['OS-EXT-STS:task_state'],
-      opts.force ? 'stop-forced' : 'stop-graceful',
+      'stop-graceful',
     );
-    return opts.force
-      ? {
-          ...r,
-          handle: {
-            ...r.handle,
-            note: `${r.handle.note ?? ''}; Nova has no forced stop: os-stop (graceful, then power off) was used`,
-          },
-        }
-      : r;
   }
 
   reboot(vm: VmRef): Promise<Receipt> {
@@ -1233,7 +1240,8 @@ export class OpenStackDriver implements Driver {
             receivedAt: Date.now(),
             ...(s.updated ? { platformAt: s.updated } : {}),
             vm: s.name,
-            kind: !before ? 'config' : 'lifecycle',
+            // A server appearing is a lifecycle change (created), as libvirt's "defined" is.
+            kind: 'lifecycle',
             detail,
             source: 'poll',
             raw: `${s.id} ${before?.status ?? '-'} -> ${status}`,

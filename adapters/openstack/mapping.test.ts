@@ -220,6 +220,13 @@ describe('Cinder, Glance, hosts', () => {
     expect(img.owner).toBeUndefined();
   });
 
+  test('images published by the harness: the name without the -<version> suffix Glance holds', () => {
+    const base = fx('sim-images.json').images[0];
+    const img = toImage({ ...base, name: 'vmc-x-img2-2', vmconform_version: '2' });
+    expect([img.name, img.version]).toEqual(['vmc-x-img2', '2']);
+    expect(toImage({ ...base, name: 'plain', vmconform_version: '2' }).name).toBe('plain');
+  });
+
   test('host: Placement capacity (total - reserved) x ratio, usage, zone and failure domain', () => {
     const hyp = fx('sim-hypervisors.json').hypervisors[0];
     const host = toHost({
@@ -232,5 +239,7 @@ describe('Cinder, Glance, hosts', () => {
     expect(host.capacity).toEqual({ cpus: 32, memoryBytes: (16384 - 512) * 1024 ** 2, storageBytes: 200 * GiB });
     expect(host.allocated.cpus).toBe(1);
     expect([host.site, host.failureDomain]).toEqual(['nova', 'sim-rack-1']);
+    // A server names its host by the compute service host: the host id is that name.
+    expect(host.id).toBe(hyp.service.host);
   });
 });

@@ -378,10 +378,13 @@ export function toImage(i: GlanceImage): Image {
     i.vmconform_marker === ownershipMarker && typeof i.vmconform_run === 'string'
       ? { marker: ownershipMarker, runId: i.vmconform_run, createdAt: String(i.vmconform_created ?? '') }
       : undefined;
+  const version = typeof i.vmconform_version === 'string' ? i.vmconform_version : undefined;
   return {
     id: i.id,
-    name: i.name,
-    ...(typeof i.vmconform_version === 'string' ? { version: i.vmconform_version } : {}),
+    // importImage names the Glance image <name>-<version> (Glance names are not unique keys); the
+    // contract's name is the published name, the version stands beside it.
+    name: version && i.name.endsWith(`-${version}`) ? i.name.slice(0, -version.length - 1) : i.name,
+    ...(version ? { version } : {}),
     format: i.disk_format,
     sizeBytes: i.size ?? 0,
     ...(i.os_hash_algo && i.os_hash_value
@@ -416,7 +419,9 @@ export function toHost(h: HostSources): Host {
     return i ? Math.floor((i.total - i.reserved) * i.allocation_ratio) : 0;
   };
   return {
-    id: h.hypervisor.id,
+    // The compute service host: the name a server reports (OS-EXT-SRV-ATTR:host) and a placement request
+    // takes (`host`), so a VM's host is one of the listed hosts (INV-02). Durable: a compute host keeps it.
+    id: h.hypervisor.service?.host ?? h.hypervisor.hypervisor_hostname,
     name: h.hypervisor.hypervisor_hostname,
     ...(h.site ? { site: h.site } : {}),
     ...(h.failureDomain ? { failureDomain: h.failureDomain } : {}),

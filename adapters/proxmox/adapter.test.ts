@@ -143,6 +143,12 @@ describe('the schema guards every request', () => {
 });
 
 describe('faults a real cluster produces', () => {
+  test('concurrent creates race for /cluster/nextid: the refused ones retry with a fresh VMID', async () => {
+    const made = await Promise.all([0, 1, 2, 3].map((i) => v8.driver.create(spec(`vmc-race-${i}`))));
+    expect(new Set(made.map((r) => r.result.id)).size).toBe(4);
+    for (const r of made) await v8.driver.delete(r.result);
+  });
+
   test('a bad token gets 401 after a delay: AuthFailed', async () => {
     const bad = new ProxmoxDriver(
       { ...v8.config, tokenSecret: 'wrong-secret' },
@@ -271,5 +277,24 @@ describe('events', () => {
     ac.abort();
     expect(seen).toContain('poll vmc-events qmstart stopped OK');
     await v8.driver.delete(vm);
+  });
+
+  test('a VM that appears or goes is an event named for it (a clone task names its template)', async () => {
+    const ac = new AbortController();
+    const it = v8.driver.events(ac.signal)[Symbol.asyncIterator]();
+    const first = it.next(); // the first poll only records what exists
+    const vm = (await v8.driver.create(spec('vmc-appears'))).result;
+    const seen: string[] = [];
+    const want = (re: RegExp) => seen.some((x) => re.test(x));
+    for (let r = await first; !r.done; r = await it.next()) {
+      seen.push(`${r.value.kind} ${r.value.vm} ${r.value.detail}`);
+      if (want(/^lifecycle vmc-appears defined$/)) break;
+    }
+    await v8.driver.delete(vm);
+    for (let r = await it.next(); !r.done && !want(/^lifecycle vmc-appears deleted$/); r = await it.next())
+      seen.push(`${r.value.kind} ${r.value.vm} ${r.value.detail}`);
+    ac.abort();
+    expect(seen).toContain('lifecycle vmc-appears defined');
+    expect(seen).toContain('lifecycle vmc-appears deleted');
   });
 });

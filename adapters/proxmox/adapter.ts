@@ -318,20 +318,27 @@ export class ProxmoxDriver implements Driver {
     // Checked by name before anything is sent: a create is never repeated blindly.
     const taken = (await this.resources('vm')).find((r) => r.name === spec.name && !r.template);
     if (taken) throw new Conflict(`proxmox: a VM named '${spec.name}' already exists (vmid ${taken.vmid})`);
-    const vmid = await this.api.get<number | string>('/cluster/nextid').then(Number);
     const uuid = randomUUID();
-    let clone: Receipt<string | null>;
-    try {
-      clone = await this.mutate(
-        'POST',
-        `${this.nodePath}/qemu/${tpl.vmid}/clone`,
-        { newid: vmid, name: spec.name, full: 0, ...(this.c.pool ? { pool: this.c.pool } : {}) },
-        'create',
-      );
-    } catch (e) {
-      // The clone may or may not exist (a transport error after sending): look by VMID and name, remove only ours.
-      await this.removeHalfMade(vmid, spec.name);
-      throw e;
+    let clone: Receipt<string | null> | undefined;
+    let vmid = 0;
+    // /cluster/nextid only proposes a free VMID: concurrent creates get the same one and all but the first
+    // are refused ("config file already exists"). That refusal created nothing, so a fresh VMID is safe.
+    for (let attempt = 1; !clone; attempt++) {
+      vmid = await this.api.get<number | string>('/cluster/nextid').then(Number);
+      try {
+        clone = await this.mutate(
+          'POST',
+          `${this.nodePath}/qemu/${tpl.vmid}/clone`,
+          { newid: vmid, name: spec.name, full: 0, ...(this.c.pool ? { pool: this.c.pool } : {}) },
+          'create',
+        );
+      } catch (e) {
+        if (attempt < 5 && e instanceof Error && /unable to create VM \d+: config file already exists/.test(e.message))
+          continue;
+        // The clone may or may not exist (a transport error after sending): look by VMID and name, remove only ours.
+        await this.removeHalfMade(vmid, spec.name);
+        throw e;
+      }
     }
     try {
       const params: Params = {
@@ -852,10 +859,15 @@ export class ProxmoxDriver implements Driver {
 
   // ---- events, tasks, guest -------------------------------------------------------------------
 
-  /** Polls /cluster/tasks (Proxmox has no push events): one event when a task is first seen and one when it ends. */
+  /**
+   * Polls /cluster/tasks (Proxmox has no push events): one event when a task is first seen and one when it
+   * ends. A clone's task names its source (the template), and vmids are reused, so the VM list is read on
+   * every poll too: a VM that appears or goes is an event of its own (defined / deleted), and task ids
+   * map to the names VMs have now.
+   */
   async *events(signal: AbortSignal): AsyncIterable<PlatformEvent> {
     const seen = new Map<string, string>();
-    const names = new Map<string, string>();
+    let names = new Map<string, string>();
     let first = true;
     // The poll interval, declared as a wait policy (a quarter second between /cluster/tasks reads).
     const poll: WaitPolicy = { deadlineMs: 5_000, intervalMs: 50, backoff: 1, maxIntervalMs: 50 };
@@ -873,10 +885,29 @@ export class ProxmoxDriver implements Driver {
           }[]
         >('/cluster/tasks')
         .catch(() => []);
-      if (tasks.some((t) => t.id && !names.has(t.id)))
-        for (const r of await this.resources('vm').catch(() => []))
-          if (r.vmid !== undefined && r.name) names.set(String(r.vmid), r.name);
+      const vms = await this.resources('vm').catch(() => undefined);
       const out: PlatformEvent[] = [];
+      if (vms) {
+        const now = new Map<string, string>();
+        for (const r of vms) if (r.vmid !== undefined && r.name) now.set(String(r.vmid), r.name);
+        const change = (vm: string, detail: string, raw: string): PlatformEvent => ({
+          receivedAt: Date.now(),
+          vm,
+          kind: 'lifecycle',
+          detail,
+          source: 'poll',
+          raw,
+        });
+        if (!first) {
+          for (const [id, name] of now)
+            if (names.get(id) !== name)
+              out.push(change(name, 'defined', `vmid ${id} ${names.get(id) ?? '-'} -> ${name}`));
+          for (const [id, name] of names)
+            if (now.get(id) !== name)
+              out.push(change(name, 'deleted', `vmid ${id} ${name} -> ${now.get(id) ?? 'gone'}`));
+        }
+        names = now;
+      }
       for (const t of tasks) {
         const state = t.endtime ? `stopped ${t.exitstatus ?? t.status ?? ''}`.trim() : 'running';
         if (seen.get(t.upid) === state) continue;

@@ -262,6 +262,8 @@ export function parseConfig(config: Record<string, unknown>, externalBridges: st
       ? { owner: desc.owner ?? { marker: ownershipMarker, runId: tags.runId, createdAt: '' } }
       : {}),
     placement: tags.placement,
+    // `bios` absent is SeaBIOS, Proxmox's default.
+    firmware: config.bios === 'ovmf' ? 'uefi' : 'bios',
   };
 }
 

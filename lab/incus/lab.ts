@@ -3,6 +3,7 @@
  * a preseed with its own bridges and a dir pool, images built offline and imported through the API,
  * an external bridge Incus did not create (NIC-05), and a measured answer to "can VMs start here?".
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -229,6 +230,16 @@ async function ensureImages(say: Say, guest: IncusLabState['guest']): Promise<In
   });
   if (build.exitCode !== 0) throw new Error(`incus image build failed:\n${build.all}`);
   let container = await imageFingerprint(d.containerImage);
+  // A unified image's fingerprint is its tarball's sha256: a rebuilt guest (container-init changed)
+  // replaces the alias, so a warm lab never runs an old guest. Instances made from the old one keep it.
+  const tarball = createHash('sha256')
+    .update(await readFile(join(imageDir, 'container.tar.gz')))
+    .digest('hex');
+  if (container && container !== tarball) {
+    await incus(['image', 'delete', d.containerImage, '--project', d.project]);
+    say(`container guest rebuilt: replacing image ${d.containerImage} (${container.slice(0, 12)})`);
+    container = undefined;
+  }
   if (!container) {
     await incus([
       'image',

@@ -10,9 +10,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { diskHeader, runUserData } from '../openstack/simulator/guest.js';
 import {
   type ApiSchema,
   checkReturn,
@@ -798,26 +801,70 @@ export class ProxmoxSimulator {
     const snippet = (vol?: string) =>
       vol ? readFileSync(join(this.o.snippetsDir, vol.replace(/^local:snippets\//, '')), 'utf8') : undefined;
     const user = snippet(ci.user);
-    if (user !== undefined) {
-      const script = user.startsWith('#!');
-      if (script) this.runUserData(vm, user);
-      const sha = createHash('sha256').update(user).digest('hex');
-      vm.guestLog.push(`VMC USERDATA status=${script ? 'ran' : 'skipped'} rc=0 sha256=${sha}`);
-    }
     const meta = snippet(ci.meta);
-    const iid = meta ? /instance-id:\s*(\S+)/.exec(meta)?.[1] : undefined;
-    if (iid) vm.guestLog.push(`VMC METADATA instance_id=${iid}`);
-    vm.guestLog.push(`VMC READY boot_id=${randomUUID()} kernel=6.1.0-sim`);
-    this.guestState(vm);
+    const bootId = randomUUID();
+    // The guest's lines follow its user data, which really runs (async, as on a booting guest).
+    // A failure to run it is the guest's exit code 127, never an unhandled rejection that ends the simulator.
+    void this.runUserData(vm, user, bootId)
+      .catch((e: unknown) => {
+        console.error(`user data of VM ${vm.vmid}: ${e instanceof Error ? e.message : String(e)}`);
+        return 127;
+      })
+      .then((rc) => {
+        if (vm.status !== 'running') return;
+        if (user !== undefined) {
+          const sha = createHash('sha256').update(user).digest('hex');
+          vm.guestLog.push(`VMC USERDATA status=${rc === -1 ? 'skipped' : 'ran'} rc=${rc} sha256=${sha}`);
+        }
+        const iid = meta ? /instance-id:\s*(\S+)/.exec(meta)?.[1] : undefined;
+        if (iid) vm.guestLog.push(`VMC METADATA instance_id=${iid}`);
+        vm.guestLog.push(
+          `VMC READY boot_id=${bootId} kernel=6.1.0-sim fw=${vm.config.bios === 'ovmf' ? 'uefi' : 'bios'}`,
+        );
+        this.guestState(vm);
+      })
+      .catch((e: unknown) => console.error(`guest of VM ${vm.vmid}: ${e instanceof Error ? e.message : String(e)}`));
   }
 
-  /** The one user-data action the suites use: write a marker line to a disk found by serial. */
-  private runUserData(vm: Vm, script: string): void {
-    const m = /d=\$\(vmc-disk (\S+)\) && printf '([^']*)\\n' \| dd of=\$d/.exec(script);
-    if (!m) return;
-    const disk = Object.values(vm.config).find((v) => v.includes(`serial=${m[1]}`));
-    const vol = disk ? this.volumes.get(disk.split(',')[0] as string) : undefined;
-    if (vol) vol.hdr = m[2] as string;
+  /**
+   * Runs a `#!` user-data script against the VM's disks the way the OpenStack simulator's guest does
+   * (its runUserData: as nobody, `vmc-disk` resolving serials): each volume's header goes to a small
+   * file and what the script wrote there comes back as the volume's header.
+   */
+  private async runUserData(vm: Vm, script: string | undefined, bootId: string): Promise<number> {
+    if (script === undefined || !script.startsWith('#!')) return -1;
+    const dir = await mkdtemp(join(tmpdir(), 'vmc-pve-guest-'));
+    try {
+      await chmod(dir, 0o755); // the script runs as nobody: it must reach the disk files
+      const disks = Object.keys(vm.config)
+        .filter((k) => /^virtio\d+$/.test(k))
+        .map((k) => {
+          const conf = vm.config[k] ?? '';
+          return {
+            k,
+            vol: this.volumes.get(conf.split(',')[0] as string),
+            serial: /serial=([^,]+)/.exec(conf)?.[1] ?? '',
+          };
+        })
+        .filter((d) => d.vol && d.serial);
+      const files = [];
+      for (const d of disks) {
+        const file = join(dir, `${d.k}.img`);
+        await writeFile(
+          file,
+          Buffer.concat([Buffer.from(d.vol?.hdr ? `${d.vol.hdr}\n` : ''), Buffer.alloc(64 * 1024)]).subarray(
+            0,
+            64 * 1024,
+          ),
+        );
+        files.push({ device: d.k, serial: d.serial, bytes: d.vol?.size ?? 0, file });
+      }
+      const rc = await runUserData(script, files, bootId);
+      for (const [i, d] of disks.entries()) if (d.vol) d.vol.hdr = await diskHeader(files[i]?.file as string);
+      return rc;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   private guestState(vm: Vm): void {

@@ -246,14 +246,15 @@ export class SimCloud {
     this.finishAction(a, true);
     this.later(this.opts.stepMs, async () => {
       if (s.powerState !== 1) return;
+      const bootId = randomUUID();
       if (s.userData !== null) {
         const script = Buffer.from(s.userData, 'base64').toString();
         const sum = createHash('sha256').update(script).digest('hex');
-        const rc = await runUserData(script, this.guestDisks(s));
+        const rc = await runUserData(script, this.guestDisks(s), bootId);
         s.console.push(`VMC USERDATA status=${rc === -1 ? 'skipped' : 'ran'} rc=${rc} sha256=${sum}`);
       }
       s.console.push(`VMC METADATA instance_id=${s.id}`);
-      s.console.push(readyLine());
+      s.console.push(readyLine(bootId));
       await this.printState(s);
     });
   }

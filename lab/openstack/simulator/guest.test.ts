@@ -33,6 +33,7 @@ describe('simulated guest', () => {
     const rc = await runUserData(
       `#!/bin/sh\n[ "$(id -u)" = 65534 ] || exit 7\nd=$(vmc-disk ${serial}) && printf 'VMCDATA:x\\n' | dd of=$d conv=notrunc 2>/dev/null && echo ok > /run/vmc/proof\n`,
       [{ device: 'vdb', serial, bytes: 1024 * 1024, file: disk }],
+      'b00710d0-0000-4000-8000-000000000001',
     );
     expect(rc).toBe(0);
     expect(await diskHeader(disk)).toBe('VMCDATA:x');
@@ -40,7 +41,19 @@ describe('simulated guest', () => {
   });
 
   test('a failing script reports its exit code; a non-script is skipped (-1)', async () => {
-    expect(await runUserData('#!/bin/sh\nvmc-disk no-such-serial\n', [])).toBe(1);
-    expect(await runUserData('#cloud-config\n', [])).toBe(-1);
+    expect(await runUserData('#!/bin/sh\nvmc-disk no-such-serial\n', [], 'b00710d0-0000-4000-8000-000000000001')).toBe(
+      1,
+    );
+    expect(await runUserData('#cloud-config\n', [], 'b00710d0-0000-4000-8000-000000000001')).toBe(-1);
+  });
+
+  test('the script reads the boot id it will report and lists the serials it sees', async () => {
+    const id = 'b00710d0-0000-4000-8000-000000000002';
+    const rc = await runUserData(
+      `#!/bin/sh\n[ "$(cat /run/vmc/boot_id)" = ${id} ] || exit 3\n[ "$(vmc-disk -l)" = ${serial} ] || exit 4\n`,
+      [{ device: 'vdb', serial, bytes: 1024 * 1024, file: disk }],
+      id,
+    );
+    expect(rc).toBe(0);
   });
 });

@@ -51,7 +51,11 @@ export async function stateLine(seq: number, disks: GuestDisk[], nics: GuestNic[
 export const readyLine = (bootId = randomUUID()) => `VMC READY boot_id=${bootId} kernel=6.1.0-sim-vmconform`;
 
 /** Runs a `#!` user-data script the way the guest would: returns its exit code (-1 when it is not a script). */
-export async function runUserData(script: string, disks: GuestDisk[]): Promise<number> {
+/**
+ * `bootId` is the id this boot reports on READY: the script finds it in /run/vmc/boot_id (the host
+ * kernel's boot_id would name no guest boot). `vmc-disk -l` lists the serials the guest sees.
+ */
+export async function runUserData(script: string, disks: GuestDisk[], bootId: string): Promise<number> {
   if (!script.startsWith('#!')) return -1;
   const dir = await mkdtemp(join(tmpdir(), 'vmc-sim-guest-'));
   try {
@@ -61,14 +65,14 @@ export async function runUserData(script: string, disks: GuestDisk[]): Promise<n
     await writeFile(join(dir, 'disks'), `${map}\n`);
     await writeFile(
       join(bin, 'vmc-disk'),
-      `#!/bin/sh\nwhile read -r s f; do [ "$s" = "$1" ] && { echo "$f"; exit 0; }; done < ${join(dir, 'disks')}\necho "vmc-disk: no virtio disk with serial '$1'" >&2\nexit 1\n`,
+      `#!/bin/sh\n[ "$1" = -l ] && { cut -d' ' -f1 < ${join(dir, 'disks')}; exit 0; }\nwhile read -r s f; do [ "$s" = "$1" ] && { echo "$f"; exit 0; }; done < ${join(dir, 'disks')}\necho "vmc-disk: no virtio disk with serial '$1'" >&2\nexit 1\n`,
     );
     await writeFile(join(dir, 'user-data'), script);
     for (const p of [dir, bin, join(bin, 'vmc-disk'), join(dir, 'user-data'), join(dir, 'disks')])
       await chmod(p, 0o755);
     for (const d of disks) await chmod(d.file, 0o666).catch(() => undefined);
     // Its own mount namespace with a private /run (the guest's /run/vmc), run as nobody, bounded in time.
-    const setup = `mount -t tmpfs tmpfs /run && mkdir -p /run/vmc && chmod 777 /run/vmc && cd / && exec setpriv --reuid=65534 --regid=65534 --clear-groups env PATH=${bin}:/usr/bin:/bin sh ${join(dir, 'user-data')}`;
+    const setup = `mount -t tmpfs tmpfs /run && mkdir -p /run/vmc && echo ${bootId.replace(/[^0-9a-f-]/g, '')} > /run/vmc/boot_id && chmod 777 /run/vmc && cd / && exec setpriv --reuid=65534 --regid=65534 --clear-groups env PATH=${bin}:/usr/bin:/bin sh ${join(dir, 'user-data')}`;
     return await new Promise<number>((resolve) => {
       const p = spawn('unshare', ['--mount', '--fork', 'sh', '-c', setup], { stdio: 'ignore' });
       const timer = setTimeout(() => p.kill('SIGKILL'), 15_000);
