@@ -120,6 +120,8 @@ program
   )
   .option('--no-lab', 'do not bring the local lab up first (use for a remote lab host)')
   .action(async (opts: { config: string; platform?: Platform[]; out?: string; requirement?: string; lab: boolean }) => {
+    // An evaluation reports every finding as it is: the test pass's known-findings list never applies here.
+    delete process.env[knownFindingsEnv];
     const configPath = resolve(opts.config);
     const { config } = await loadLabConfig(configPath);
     const chosen = opts.platform ?? configuredPlatforms(config);

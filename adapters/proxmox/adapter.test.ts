@@ -167,6 +167,16 @@ describe('faults a real cluster produces', () => {
     await bad.close();
   });
 
+  test('the simulator is labelled simulated even when a config claims a real cluster', async () => {
+    const claimsReal = new ProxmoxDriver(
+      { ...v8.config, simulator: false },
+      { runId: '20261125t0000-abcd', transcript: new Transcript() },
+    );
+    expect((await claimsReal.capabilities()).evidence).toBe('simulated');
+    expect((await claimsReal.platformInfo()).accel).toBe('simulated');
+    await claimsReal.close();
+  });
+
   test('an injected 500 on a read is retried; on a write it is not, and comes back typed', async () => {
     v8.sim.failNext('GET /version', 500, 'proxy loop detected');
     const fresh = new ProxmoxDriver(v8.config, { runId: '20261125t0000-abcd', transcript: new Transcript() });

@@ -133,6 +133,11 @@ export class ProxmoxDriver implements Driver {
     return `/nodes/${encodeURIComponent(this.c.node)}`;
   }
 
+  /** The config says simulator, or the endpoint itself said so (read after version()). */
+  private get simulated(): boolean {
+    return this.c.simulator || this.api.simulatorSeen;
+  }
+
   /** /version is read first: behaviour that differs between releases keys off it. */
   async version(): Promise<PveVersion> {
     this.versionInfo ??= parseVersion(await this.api.get<{ version: string; release: string }>('/version'));
@@ -143,7 +148,7 @@ export class ProxmoxDriver implements Driver {
     await this.version();
     return {
       instanceType: 'vm',
-      evidence: this.c.simulator ? 'simulated' : 'real',
+      evidence: this.simulated ? 'simulated' : 'real',
       hotplugDisk: true,
       hotplugNic: true,
       resizeDisk: 'online',
@@ -163,11 +168,11 @@ export class ProxmoxDriver implements Driver {
     const status = await this.api.get<{ kversion?: string; pveversion?: string }>(`${this.nodePath}/status`);
     return {
       platform: 'proxmox',
-      product: this.c.simulator ? 'Proxmox VE (vmconform API simulator)' : 'Proxmox VE',
+      product: this.simulated ? 'Proxmox VE (vmconform API simulator)' : 'Proxmox VE',
       version: v.version,
       apiVersion: 'api2/json',
       ...(status.pveversion ? { hypervisor: `${status.pveversion}; ${status.kversion ?? ''}`.trim() } : {}),
-      accel: this.c.simulator ? 'simulated' : 'kvm',
+      accel: this.simulated ? 'simulated' : 'kvm',
       endpoint: this.c.baseUrl,
     };
   }

@@ -65,7 +65,13 @@ export function taskError(upid: string, exitstatus: string, log: string[]): Vmco
   return failed;
 }
 
+/** Header the vmconform simulator sends on every answer; a real Proxmox VE never does. */
+export const simulatorHeader = 'x-vmconform-simulator';
+
 export class ProxmoxClient {
+  /** True once an answer came from the vmconform simulator, whatever the config says. */
+  simulatorSeen = false;
+
   readonly http: HttpClient;
 
   constructor(o: ProxmoxClientOptions) {
@@ -101,6 +107,7 @@ export class ProxmoxClient {
       path,
       method === 'GET' || method === 'DELETE' ? { query: norm } : { form: norm },
     );
+    if (res.headers[simulatorHeader]) this.simulatorSeen = true;
     return (res.body as { data: T }).data;
   }
 

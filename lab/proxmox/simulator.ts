@@ -7,6 +7,7 @@
  * guest agent reports what a real guest would from the VM's config (MACs, disk serials, a boot id
  * that changes on every boot), which is why every verdict against it is `simulated`.
  */
+
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { simulatorHeader } from '../../adapters/proxmox/client.js';
 import { diskHeader, runUserData } from '../openstack/simulator/guest.js';
 import {
   type ApiSchema,
@@ -241,7 +243,11 @@ export class ProxmoxSimulator {
       });
       req.on('end', () => {
         void this.handle(req.method ?? 'GET', req.url ?? '/', req.headers, body).then(({ status, text, json }) => {
-          res.writeHead(status, text, { 'content-type': 'application/json;charset=UTF-8' });
+          // Says what it is on every answer, so no config can pass its results off as a real cluster's.
+          res.writeHead(status, text, {
+            'content-type': 'application/json;charset=UTF-8',
+            [simulatorHeader]: 'proxmox',
+          });
           res.end(JSON.stringify(json));
         });
       });
