@@ -1,12 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { makeCert } from '../lab/certs.js';
 import { registerSecret } from '../reports/redact.js';
 import { Transcript } from '../reports/transcript.js';
 import { AuthFailed, Conflict, NotFound, PlatformError } from './errors.js';
@@ -160,31 +160,8 @@ describe('HttpClient', () => {
 
   test('a pinned certificate fingerprint is enforced', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmc-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=lab',
-      ],
-      { stdio: 'ignore' },
-    );
-    const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    const s = createTlsServer({ cert, key: readFileSync(join(dir, 'key.pem'), 'utf8') }, (_q, res) =>
-      json(res, 200, { tls: true }),
-    );
+    const { cert, key } = makeCert(dir, 'lab');
+    const s = createTlsServer({ cert, key }, (_q, res) => json(res, 200, { tls: true }));
     servers.push(s);
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const url = `https://127.0.0.1:${(s.address() as AddressInfo).port}`;

@@ -3,7 +3,13 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { LabConfig } from '../../lab/config.js';
 import { sh } from '../../lab/host.js';
-import { incusLabDefaults, readIncusLabState, restartIncusd } from '../../lab/incus/lab.js';
+import {
+  incusLabDefaults,
+  readIncusLabState,
+  restartIncusd,
+  startIncusdAgain,
+  stopIncusd,
+} from '../../lab/incus/lab.js';
 import { bridgeState, hostNetworkSnapshot } from '../../lab/network.js';
 import { PrereqMissing, type Target } from '../driver.js';
 import { ConfigInvalid } from '../errors.js';
@@ -53,7 +59,13 @@ export async function connectIncus(config: LabConfig, opts: TargetOptions): Prom
     runId: opts.runId,
     lab: { network: c.network, network2: c.network2, externalBridge: c.externalBridge, image },
     control: {
-      ...(local && c.labControl ? { restartDaemon: () => restartIncusd(say) } : {}),
+      ...(local && c.labControl
+        ? {
+            restartDaemon: () => restartIncusd(say),
+            stopDaemon: () => stopIncusd(say),
+            startDaemon: () => startIncusdAgain(say),
+          }
+        : {}),
       ...(local
         ? {
             hostNetworkState: () => bridgeState(c.externalBridge),

@@ -396,15 +396,24 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
   return state;
 }
 
+/** Stops the incusd this lab started; instances keep running: the platform's API is down (OPS-01). */
+export async function stopIncusd(say: Say): Promise<void> {
+  const pid = (await readIncusLabState()) ? await ownIncusd() : undefined;
+  if (!pid) throw new Error('incusd was not started by the lab; refusing to stop a daemon someone else runs');
+  await stopPid(pid, 'incusd', say);
+}
+
+/** Starts incusd again after stopIncusd, records its PID, and returns once it answers. */
+export async function startIncusdAgain(say: Say): Promise<void> {
+  const state = await readIncusLabState();
+  const started = await startIncusd(say);
+  if (state) await writeJson(statePath, { ...state, startedPids: started ? { incusd: started } : {} });
+}
+
 /** Restarts incusd (only one the lab started); instances keep running across it (OPS-04, ID-01). */
 export async function restartIncusd(say: Say): Promise<void> {
-  const state = await readIncusLabState();
-  const pid = await ownIncusd();
-  if (!state || !pid)
-    throw new Error('incusd was not started by the lab; refusing to restart a daemon someone else runs');
-  await stopPid(pid, 'incusd', say);
-  const started = await startIncusd(say);
-  await writeJson(statePath, { ...state, startedPids: started ? { incusd: started } : {} });
+  await stopIncusd(say);
+  await startIncusdAgain(say);
 }
 
 /** Instances the harness owns (user.vmconform.marker) are removed first: stopping incusd leaves them running. */

@@ -11,8 +11,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
+import { certFingerprint, makeCert } from '../certs.js';
 import { ensurePackages, pidAlive, readJson, type Say, stopPid, writeJson } from '../host.js';
-import { certFingerprint, makeCert } from './simulator.js';
 
 export const proxmoxLabDefaults = {
   root: '/var/lib/vmconform/proxmox',

@@ -8,7 +8,6 @@
  * that changes on every boot), which is why every verdict against it is `simulated`.
  */
 
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simulatorHeader } from '../../adapters/proxmox/client.js';
+import { certFingerprint } from '../certs.js';
 import { diskHeader, runUserData } from '../openstack/simulator/guest.js';
 import {
   type ApiSchema,
@@ -1042,38 +1042,3 @@ export class ProxmoxSimulator {
 
 export const randomMac = () =>
   `BC:24:11:${[...randomBytes(3)].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(':')}`;
-
-/** A self-signed EC certificate for 127.0.0.1 (the simulator's TLS identity; the lab config pins its fingerprint). */
-export function makeCert(dir: string, cn: string): { cert: string; key: string } {
-  const keyPath = join(dir, 'key.pem');
-  const certPath = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '30',
-      '-subj',
-      `/CN=${cn}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
-}
-
-export function certFingerprint(pem: string): string {
-  const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)?.join(':') ?? '';
-}
