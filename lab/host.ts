@@ -1,5 +1,8 @@
 /** Host-side helpers for lab scripts: commands, daemons started by hand (no systemd), lab state files. */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
@@ -86,4 +89,31 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** True when something accepts TCP connections on host:port (a lab service is listening). */
+export const portOpen = (port: number, host = '127.0.0.1') =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, host);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+
+/**
+ * Starts a lab service in the background, detached from our process group so it outlives the CLI,
+ * with its output appended to `log`; returns its PID. The caller waits until it answers.
+ */
+export function spawnBackground(exe: string, args: string[], opts: { log: string; cwd?: string }): number {
+  const out = openSync(opts.log, 'a');
+  try {
+    const child = spawn(exe, args, { cwd: opts.cwd, detached: true, stdio: ['ignore', out, out] });
+    child.unref();
+    if (!child.pid) throw new Error(`${exe} did not start (no pid); see ${opts.log}`);
+    return child.pid;
+  } finally {
+    closeSync(out);
+  }
 }

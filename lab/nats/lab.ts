@@ -1,14 +1,17 @@
-/**
- * The embedded NATS lab: Debian's nats-server with JetStream, listening on loopback only, started by
- * hand in the background (no systemd). `down` stops exactly the PID `up` recorded, nothing else.
- */
-import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
-import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../host.js';
+import {
+  ensurePackages,
+  pidAlive,
+  portOpen,
+  readJson,
+  type Say,
+  sh,
+  spawnBackground,
+  stopPid,
+  writeJson,
+} from '../host.js';
 
 export const natsLabDefaults = {
   root: '/var/lib/vmconform/nats',
@@ -40,15 +43,6 @@ async function isOurs(pid: number | undefined): Promise<boolean> {
   return cmd.includes('nats-server') && cmd.includes(join(d.root, 'js'));
 }
 
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = createConnection({ host: d.host, port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-
 const version = async () => (await sh('nats-server', ['--version'])).stdout.trim();
 
 export async function natsUp(say: Say): Promise<NatsLabState> {
@@ -60,24 +54,21 @@ export async function natsUp(say: Say): Promise<NatsLabState> {
   const log = join(d.root, 'nats-server.log');
   let pid = previous?.pid;
   if (!(await isOurs(pid))) {
-    if (await portOpen(d.port))
+    if (await portOpen(d.port, d.host))
       throw new Error(
         `${d.host}:${d.port} is taken by a process the NATS lab did not start; stop it or point nats.url in the lab config at it with --no-lab`,
       );
     await mkdir(storeDir, { recursive: true });
-    const out = openSync(log, 'a');
     // -a binds loopback only; -js with a store under the lab root; -m for JetStream/varz checks.
-    const child = spawn(
+    pid = spawnBackground(
       'nats-server',
       ['-a', d.host, '-p', String(d.port), '-m', String(d.monitorPort), '-js', '-sd', storeDir, '-n', 'vmconform-lab'],
-      { detached: true, stdio: ['ignore', out, out] },
+      { log },
     );
-    child.unref();
-    pid = child.pid;
     say(`started nats-server (pid ${pid}) on ${url} with JetStream`);
   }
   await waitFor(`nats-server to listen on ${url}`, defaultWaitPolicies.daemon, async () =>
-    (await portOpen(d.port)) ? true : undefined,
+    (await portOpen(d.port, d.host)) ? true : undefined,
   );
   // JetStream enabled is part of the lab's promise: check the server's own report, not the flag we passed.
   const jsz = await fetch(`http://${d.host}:${d.monitorPort}/jsz`).then(

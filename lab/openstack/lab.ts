@@ -1,18 +1,11 @@
-/**
- * The OpenStack lab: the stateful simulator of the Keystone, Nova, Glance, Neutron, Cinder and
- * Placement APIs (lab/openstack/simulator), started in the background by hand. A real Zed control
- * plane does not fit this machine's CI budget (see the measurements in `realAttempt`), so every result
- * from this lab is labelled `simulated`.
- */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotFound, ownedKinds } from '../../adapters/driver.js';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
 import { registerSecret } from '../../reports/redact.js';
-import { pidAlive, readJson, type Say, stopPid, writeJson } from '../host.js';
+import { pidAlive, readJson, type Say, spawnBackground, stopPid, writeJson } from '../host.js';
 
 const root = '/var/lib/vmconform/openstack';
 
@@ -82,8 +75,7 @@ async function rssKiB(pid: number): Promise<number | undefined> {
 /** Starts the simulator process detached; returns its pid once it answers. */
 async function startSimulator(say: Say): Promise<number> {
   await mkdir(d.stateDir, { recursive: true, mode: 0o755 });
-  const log = await open(join(root, 'simulator.log'), 'a');
-  const child = spawn(
+  const pid = spawnBackground(
     process.execPath,
     [
       '--import',
@@ -96,12 +88,8 @@ async function startSimulator(say: Say): Promise<number> {
       '--password-file',
       d.passwordFile,
     ],
-    { cwd: repoRoot, detached: true, stdio: ['ignore', log.fd, log.fd] },
+    { cwd: repoRoot, log: join(root, 'simulator.log') },
   );
-  child.unref();
-  await log.close();
-  const pid = child.pid;
-  if (!pid) throw new Error('the OpenStack simulator did not start (no pid)');
   await waitFor('the OpenStack simulator to answer', defaultWaitPolicies.daemon, async () => {
     if (!(await pidAlive(pid)))
       throw new Error(`the OpenStack simulator (pid ${pid}) exited; see ${join(root, 'simulator.log')}`);

@@ -1,18 +1,19 @@
-/**
- * The local Proxmox VE lab: the API simulator (lab/proxmox/simulator.ts) on loopback over HTTPS with
- * a self-signed certificate made at `lab up`, whose fingerprint the lab config pins, and an API
- * token written to a file the config names. `down` stops exactly the PID `up` started.
- */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultWaitPolicies, waitFor } from '../../adapters/wait.js';
 import { certFingerprint, makeCert } from '../certs.js';
-import { ensurePackages, pidAlive, readJson, type Say, stopPid, writeJson } from '../host.js';
+import {
+  ensurePackages,
+  pidAlive,
+  portOpen,
+  readJson,
+  type Say,
+  spawnBackground,
+  stopPid,
+  writeJson,
+} from '../host.js';
 
 export const proxmoxLabDefaults = {
   root: '/var/lib/vmconform/proxmox',
@@ -37,29 +38,14 @@ export interface ProxmoxLabState {
 
 export const readProxmoxLabState = () => readJson<ProxmoxLabState>(statePath);
 
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-
 /** Starts the simulator process in the background and waits for its port; returns its PID. */
 async function startServer(version: string): Promise<number> {
   const log = join(d.root, 'simulator.log');
-  const out = openSync(log, 'a');
-  const child = spawn(
+  const pid = spawnBackground(
     process.execPath,
     ['--import', 'tsx', join(repoRoot, 'lab/proxmox/server.ts'), d.root, String(d.port), version],
-    { cwd: repoRoot, detached: true, stdio: ['ignore', out, out] },
+    { cwd: repoRoot, log },
   );
-  child.unref();
-  closeSync(out);
-  const pid = child.pid;
-  if (!pid) throw new Error('proxmox simulator did not start');
   await waitFor(`proxmox simulator on 127.0.0.1:${d.port} (log ${log})`, defaultWaitPolicies.daemon, async () =>
     (await portOpen(d.port))
       ? true
