@@ -11,7 +11,7 @@ import { verdicts } from './verdict.js';
 /** v1: results only. v2: the bundle (facts, hosts, leaks, phases, timelines, per-requirement checks). */
 export const bundleSchemaVersion = 2;
 
-const evidenceKind = z.enum(['real', 'container-only', 'simulated']);
+export const evidenceKind = z.enum(['real', 'container-only', 'simulated']);
 export type EvidenceKind = z.infer<typeof evidenceKind>;
 
 const check = z.object({
@@ -83,7 +83,7 @@ const test = z.object({
   durationMs: z.number(),
 });
 
-const stats = z.object({
+export const statsSchema = z.object({
   n: z.number().int().nonnegative(),
   min: z.number(),
   median: z.number(),
@@ -132,8 +132,8 @@ export const bundleSchema = z.object({
     }),
   ),
   timings: z.object({
-    operations: z.record(z.string(), z.object({ accepted: stats, done: stats })),
-    phases: z.record(z.string(), stats),
+    operations: z.record(z.string(), z.object({ accepted: statsSchema, done: statsSchema })),
+    phases: z.record(z.string(), statsSchema),
   }),
   timeline: z.record(z.string(), z.array(timelineEntry)),
   /** Owned objects before the run (other runs'), after it (this run's), and what cleanup could not remove. */
@@ -145,7 +145,7 @@ export type Bundle = z.infer<typeof bundleSchema>;
 export type BundleTest = z.infer<typeof test>;
 export type TimingRecord = z.input<typeof timing>;
 export type TimelineEntry = z.infer<typeof timelineEntry>;
-export type Stats = z.infer<typeof stats>;
+export type Stats = z.infer<typeof statsSchema>;
 
 /** Validates a parsed bundle; the error names the source and every bad field's path. */
 export function parseBundle(value: unknown, source: string): Bundle {

@@ -1,0 +1,157 @@
+/**
+ * bench.json: what `npm run bench` writes and `vmconform report --bench` reads. Validated on write and
+ * on read, so a report never renders a half-understood benchmark.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { platforms } from '../adapters/driver.js';
+import { ConfigInvalid } from '../adapters/errors.js';
+import { evidenceKind, statsSchema } from './bundle.js';
+
+export const benchSchemaId = 'vmconform.bench/v2';
+
+/** Readiness phases, each in ms from the start of its own call (create or start), in the order they happen. */
+export const benchPhases = [
+  'createAccepted',
+  'createDone',
+  'startAccepted',
+  'startDone',
+  'running',
+  'guestReady',
+  'stop',
+  'delete',
+] as const;
+export type BenchPhase = (typeof benchPhases)[number];
+
+/** What the machine did during a measured window. CPU figures are CPU-seconds; divide by wall × cores for a share. */
+export const usageSchema = z.object({
+  wallS: z.number(),
+  cores: z.number().int().positive(),
+  /** Share of all cores that was busy (not idle, not iowait), 0-100. */
+  cpuBusyPct: z.number(),
+  /** Share of all cores idle while waiting on disk, 0-100. */
+  iowaitPct: z.number(),
+  diskReadMiB: z.number(),
+  diskWriteMiB: z.number(),
+  /** CPU-seconds per process group: the harness (this process and its children), the platform daemon(s), the guests. */
+  cpuS: z.record(z.string(), z.number()),
+  loadAvg1: z.number(),
+});
+export type Usage = z.infer<typeof usageSchema>;
+
+export const limitKinds = ['cpu', 'disk', 'daemon', 'serialised', 'none'] as const;
+export const limitSchema = z.object({ kind: z.enum(limitKinds), why: z.string() });
+export type Limit = z.infer<typeof limitSchema>;
+
+const scaleStep = z.object({
+  vms: z.number().int().positive(),
+  wallMs: z.number(),
+  perVm: statsSchema,
+  createAccepted: statsSchema,
+  guestReady: statsSchema,
+  usage: usageSchema,
+  limit: limitSchema,
+});
+export type ScaleStep = z.infer<typeof scaleStep>;
+
+const overhead = z.object({
+  /** What the direct sequence is, e.g. 'plain virsh' or 'raw REST'. */
+  direct: z.string(),
+  directMs: statsSchema,
+  vmconformMs: statsSchema,
+  ratioOfMedians: z.number(),
+  /** Per-repetition ratio vmconform / direct (interleaved pairs). */
+  ratio: z.object({ min: z.number(), median: z.number(), max: z.number() }),
+});
+
+export const benchPlatformSchema = z.object({
+  evidence: evidenceKind,
+  accel: z.enum(['kvm', 'tcg', 'container', 'simulated']),
+  accelReason: z.string().optional(),
+  product: z.string(),
+  instanceType: z.enum(['vm', 'container']),
+  /** Absent with the reason in overheadNote when there is no direct sequence to compare with. */
+  overhead: overhead.optional(),
+  overheadNote: z.string().optional(),
+  phases: z.partialRecord(z.enum(benchPhases), statsSchema),
+  scale: z.array(scaleStep),
+  /** The part of this platform's bench that failed, if any; the figures before it are kept. */
+  error: z.string().optional(),
+});
+export type BenchPlatform = z.infer<typeof benchPlatformSchema>;
+
+export const suiteRunSchema = z.object({
+  wallS: z.number(),
+  /** User + system CPU of the evaluate process and everything it waited for (vitest workers, virsh, ssh). */
+  cpuS: z.number(),
+  /** Peak of the summed RSS of the evaluate process tree, sampled every 250 ms. */
+  peakRssMiB: z.number(),
+  exitCode: z.number().int(),
+  evidence: evidenceKind.nullable(),
+  counts: z.object({ passed: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
+  /** Seconds inside platform calls (the bundle's transcript), against the tests' total. */
+  apiS: z.number(),
+  testsS: z.number(),
+  /** The slowest suite files, slowest first. */
+  slowest: z.array(z.object({ file: z.string(), seconds: z.number(), tests: z.number().int() })),
+  bundle: z.string().nullable(),
+  error: z.string().optional(),
+});
+export type SuiteRun = z.infer<typeof suiteRunSchema>;
+
+const suiteSet = z.object({
+  wallS: z.number(),
+  usage: usageSchema,
+  runs: z.partialRecord(z.enum(platforms), suiteRunSchema),
+});
+export type SuiteSet = z.infer<typeof suiteSet>;
+
+export const benchSchema = z.object({
+  schema: z.literal(benchSchemaId),
+  runId: z.string(),
+  at: z.string(),
+  /** False when the bench was interrupted or a part failed: the figures cover what ran. */
+  complete: z.boolean(),
+  durationS: z.number(),
+  machine: z.object({
+    cores: z.number().int().positive(),
+    cpuModel: z.string(),
+    memGiB: z.number(),
+    kernel: z.string(),
+    node: z.string(),
+    harnessCommit: z.string(),
+  }),
+  settings: z.object({
+    reps: z.number().int().positive(),
+    scales: z.array(z.number().int().positive()),
+    suites: z.enum(['parallel', 'solo', 'both', 'none']),
+  }),
+  platforms: z.partialRecord(z.enum(platforms), benchPlatformSchema),
+  suites: z.object({ parallel: suiteSet.optional(), solo: suiteSet.optional() }),
+});
+export type Bench = z.infer<typeof benchSchema>;
+
+/** Validates a parsed bench.json; the error names the source and every bad field's path. */
+export function parseBench(value: unknown, source: string): Bench {
+  const r = benchSchema.safeParse(value);
+  if (r.success) return r.data;
+  const problems = r.error.issues
+    .slice(0, 10)
+    .map((i) => `${source}: ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+  throw new ConfigInvalid(
+    `not a bench.json from npm run bench (${benchSchemaId}; re-run npm run bench with this version):\n${problems.join('\n')}`,
+  );
+}
+
+export async function readBench(file: string): Promise<Bench> {
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new ConfigInvalid(`--bench ${file}: cannot read (${e.code ?? e.message})`);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigInvalid(`--bench ${file}: not JSON (${(e as Error).message})`);
+  }
+  return parseBench(json, file);
+}
