@@ -4,16 +4,11 @@
  */
 import { type Dimension, dimensions, type Requirement } from '../suites/requirements.js';
 import type { Bundle, BundleTest, Stats } from './bundle.js';
-import { byDirection, type Column, fmtMs, type ReportModel, statsLine } from './report-model.js';
+import { cut, esc, timingChart } from './html-parts.js';
+import { benchHtml } from './render-bench.js';
+import { byDirection, type Column, fmtMs, type ReportModel } from './report-model.js';
 import type { Cell, Gate } from './score.js';
 
-const esc = (s: unknown) =>
-  String(s ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
-const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 const show = (v: unknown) => (v === undefined ? '' : cut(typeof v === 'string' ? v : JSON.stringify(v), 300));
 const anchor = (platform: string, id: string) => `d-${platform}-${id}`;
 const gateClass = (g: Gate) => (g === 'acceptable' ? 'ok' : g === 'not acceptable' ? 'bad' : 'open');
@@ -59,32 +54,6 @@ function verdictCell(col: Column, c: Cell): string {
 
 function statsRow(name: string, s: Stats): string {
   return `<tr><td>${esc(name)}</td><td>${s.n}</td><td>${fmtMs(s.min)}</td><td>${fmtMs(s.median)}</td><td>${fmtMs(s.p90)}</td><td>${fmtMs(s.p95)}</td><td>${fmtMs(s.max)}</td></tr>`;
-}
-
-/** Log-scale range chart: min..max line, p90..p95 box edge, median dot. */
-export function timingChart(title: string, rows: { name: string; s: Stats }[]): string {
-  if (rows.length === 0) return '';
-  const left = 210;
-  const width = 560;
-  const rowH = 18;
-  const h = rows.length * rowH + 34;
-  const lo = Math.max(1, Math.min(...rows.map((r) => r.s.min)));
-  const hi = Math.max(lo * 10, ...rows.map((r) => r.s.max));
-  const l0 = Math.floor(Math.log10(lo));
-  const l1 = Math.ceil(Math.log10(hi));
-  const x = (ms: number) => left + ((Math.log10(Math.max(ms, 10 ** l0)) - l0) / (l1 - l0)) * width;
-  const ticks: string[] = [];
-  for (let e = l0; e <= l1; e++) {
-    const tx = x(10 ** e);
-    ticks.push(
-      `<line x1="${tx}" y1="14" x2="${tx}" y2="${h - 16}" stroke="#d0d7de"/><text x="${tx}" y="${h - 4}" text-anchor="middle">${esc(fmtMs(10 ** e))}</text>`,
-    );
-  }
-  const bars = rows.map((r, i) => {
-    const y = 22 + i * rowH;
-    return `<g><title>${esc(`${r.name}: ${statsLine(r.s)}`)}</title><text x="${left - 6}" y="${y + 4}" text-anchor="end">${esc(cut(r.name, 32))}</text><line x1="${x(r.s.min)}" y1="${y}" x2="${x(r.s.max)}" y2="${y}" stroke="#57606a" stroke-width="2"/><rect x="${x(r.s.median)}" y="${y - 5}" width="${Math.max(2, x(r.s.p95) - x(r.s.median))}" height="10" fill="#54aeff" opacity=".7"/><circle cx="${x(r.s.median)}" cy="${y}" r="4" fill="#0969da"/></g>`;
-  });
-  return `<figure><figcaption><b>${esc(title)}</b> <span class="muted small">(log scale; line min–max, box median–p95, dot median)</span></figcaption><svg role="img" aria-label="${esc(title)}" width="${left + width + 30}" height="${h}" viewBox="0 0 ${left + width + 30} ${h}">${ticks.join('')}${bars.join('')}</svg></figure>`;
 }
 
 function facts(col: Column): string {
@@ -267,20 +236,6 @@ function timelines(b: Bundle): string {
     .join('')}</details>`;
 }
 
-function benchSection(model: ReportModel): string {
-  const b = model.bench;
-  if (!b) return '';
-  const rows = Object.entries(b.phases).map(([name, s]) => ({ name, s: { p90: s.p95, ...s } as Stats }));
-  if (b.overhead) {
-    rows.unshift({
-      name: 'vmconform lifecycle',
-      s: { p90: b.overhead.vmconform.p95, ...b.overhead.vmconform } as Stats,
-    });
-    rows.unshift({ name: 'plain virsh lifecycle', s: { p90: b.overhead.direct.p95, ...b.overhead.direct } as Stats });
-  }
-  return `<h2 id="bench">Benchmark ${esc(b.runId)}</h2><p>${esc(b.at)} · ${b.machine.cores} cores · ${esc(b.machine.accel.toUpperCase())}${b.machine.platform ? ` · ${esc(b.machine.platform)}` : ''}${b.overhead ? ` · overhead ratio of medians ${b.overhead.ratioOfMedians.toFixed(3)}` : ''}${b.suiteTime ? ` · suite ${b.suiteTime.wallS} s wall, ${b.suiteTime.harnessCpuS.toFixed(1)} s CPU, ${b.suiteTime.peakRssMiB} MiB RSS` : ''}</p>${timingChart('bench: lifecycle and readiness phases', rows)}`;
-}
-
 const script = `document.getElementById('only-open').addEventListener('change',function(e){var on=e.target.checked;document.querySelectorAll('#matrix tr[data-met]').forEach(function(r){r.classList.toggle('hide',on&&r.dataset.met==='true')})});`;
 
 export function renderHtml(model: ReportModel): string {
@@ -312,7 +267,7 @@ ${comparisons(model)}
 ${model.columns.map((c) => model.requirements.map((r) => detail(c, r)).join('')).join('')}
 <h2>Lab facts</h2>${model.columns.map((c) => `<h3>${esc(c.platform)}</h3>${facts(c)}${timelines(c.bundle)}`).join('')}
 <h2>Timings</h2>${model.columns.map((c) => timingsSection(c.bundle, c.platform)).join('')}
-${benchSection(model)}
+${model.bench ? benchHtml(model.bench) : ''}
 <script>${script}</script></body></html>
 `;
 }

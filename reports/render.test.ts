@@ -1,11 +1,13 @@
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { bundlePaths, writeReport } from '../scripts/report.js';
 import { requirements } from '../suites/requirements.js';
 import type { Bundle } from './bundle.js';
-import { renderHtml, timingChart } from './render-html.js';
+import { timingChart } from './html-parts.js';
+import { renderHtml } from './render-html.js';
 import { renderJunit, renderMarkdown } from './render-text.js';
 import { buildModel } from './report-model.js';
 import { parseScoring } from './score.js';
@@ -138,21 +140,14 @@ describe('vmconform report on files', () => {
     const dir = await mkdtemp('/tmp/vmconform-report-');
     await mkdir(join(dir, 'libvirt'));
     await writeFile(join(dir, 'libvirt', 'results.json'), JSON.stringify(makeBundle('libvirt', allPass(ids))));
-    const s = { n: 5, min: 100, median: 120, p95: 150, max: 160 };
-    const bench = {
-      runId: 'b1',
-      at: '2026-11-25T00:00:00Z',
-      machine: { cores: 2, accel: 'tcg', platform: 'libvirt 9.0.0' },
-      overhead: { direct: s, vmconform: s, ratioOfMedians: 1.01 },
-      phases: { 'start-to-guest-ready': s },
-      suiteTime: { wallS: 200, harnessCpuS: 30, peakRssMiB: 150 },
-    };
-    await writeFile(join(dir, 'bench.json'), JSON.stringify(bench));
-    const r = await writeReport({ bundles: [dir], bench: join(dir, 'bench.json') });
+    const fixture = fileURLToPath(new URL('./examples/bench.json', import.meta.url));
+    const bench = JSON.parse(await readFile(fixture, 'utf8'));
+    const r = await writeReport({ bundles: [dir], bench: fixture });
     const html = await readFile(r.html, 'utf8');
-    expect(html).toContain('Benchmark b1');
-    expect(html).toContain('overhead ratio of medians 1.010');
-    await writeFile(join(dir, 'bad.json'), JSON.stringify({ ...bench, machine: { cores: 'two' } }));
+    expect(html).toContain(`<h2 id="bench">Benchmark ${bench.runId}</h2>`);
+    expect(html).toContain('<th>libvirt (real, TCG)</th><th>incus (container-only)</th>');
+    expect(html).toContain('1.018 (within target)');
+    await writeFile(join(dir, 'bad.json'), JSON.stringify({ ...bench, machine: { ...bench.machine, cores: 'two' } }));
     await expect(writeReport({ bundles: [dir], bench: join(dir, 'bad.json') })).rejects.toThrow(
       /bad\.json: machine\.cores/,
     );

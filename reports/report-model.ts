@@ -2,11 +2,10 @@
  * What a report shows, built once from bundles (one per platform), assessments and the scoring file,
  * so the HTML, Markdown and JUnit renderers cannot disagree.
  */
-import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { ConfigInvalid } from '../adapters/errors.js';
 import { type Requirement, requirements } from '../suites/requirements.js';
 import type { AssessmentFile } from './assessments.js';
+import type { Bench } from './bench.js';
 import type { Bundle, Stats } from './bundle.js';
 import { type Cell, type PlatformScore, type Scoring, type Standing, scorePlatform } from './score.js';
 
@@ -41,24 +40,6 @@ export interface Comparison {
   changes: Change[];
   timings: TimingChange[];
 }
-
-const stat = z.object({
-  n: z.number(),
-  min: z.number(),
-  median: z.number(),
-  p90: z.number().optional(),
-  p95: z.number(),
-  max: z.number(),
-});
-const benchSchema = z.looseObject({
-  runId: z.string(),
-  at: z.string(),
-  machine: z.looseObject({ cores: z.number(), accel: z.string(), platform: z.string().optional() }),
-  overhead: z.looseObject({ direct: stat, vmconform: stat, ratioOfMedians: z.number() }).optional(),
-  phases: z.record(z.string(), stat).default({}),
-  suiteTime: z.looseObject({ wallS: z.number(), harnessCpuS: z.number(), peakRssMiB: z.number() }).optional(),
-});
-export type Bench = z.infer<typeof benchSchema>;
 
 export interface ReportModel {
   generatedAt: string;
@@ -150,24 +131,6 @@ export function buildModel(opts: {
     bench: opts.bench ?? null,
     scoring: opts.scoring,
   };
-}
-
-export async function readBench(file: string): Promise<Bench> {
-  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new ConfigInvalid(`--bench ${file}: cannot read (${e.code ?? e.message})`);
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigInvalid(`--bench ${file}: not JSON (${(e as Error).message})`);
-  }
-  const r = benchSchema.safeParse(json);
-  if (!r.success)
-    throw new ConfigInvalid(
-      `--bench ${file}: not a bench.json from npm run bench:\n${r.error.issues.map((i) => `${file}: ${i.path.join('.') || '(top level)'}: ${i.message}`).join('\n')}`,
-    );
-  return r.data;
 }
 
 const directionOrder = { regressed: 0, changed: 1, improved: 2 };

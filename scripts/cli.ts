@@ -209,7 +209,7 @@ program
     'an older bundle (or run folder) of the same platform(s): list what regressed or improved per requirement; repeatable',
     (v: string, prev: string[] = []) => [...prev, v],
   )
-  .option('--bench <file>', 'a bench.json from npm run bench, shown as a benchmark section')
+  .option('--bench <file>', 'a bench.json from npm run bench (vmconform.bench/v2), shown as a benchmark section')
   .option('--assessments <dir>', 'folder of manual assessment files <platform>.yaml (default: reports/assessments)')
   .option('--scoring <file>', 'scoring file: weights and threshold (default: reports/scoring.yaml)')
   .action(

@@ -3,11 +3,12 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigInvalid } from '../adapters/errors.js';
 import { type AssessmentFile, defaultAssessmentsDir, loadAssessments } from '../reports/assessments.js';
+import { readBench } from '../reports/bench.js';
 import { type Bundle, readBundle } from '../reports/bundle.js';
 import { redactText } from '../reports/redact.js';
 import { renderHtml } from '../reports/render-html.js';
 import { renderJunit, renderMarkdown } from '../reports/render-text.js';
-import { buildModel, type ReportModel, readBench } from '../reports/report-model.js';
+import { buildModel, type ReportModel } from '../reports/report-model.js';
 import { defaultScoringFile, loadScoring } from '../reports/score.js';
 
 /**

@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { type Bench, benchPhases, parseBench, readBench } from './bench.js';
+import { benchHtml, benchMarkdown, benchPhaseNames } from './render-bench.js';
+
+const fixtureFile = fileURLToPath(new URL('./examples/bench.json', import.meta.url));
+const raw = () => JSON.parse(readFileSync(fixtureFile, 'utf8')) as Record<string, unknown>;
+const fixture = () => parseBench(raw(), 'bench.json');
+
+/** The Markdown table whose header starts with `first`, as rows of trimmed cells. */
+function mdTable(md: string, first: string): string[][] {
+  const lines = md.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`| ${first} |`));
+  expect(start, `table starting with "${first}"`).toBeGreaterThanOrEqual(0);
+  const rows: string[][] = [];
+  for (const l of lines.slice(start)) {
+    if (!l.startsWith('|')) break;
+    rows.push(
+      l
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((c) => c.trim()),
+    );
+  }
+  return rows.filter((r) => !r.every((c) => c === '---'));
+}
+
+describe('bench.json v2 fixture', () => {
+  it('parses with the schema and covers real, container-only and simulated platforms and both suite modes', async () => {
+    const b = await readBench(fixtureFile);
+    expect(Object.keys(b.platforms)).toEqual(['libvirt', 'incus', 'proxmox', 'openstack']);
+    expect(b.platforms.libvirt?.accel).toBe('tcg');
+    expect(b.platforms.incus?.evidence).toBe('container-only');
+    expect(b.platforms.proxmox?.overhead).toBeUndefined();
+    expect(b.platforms.proxmox?.overheadNote).toMatch(/simulat/);
+    expect(Object.keys(b.suites)).toEqual(['parallel', 'solo']);
+  });
+
+  it('a bad field is rejected, naming its path', () => {
+    const bad = raw() as { platforms: { libvirt: { phases: { guestReady: { median: unknown } } } } };
+    bad.platforms.libvirt.phases.guestReady.median = 'fast';
+    expect(() => parseBench(bad, 'b.json')).toThrow(/b\.json: platforms\.libvirt\.phases\.guestReady\.median:/);
+    expect(() => parseBench({ ...raw(), schema: 'vmconform.bench/v1' }, 'old.json')).toThrow(/old\.json: schema:/);
+  });
+});
+
+describe('bench.md', () => {
+  const b = fixture();
+  const md = benchMarkdown(b);
+
+  it('puts the readiness phases side by side: one column per platform, labelled with its evidence', () => {
+    const [head, ...rows] = mdTable(md, 'phase: median (p95)');
+    expect(head).toEqual([
+      'phase: median (p95)',
+      'libvirt (real, TCG)',
+      'incus (container-only)',
+      'proxmox (simulated)',
+      'openstack (simulated)',
+    ]);
+    expect(rows.map((r) => r[0])).toEqual(benchPhases.map((p) => benchPhaseNames[p]));
+    const guest = rows.find((r) => r[0] === 'guest ready');
+    expect(guest).toEqual(['guest ready', '5412 ms (6028 ms)', '509 ms (611 ms)', '62 ms (83 ms)', '236 ms (262 ms)']);
+    // OpenStack has no task for create: the phase is missing, not zero.
+    expect(rows.find((r) => r[0] === 'task done (create)')?.[4]).toBe('—');
+    expect(md).toContain('Simulated figures prove the adapter only, never the platform');
+  });
+
+  it('states the machine, accelerator per platform and the comparison warning', () => {
+    expect(md.split('\n')[0]).toBe(`# vmconform bench ${b.runId}`);
+    expect(md).toContain('2 cores (AMD EPYC), 23.4 GiB memory, kernel 6.18.44-fc-v669, Node v20.20.2');
+    expect(md).toContain('harness commit 376a7a894a4a');
+    expect(md).toMatch(/- libvirt: .*accelerator TCG: \/dev\/kvm is absent/);
+    expect(md).toContain('**Compare only with runs on the same accelerator and core count.**');
+    expect(md).toContain('Settings: 5 repetitions per sequence; scale steps 1, 2, 4 VMs at once; suites: both.');
+    expect(md).not.toContain('INCOMPLETE');
+    expect(md).not.toContain('Parts that failed');
+  });
+
+  it('shows the overhead ratio against the target, the per-repetition spread and why others have none', () => {
+    const [head, ...rows] = mdTable(md, 'platform | direct sequence');
+    expect(head).toContain('ratio of medians (target ≤ 1.05)');
+    expect(rows.map((r) => r[0])).toEqual(['libvirt (real, TCG)', 'incus (container-only)']);
+    const ratio = b.platforms.libvirt?.overhead?.ratioOfMedians as number;
+    expect(rows[0]).toContain(`${ratio.toFixed(3)} (within target)`);
+    expect(rows[0]).toContain('0.991 / 1.017 / 1.046');
+    expect(md).toContain(`- proxmox: ${b.platforms.proxmox?.overheadNote}`);
+    const over = fixture();
+    if (over.platforms.incus?.overhead) over.platforms.incus.overhead.ratioOfMedians = 1.083;
+    expect(benchMarkdown(over)).toContain('1.083 (OVER target)');
+  });
+
+  it('scale per platform: CPU share of the machine per group and the limit reached', () => {
+    const top = b.platforms.libvirt?.scale.at(-1);
+    expect(md).toContain(`Limit at 4 VMs: **cpu**: ${top?.limit.why}`);
+    expect(md).toContain(`Limit at 4 VMs: **daemon**: ${b.platforms.incus?.scale.at(-1)?.limit.why}`);
+    // guests 37.2 CPU-s over 21.4 s on 2 cores = 86.9% of the machine.
+    expect(md).toContain('harness 5.6%, libvirtd 4.0%, guests 87%');
+    expect(md).toContain('No scale steps: proxmox, openstack.');
+  });
+
+  it('suite time: both modes per platform, and the solo walls summed against the parallel wall', () => {
+    expect(md).toContain('### Parallel (all platforms at once): 318 s wall');
+    expect(md).toContain('### Solo (one platform at a time): 531 s wall');
+    const [, libvirt] = mdTable(md, 'platform | wall');
+    expect(libvirt?.slice(0, 8)).toEqual([
+      'libvirt (real)',
+      '301 s',
+      '96.4 s',
+      '412 MiB',
+      '0',
+      '61 / 0 / 4',
+      '148 s of 289 s (51%)',
+      'suites/disks.conformance.ts 58.1 s (7 tests), suites/faults.conformance.ts 46.9 s (5 tests), suites/lifecycle.conformance.ts 39.2 s (9 tests)',
+    ]);
+    expect(md).toContain('Solo runs add up to 523 s (4 platforms); in parallel all took 318 s, 0.61× the solo sum.');
+    expect(md).toContain('- libvirt: 253 s solo, 301 s in parallel (+19%)');
+  });
+
+  it('an incomplete bench says so at the top and lists the parts that failed', () => {
+    const broken: Bench = fixture();
+    broken.complete = false;
+    if (broken.platforms.incus) broken.platforms.incus.error = 'scale 4: incusd | timed out\nafter 120 s';
+    const run = broken.suites.solo?.runs.openstack;
+    if (run) run.error = 'evaluate killed by SIGTERM';
+    const out = benchMarkdown(broken);
+    expect(out.split('\n')[2]).toMatch(/^> \*\*INCOMPLETE: this bench was interrupted or a part failed/);
+    const failed = out.slice(out.indexOf('## Parts that failed'), out.indexOf('## Overhead'));
+    expect(failed).toContain('- **incus bench**: scale 4: incusd \\| timed out after 120 s');
+    expect(failed).toContain('- **openstack suites (solo)**: evaluate killed by SIGTERM');
+    expect(failed).not.toContain('libvirt');
+  });
+
+  it('marks phases with fewer samples than repetitions and sections that did not run', () => {
+    const thin = fixture();
+    const gr = thin.platforms.libvirt?.phases.guestReady;
+    if (gr) gr.n = 3;
+    thin.suites = {};
+    const out = benchMarkdown(thin);
+    expect(out).toContain('5412 ms (6028 ms) n=3');
+    expect(out).toContain('n=… marks fewer samples than the 5 repetitions');
+    expect(out).toContain('The suites were not run.');
+  });
+});
+
+describe('report benchmark section (HTML)', () => {
+  const b = fixture();
+  const html = benchHtml(b);
+
+  it('has the side-by-side phases, overhead rows, scale limits and suite summary', () => {
+    expect(html.startsWith(`<h2 id="bench">Benchmark ${b.runId}</h2>`)).toBe(true);
+    expect(html).toContain('<th>proxmox (simulated)</th>');
+    expect(html).toContain('<td>guest ready</td><td>5412 ms (6028 ms)</td><td>509 ms (611 ms)</td>');
+    expect(html).toContain('1.018 (within target)');
+    expect(html).toContain(`cpu: ${b.platforms.libvirt?.scale.at(-1)?.limit.why}`);
+    expect(html).toContain('Solo runs add up to 523 s');
+    expect(html).toContain('<svg');
+  });
+
+  it('escapes platform text: a <script> in an error string is shown, never run', () => {
+    const evil = fixture();
+    evil.complete = false;
+    if (evil.platforms.proxmox) evil.platforms.proxmox.error = '<script>alert(1)</script> & "quoted"';
+    const out = benchHtml(evil);
+    expect(out).not.toContain('<script>');
+    expect(out).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;');
+    expect(out).toContain('INCOMPLETE');
+  });
+});
