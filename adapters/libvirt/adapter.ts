@@ -1104,11 +1104,15 @@ export class LibvirtDriver implements Driver {
         'adapter',
       );
     }
+    // The log path comes from the domain XML: it keeps the creation name across renames. The harness
+    // never edits a domain's console, so the path is read once per probe: a readiness poll every 100 ms
+    // otherwise spawns a virsh dumpxml each time (25 per boot, most of the harness's CPU under TCG).
+    let logPath: string | undefined;
     return {
       kind: 'serial-console',
-      // The log path comes from the domain XML: it keeps the creation name across renames.
       read: async () => {
-        const path = (await this.domain(vm)).consoleLog;
+        logPath ??= (await this.domain(vm)).consoleLog;
+        const path = logPath;
         if (!path) throw new NotFound(`${vm.name} has no serial console log configured`);
         const text = remote ? await remote.read(path) : await readFile(path, 'utf8').catch(() => '');
         return parseConsole(text);
