@@ -33,7 +33,11 @@ export const usageSchema = z.object({
   iowaitPct: z.number(),
   diskReadMiB: z.number(),
   diskWriteMiB: z.number(),
-  /** CPU-seconds per process group: the harness (this process and its children), the platform daemon(s), the guests. */
+  /**
+   * CPU-seconds per process group: `harness` (the bench and its children) or `harness:<platform>` (one evaluate
+   * run's tree), `daemon` (platform daemons, simulators, container monitors), `guests` (QEMU, container payloads),
+   * `other` (busy CPU no group accounts for: other work, the kernel, processes born and gone between samples).
+   */
   cpuS: z.record(z.string(), z.number()),
   loadAvg1: z.number(),
 });
@@ -112,6 +116,8 @@ export const benchSchema = z.object({
   at: z.string(),
   /** False when the bench was interrupted or a part failed: the figures cover what ran. */
   complete: z.boolean(),
+  /** Why the bench stopped early (an interrupt and the part it was in, or the error that ended it). */
+  stoppedBy: z.string().optional(),
   durationS: z.number(),
   machine: z.object({
     cores: z.number().int().positive(),

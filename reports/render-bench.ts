@@ -238,7 +238,11 @@ const mdTable = (t: Table) => [
 export function benchMarkdown(b: Bench): string {
   const out: string[] = [`# vmconform bench ${b.runId}`, ''];
   const failed = failures(b);
-  if (!b.complete) out.push(`> **${incompleteText}**${failed.length ? ' See "Parts that failed" below.' : ''}`, '');
+  if (!b.complete)
+    out.push(
+      `> **${incompleteText}**${b.stoppedBy ? ` Stopped by: ${b.stoppedBy}.` : ''}${failed.length ? ' See "Parts that failed" below.' : ''}`,
+      '',
+    );
   out.push(
     `Run at ${b.at}, took ${fmtS(b.durationS)}. Machine: ${machineLine(b)}.`,
     '',
@@ -328,7 +332,9 @@ export function benchHtml(b: Bench): string {
   const li = (xs: string[]) => `<ul class="small">${xs.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>`;
   return [
     `<h2 id="bench">Benchmark ${esc(b.runId)}</h2>`,
-    b.complete ? '' : `<div class="banner"><b>${esc(incompleteText)}</b></div>`,
+    b.complete
+      ? ''
+      : `<div class="banner"><b>${esc(incompleteText)}</b>${b.stoppedBy ? ` Stopped by: ${esc(b.stoppedBy)}.` : ''}</div>`,
     failed.length
       ? `<h3>Parts that failed</h3><ul>${failed.map((f) => `<li><b>${esc(f.where)}</b>: <pre>${esc(f.error)}</pre></li>`).join('')}</ul>`
       : '',

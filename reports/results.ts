@@ -106,7 +106,7 @@ export function summarise(tests: BundleTest[]): Pick<Bundle, 'requirements' | 't
 
 const repoDir = fileURLToPath(new URL('../', import.meta.url));
 
-function harnessIdentity(): Bundle['harness'] {
+export function harnessIdentity(): Bundle['harness'] {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   const git = (...args: string[]) =>
     execFileSync('git', args, { stdio: ['ignore', 'pipe', 'ignore'], cwd: repoDir })

@@ -1,198 +1,288 @@
 /**
- * npm run bench: harness overhead (the same lifecycle run as plain virsh and through vmconform,
- * interleaved), readiness phases, suite time with CPU and peak RSS, and scale (1-8 VMs at once).
- * Never part of the test pass; writes out/bench/<run>/bench.json and bench.md.
+ * npm run bench: per platform, the harness's overhead against a direct sequence (interleaved), readiness
+ * phases, and scale (1-8 VMs at once, with what the machine did and where the limit was); then suite time,
+ * all platforms' evaluations at once by default. Never part of the test pass.
+ * Writes <out>/<run>/bench.json (after every part, so an interrupted bench keeps what it measured) and bench.md.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
-import { newRunId } from '../adapters/driver.js';
-import { buildDomainXml } from '../adapters/libvirt/mapping.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { platforms as allPlatforms, newRunId, type Platform, type Target } from '../adapters/driver.js';
+import { ConfigInvalid } from '../adapters/errors.js';
 import { connectTarget } from '../adapters/registry.js';
-import { waitFor } from '../adapters/wait.js';
-import { loadLabConfig } from '../lab/config.js';
-import { libvirtUp } from '../lab/libvirt/lab.js';
-import { type Stats, stats } from '../reports/results.js';
+import { configuredPlatforms, type LabConfig, loadLabConfig } from '../lab/config.js';
+import { ensurePackages } from '../lab/host.js';
+import { lab, labsFor } from '../lab/labs.js';
+import { type Bench, type BenchPlatform, benchPhases, benchSchemaId, parseBench } from '../reports/bench.js';
+import { benchMarkdown } from '../reports/render-bench.js';
+import { harnessIdentity, stats } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
-import { benchPoll, interleaved, phaseStats, scaleSteps, statsRow, throughHarness } from './bench-lifecycle.js';
+import { directs, noDirect } from './bench-direct.js';
+import { interleaved, overheadOf, phaseStats, throughHarness } from './bench-lifecycle.js';
+import { classifyLimit, platformClassifier, sampleUsage } from './bench-machine.js';
+import { runSuites } from './bench-suites.js';
+import { registerRun, removeOwned } from './runs.js';
 import { repoRoot } from './vitest-run.js';
 
 const say = (m: string) => process.stdout.write(`[bench] ${m}\n`);
-const reps = Number(process.env.BENCH_REPS ?? 5);
-const scales = (process.env.BENCH_SCALES ?? '1,2,4,8').split(',').map(Number);
-const now = () => performance.now();
-const poll = benchPoll;
-
-const lab = await libvirtUp(say);
-const runId = newRunId();
-const outDir = resolve(repoRoot, 'out/bench', runId);
-await mkdir(outDir, { recursive: true });
-const configPath = join(repoRoot, 'lab/lab.local.yaml');
-const { config } = await loadLabConfig(configPath);
-const t = await connectTarget('libvirt', config, { runId, transcript: new Transcript() });
-const virsh = async (...args: string[]) =>
-  (await execa('virsh', ['-c', 'qemu:///system', '-q', ...args], { stdin: 'ignore' })).stdout;
-
-/** The lifecycle as a person would script it with virsh: same XML, same polling interval. */
-async function direct(name: string): Promise<number> {
-  const t0 = now();
-  const base = (await virsh('vol-path', 'vmc-base-v1', '--pool', 'vmconform-images')).trim();
-  await virsh(
-    'vol-create-as',
-    'vmconform',
-    `${name}-boot`,
-    '67108864B',
-    '--format',
-    'qcow2',
-    '--backing-vol',
-    base,
-    '--backing-vol-format',
-    'raw',
-  );
-  const log = join(lab.consoleDir, `${name}.log`);
-  const xml = buildDomainXml({
-    name,
-    vcpus: 1,
-    memoryMiB: 256,
-    accel: lab.accel,
-    kernel: lab.kernel,
-    initrd: lab.initrd,
-    cmdline: 'console=ttyS0 quiet panic=-1',
-    consoleLog: log,
-    pool: 'vmconform',
-    disks: [{ volume: `${name}-boot`, target: 'vda', serial: 'boot', format: 'qcow2' }],
-    nics: [{ network: 'vmconform-net', mac: '52:54:00:be:00:01' }],
-    owner: { marker: 'vmconform', runId, createdAt: new Date().toISOString() },
-    metadata: {},
-    ownedVolumes: [`${name}-`],
+const positive = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`${what}: expected a whole number >= 1, got '${v}'`);
+  return n;
+};
+const scaleList = (v: string) => v.split(',').map(positive('--scales'));
+const platformList = (v: string) =>
+  v.split(',').map((p) => {
+    if (!(allPlatforms as readonly string[]).includes(p))
+      throw new InvalidArgumentError(`--platform: '${p}' is not one of ${allPlatforms.join(', ')}`);
+    return p as Platform;
   });
-  const dir = await mkdtemp(join(tmpdir(), 'bench-'));
-  await writeFile(join(dir, 'd.xml'), xml);
-  await virsh('define', join(dir, 'd.xml'));
-  await rm(dir, { recursive: true });
-  await virsh('start', name);
-  await waitFor('direct READY', poll, async () =>
-    (await readFile(log, 'utf8').catch(() => '')).includes('VMC READY') ? true : undefined,
+
+const program = new Command('npm run bench --')
+  .description(
+    'benchmark the harness and the platforms: overhead against plain virsh / raw REST, readiness phases, scale with the limit reached, and suite time; writes bench.json and bench.md (use `vmconform report --bench` to add them to a report)',
+  )
+  .option('-c, --config <file>', 'lab config (YAML)', 'lab/lab.local.yaml')
+  .option('-p, --platform <list>', 'comma-separated platforms (default: every platform in the config)', platformList)
+  .option('--reps <n>', 'interleaved repetitions for overhead and phases', positive('--reps'), 5)
+  .option('--scales <list>', 'VMs in flight at once, per scale step', scaleList, [1, 2, 4, 8])
+  .addOption(
+    new Option('--suites <mode>', 'suite time: all platforms at once, one at a time, both, or none')
+      .choices(['parallel', 'solo', 'both', 'none'])
+      .default('parallel'),
+  )
+  .option('-o, --out <dir>', 'output folder; each bench writes <out>/<run>/', 'out/bench')
+  .option('--no-lab', 'do not bring the local labs up first (use for a remote lab host)')
+  .addHelpText(
+    'after',
+    '\nOn the 2-core TCG reference machine the defaults take about 12 minutes after lab up; --suites both adds about 13.\nCtrl-C finishes the current step, removes what the bench created and writes what it measured.',
   );
-  await virsh('shutdown', name, '--mode', 'acpi');
-  await waitFor('direct shut off', poll, async () =>
-    (await virsh('domstate', name)).trim() === 'shut off' ? true : undefined,
-  );
-  await virsh('undefine', name);
-  await virsh('vol-delete', `${name}-boot`, '--pool', 'vmconform');
-  await rm(log, { force: true });
-  return now() - t0;
+
+interface Opts {
+  config: string;
+  platform?: Platform[];
+  reps: number;
+  scales: number[];
+  suites: Bench['settings']['suites'];
+  out: string;
+  lab: boolean;
 }
 
-say(`overhead: ${reps} interleaved repetitions of create, start, guest ready, graceful stop, delete`);
-const { directMs, harness } = await interleaved(
-  reps,
-  (kind, i) => `vmc-${runId}-${kind}${i}`,
-  direct,
-  (name) => throughHarness(t, name),
-  say,
-);
-const ratios = harness.map((h, i) => h.total / (directMs[i] ?? Number.NaN));
-const overhead = {
-  direct: stats(directMs),
-  vmconform: stats(harness.map((h) => h.total)),
-  ratioOfMedians: stats(harness.map((h) => h.total)).median / stats(directMs).median,
-  // Ratios need three decimals; stats() rounds to 0.1, so scale up and back.
-  ratioSpread: Object.fromEntries(
-    Object.entries(stats(ratios.map((r) => r * 1000))).map(([k, v]) => [k, k === 'n' ? v : v / 1000]),
-  ) as Stats,
+program.parse();
+const opts = program.opts<Opts>();
+const began = performance.now();
+const runId = newRunId();
+const outDir = resolve(repoRoot, opts.out, runId);
+const { config } = await loadLabConfig(resolve(opts.config));
+const chosen = opts.platform ?? configuredPlatforms(config);
+for (const p of chosen)
+  if (!config.platforms[p as keyof LabConfig['platforms']])
+    throw new ConfigInvalid(`--platform ${p}: not configured in ${opts.config} (platforms.${p} is missing)`);
+
+let interrupted = false;
+/** The part running now, for stoppedBy. */
+let part = 'setup';
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  say('interrupt: finishing the current step, then removing what this bench created (Ctrl-C again to quit now)');
+});
+const checkInterrupt = () => {
+  if (interrupted) throw new Error('interrupted');
 };
-const phaseNames = ['createAccepted', 'startAccepted', 'running', 'guestReady', 'stop', 'delete'] as const;
-const phases = phaseStats(harness, phaseNames);
 
-say(`scale: ${scales.join(', ')} VMs in flight at once`);
-const scale = (await scaleSteps(t, scales, (n, i) => `vmc-${runId}-s${n}-${i}`)).map((x) => ({
-  vms: x.n,
-  wallMs: x.wallMs,
-  perVm: stats(x.res.map((r) => r.total)),
-  createAccepted: stats(x.res.map((r) => r.createAccepted)),
-  guestReady: stats(x.res.map((r) => r.guestReady)),
-  loadAvg: x.loadAvg,
-}));
-for (const s of scale)
-  say(
-    `${s.vms} at once: wall ${s.wallMs.toFixed(0)} ms, guest ready median ${s.guestReady.median} ms, load ${s.loadAvg}`,
-  );
-
-say('suite time: the full libvirt conformance run, with harness CPU time and peak RSS');
-const suite = await execa(
-  '/usr/bin/time',
-  [
-    '-f',
-    '%e %U %S %M',
-    'node',
-    join(repoRoot, 'scripts/bin.mjs'),
-    'evaluate',
-    '-p',
-    'libvirt',
-    '--no-lab',
-    '-o',
-    join(outDir, 'suite'),
-  ],
-  {
-    cwd: repoRoot,
-    stdin: 'ignore',
-    reject: false,
+const { commit, dirty } = harnessIdentity();
+const bench: Bench = {
+  schema: benchSchemaId,
+  runId,
+  at: new Date().toISOString(),
+  complete: false,
+  durationS: 0,
+  machine: {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    harnessCommit: `${commit}${dirty ? '+dirty' : ''}`,
   },
-);
-const [wall, user, sys, rssKiB] = (suite.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
-const suiteTime = {
-  exitCode: suite.exitCode,
-  wallS: wall,
-  harnessCpuS: (user ?? 0) + (sys ?? 0),
-  peakRssMiB: Math.round((rssKiB ?? 0) / 1024),
+  settings: { reps: opts.reps, scales: opts.scales, suites: opts.suites },
+  platforms: {},
+  suites: {},
 };
-say(
-  `suite: ${wall} s wall, ${suiteTime.harnessCpuS.toFixed(1)} s CPU (harness + virsh children), peak RSS ${suiteTime.peakRssMiB} MiB`,
-);
 
-const info = await t.driver.platformInfo();
-const machine = {
-  cores: cpus().length,
-  cpuModel: cpus()[0]?.model,
-  accel: lab.accel,
-  accelReason: lab.accelReason,
-  platform: `${info.product} ${info.version}`,
-  hypervisor: info.hypervisor,
-};
-const result = { runId, at: new Date().toISOString(), machine, reps, overhead, phases, scale, suiteTime };
-await writeFile(join(outDir, 'bench.json'), JSON.stringify(result, null, 2));
-const row = statsRow;
-const md = [
-  `# vmconform bench ${runId}`,
-  '',
-  `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.accel.toUpperCase()} (${machine.accelReason}), ${machine.platform}, ${machine.hypervisor}. Compare only with runs on the same accelerator and core count.`,
-  '',
-  '## Overhead (create, start, guest ready, graceful stop, delete; ms)',
-  '| sequence | n | min | median | p95 | max |',
-  '|---|---|---|---|---|---|',
-  row('plain virsh', overhead.direct),
-  row('vmconform', overhead.vmconform),
-  '',
-  `Ratio of medians vmconform / direct: **${overhead.ratioOfMedians.toFixed(3)}** (target <= 1.05); per-repetition ratio min ${overhead.ratioSpread.min.toFixed(3)}, median ${overhead.ratioSpread.median.toFixed(3)}, max ${overhead.ratioSpread.max.toFixed(3)}.`,
-  '',
-  '## Readiness phases through vmconform (ms from the start of each call)',
-  '| phase | n | min | median | p95 | max |',
-  '|---|---|---|---|---|---|',
-  ...phaseNames.map((p) => row(p, phases[p])),
-  '',
-  '## Scale (VMs in flight at once)',
-  '| VMs | wall ms | per-VM median ms | per-VM p95 ms | create accepted median ms | guest ready median ms | load avg |',
-  '|---|---|---|---|---|---|---|',
-  ...scale.map(
-    (s) =>
-      `| ${s.vms} | ${s.wallMs.toFixed(0)} | ${s.perVm.median} | ${s.perVm.p95} | ${s.createAccepted.median} | ${s.guestReady.median} | ${s.loadAvg} |`,
-  ),
-  '',
-  '## Suite time (libvirt conformance, one run)',
-  `${suiteTime.wallS} s wall, ${suiteTime.harnessCpuS.toFixed(1)} s CPU in the harness and its virsh children, peak RSS ${suiteTime.peakRssMiB} MiB (exit ${suiteTime.exitCode}).`,
-  '',
-].join('\n');
-await writeFile(join(outDir, 'bench.md'), md);
-process.stdout.write(`\n${md}\nbench: ${join(outDir, 'bench.json')}\n`);
+/** Written after every part: validated, so a report never reads a file this bench could not. */
+async function save(): Promise<void> {
+  bench.durationS = Math.round((performance.now() - began) / 1000);
+  const valid = parseBench(bench, 'bench.json');
+  await writeFile(join(outDir, 'bench.json'), JSON.stringify(valid, null, 2));
+  await writeFile(join(outDir, 'bench.md'), benchMarkdown(valid));
+}
+
+/** The pids the labs recorded starting (daemons, simulators): their CPU is the platform's, not the harness's. */
+async function labPids(): Promise<number[]> {
+  const pids: number[] = [];
+  const collect = (v: unknown) => {
+    if (!v || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'pid' && typeof x === 'number') pids.push(x);
+      else if (k === 'startedPids' && x && typeof x === 'object')
+        for (const n of Object.values(x)) if (typeof n === 'number') pids.push(n);
+    }
+  };
+  for (const name of labsFor(config, chosen)) collect(await (await lab(name)).status().catch(() => undefined));
+  return pids;
+}
+
+async function benchPlatform(p: Platform, t: Target, daemonPids: number[]): Promise<void> {
+  part = `${p} overhead and phases`;
+  const info = await t.driver.platformInfo();
+  const caps = await t.driver.capabilities();
+  const labState = await (await lab(p)).status().catch(() => undefined);
+  const accelReason = (labState as { accelReason?: string } | undefined)?.accelReason;
+  const entry: BenchPlatform = {
+    evidence: caps.evidence,
+    accel: info.accel,
+    ...(accelReason ? { accelReason } : {}),
+    product: `${info.product} ${info.version}${info.hypervisor ? ` (${info.hypervisor})` : ''}`,
+    instanceType: caps.instanceType,
+    phases: {},
+    scale: [],
+  };
+  bench.platforms[p] = entry;
+  const makeDirect = directs[p];
+  const direct = makeDirect?.({ t, runId, config, labState });
+  if (!direct) entry.overheadNote = noDirect[p] ?? 'no direct sequence built for this platform';
+  say(
+    `${p}: ${opts.reps} interleaved repetitions of create, start, running, guest ready, graceful stop, delete${direct ? ` (and the same as ${direct.label})` : ''}`,
+  );
+  const { directMs, harness } = await interleaved(
+    opts.reps,
+    (kind, i) => `vmc-${runId}-${kind}${i}`,
+    direct &&
+      (async (name) => {
+        checkInterrupt();
+        return direct.run(name);
+      }),
+    async (name) => {
+      checkInterrupt();
+      return throughHarness(t, name);
+    },
+    (m) => say(`${p}: ${m}`),
+  );
+  entry.phases = phaseStats(harness, benchPhases);
+  if (direct)
+    entry.overhead = {
+      direct: direct.label,
+      ...overheadOf(
+        directMs,
+        harness.map((h) => h.total),
+      ),
+    };
+  await save();
+  say(`${p}: scale ${opts.scales.join(', ')} VMs in flight at once`);
+  for (const n of opts.scales) {
+    checkInterrupt();
+    part = `${p} scale ${n}`;
+    const sampler = await sampleUsage(platformClassifier({ harness: process.pid }, daemonPids), [process.pid]);
+    const t0 = performance.now();
+    const settled = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) => throughHarness(t, `vmc-${runId}-s${n}-${i}`)),
+    );
+    const wallMs = Math.round(performance.now() - t0);
+    const { usage } = await sampler.stop();
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const res = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const step = {
+      vms: n,
+      wallMs,
+      perVm: stats(res.map((r) => r.total)),
+      createAccepted: stats(res.map((r) => r.createAccepted)),
+      guestReady: stats(res.map((r) => r.guestReady)),
+      usage,
+    };
+    const limit = classifyLimit(step, entry.scale[0]);
+    entry.scale.push({ ...step, limit });
+    say(
+      `${p}: ${n} at once: wall ${(wallMs / 1000).toFixed(1)} s, guest ready median ${(step.guestReady.median / 1000).toFixed(1)} s, CPU ${usage.cpuBusyPct}% busy; limit ${limit.kind}: ${limit.why}`,
+    );
+    await save();
+  }
+}
+
+/** Removes everything this bench's run id owns on the platform, whatever state the bench stopped in. */
+async function cleanup(p: Platform, t: Target): Promise<void> {
+  const mine = (await t.driver.owned()).filter((o) => o.runId === runId);
+  if (mine.length === 0) return;
+  say(`${p}: removing ${mine.length} object(s) this bench created`);
+  const failed = await removeOwned(t.driver, mine, say);
+  if (failed.length > 0) say(`${p}: ${failed.length} could not be removed; \`vmconform sweep --run ${runId}\` retries`);
+}
+
+await mkdir(outDir, { recursive: true });
+say(`run ${runId} -> ${outDir}`);
+if (opts.suites !== 'none') await ensurePackages(['time'], say);
+if (opts.lab) for (const name of labsFor(config, chosen)) await (await lab(name)).up(say);
+const unregister = await registerRun(runId, chosen);
+let failures = 0;
+try {
+  const daemonPids = await labPids();
+  for (const p of chosen) {
+    checkInterrupt();
+    const t = await connectTarget(p, config, { runId, transcript: new Transcript() });
+    try {
+      await benchPlatform(p, t, daemonPids);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      if (interrupted) throw e;
+      // One platform failing leaves the others to measure; its figures so far are kept with the error.
+      failures += 1;
+      say(`${p}: FAILED: ${why}`);
+      const entry = bench.platforms[p];
+      if (entry) entry.error = why;
+    } finally {
+      await cleanup(p, t).catch((e: unknown) => say(`${p}: cleanup failed: ${String(e)}`));
+      await t.driver.close();
+      await save();
+    }
+  }
+  for (const mode of opts.suites === 'both'
+    ? (['solo', 'parallel'] as const)
+    : opts.suites === 'none'
+      ? []
+      : [opts.suites]) {
+    checkInterrupt();
+    part = `suite time (${mode})`;
+    say(
+      `suite time (${mode}): ${mode === 'parallel' ? `${chosen.join(', ')} at once` : `${chosen.join(', ')} one after another`}; each is a whole evaluate run`,
+    );
+    const set = await runSuites(mode, chosen, {
+      configPath: resolve(opts.config),
+      out: join(outDir, 'suites'),
+      daemonPids,
+      say,
+    });
+    bench.suites[mode] = set;
+    for (const [p, r] of Object.entries(set.runs))
+      say(
+        `${mode} ${p}: ${r.wallS} s wall, ${r.cpuS} s CPU, ${r.peakRssMiB} MiB peak RSS, ${r.counts.passed} passed, ${r.counts.failed} failed, ${r.counts.skipped} skipped (exit ${r.exitCode})`,
+      );
+    say(`${mode}: ${set.wallS} s in all, CPU ${set.usage.cpuBusyPct}% busy`);
+    await save();
+  }
+  bench.complete = failures === 0;
+} catch (e) {
+  bench.stoppedBy = interrupted
+    ? `an interrupt (SIGINT) during ${part}`
+    : `${e instanceof Error ? e.message : String(e)} (in ${part})`;
+  say(interrupted ? 'interrupted: figures so far are kept' : `FAILED: ${bench.stoppedBy}`);
+  process.exitCode = interrupted ? 130 : 1;
+} finally {
+  await unregister();
+  await save();
+}
+process.stdout.write(`\n${benchMarkdown(bench)}\nbench: ${join(outDir, 'bench.json')} (${bench.durationS} s)\n`);
+if (failures > 0 && !process.exitCode) process.exitCode = 1;

@@ -1,0 +1,173 @@
+/**
+ * Suite time: whole `vmconform evaluate` runs per platform, one at a time and all at once, each under
+ * /usr/bin/time (wall, CPU of the run and everything it waited for), with the process tree's peak RSS and
+ * the machine's usage sampled alongside. What dominates each run comes from its own evidence bundle.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { Platform } from '../adapters/driver.js';
+import type { SuiteRun, SuiteSet } from '../reports/bench.js';
+import { type Bundle, readBundle } from '../reports/bundle.js';
+import { platformClassifier, sampleUsage } from './bench-machine.js';
+import { repoRoot } from './vitest-run.js';
+
+/** /usr/bin/time -f '%e %U %S' output: wall, user, system seconds. */
+export function parseTime(text: string): { wallS: number; cpuS: number } | undefined {
+  const line = text.trim().split('\n').pop() ?? '';
+  const [wall, user, sys] = line.trim().split(/\s+/).map(Number);
+  if (wall === undefined || user === undefined || sys === undefined || [wall, user, sys].some(Number.isNaN))
+    return undefined;
+  return { wallS: wall, cpuS: Math.round((user + sys) * 100) / 100 };
+}
+
+/** Counts, time inside platform calls against the tests' total, and the slowest suite files. */
+export function bundleBreakdown(
+  b: Bundle,
+): Pick<SuiteRun, 'counts' | 'apiS' | 'testsS' | 'slowest' | 'evidence'> & { evidence: SuiteRun['evidence'] } {
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  const files = new Map<string, { ms: number; tests: number }>();
+  let apiMs = 0;
+  let testsMs = 0;
+  for (const t of b.tests) {
+    counts[t.state] += 1;
+    testsMs += t.durationMs;
+    for (const e of t.transcript) apiMs += e.durationMs;
+    const f = files.get(t.file) ?? { ms: 0, tests: 0 };
+    f.ms += t.durationMs;
+    f.tests += 1;
+    files.set(t.file, f);
+  }
+  const s = (ms: number) => Math.round(ms / 100) / 10;
+  return {
+    counts,
+    apiS: s(apiMs),
+    testsS: s(testsMs),
+    slowest: [...files]
+      .sort(([, a], [, b]) => b.ms - a.ms)
+      .slice(0, 3)
+      .map(([file, f]) => ({ file, seconds: s(f.ms), tests: f.tests })),
+    evidence: b.facts?.capabilities.evidence ?? null,
+  };
+}
+
+/** The bundle an evaluate run wrote under its output folder: <out>/<run>/<platform>/results.json. */
+async function findBundle(out: string, platform: Platform): Promise<string | undefined> {
+  for (const run of await readdir(out).catch(() => [] as string[])) {
+    const p = join(out, run, platform, 'results.json');
+    if (
+      await readFile(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      return p;
+  }
+  return undefined;
+}
+
+export interface SuiteOptions {
+  configPath: string;
+  out: string;
+  daemonPids: number[];
+  say: (m: string) => void;
+}
+
+/** One evaluate run of one platform; its output goes to <out>/evaluate.log, its progress lines to say(). */
+function startSuite(platform: Platform, opts: SuiteOptions) {
+  const dir = join(opts.out, platform);
+  const timeFile = join(dir, 'time.txt');
+  const child = execa(
+    '/usr/bin/time',
+    [
+      '-o',
+      timeFile,
+      '-f',
+      '%e %U %S',
+      'node',
+      join(repoRoot, 'scripts/bin.mjs'),
+      'evaluate',
+      '-p',
+      platform,
+      '--no-lab',
+      '-c',
+      opts.configPath,
+      '-o',
+      dir,
+    ],
+    { cwd: repoRoot, stdin: 'ignore', reject: false, all: true, buffer: false },
+  );
+  const log = createWriteStream(join(dir, 'evaluate.log'));
+  child.all?.pipe(log);
+  // evaluate's own progress lines (its [vmconform] prefix), not every vitest line.
+  child.all?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n'))
+      if (line.startsWith('[vmconform]')) opts.say(`${platform}: ${line.slice(12)}`);
+  });
+  return { child, dir, timeFile };
+}
+
+async function finishSuite(
+  platform: Platform,
+  s: ReturnType<typeof startSuite>,
+  peakRssMiB: number | undefined,
+): Promise<SuiteRun> {
+  const r = await s.child;
+  const time = parseTime(await readFile(s.timeFile, 'utf8').catch(() => ''));
+  const bundlePath = await findBundle(s.dir, platform);
+  let breakdown: ReturnType<typeof bundleBreakdown> = {
+    counts: { passed: 0, failed: 0, skipped: 0 },
+    apiS: 0,
+    testsS: 0,
+    slowest: [],
+    evidence: null,
+  };
+  let error: string | undefined;
+  try {
+    if (bundlePath) breakdown = bundleBreakdown(await readBundle(bundlePath));
+    else error = `no evidence bundle written (see ${join(s.dir, 'evaluate.log')})`;
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+  }
+  return {
+    wallS: time?.wallS ?? 0,
+    cpuS: time?.cpuS ?? 0,
+    peakRssMiB: peakRssMiB ?? 0,
+    exitCode: r.exitCode ?? -1,
+    ...breakdown,
+    bundle: bundlePath ?? null,
+    ...(error ? { error } : {}),
+  };
+}
+
+/** All platforms at once ('parallel') or one after another ('solo'), with the machine sampled throughout. */
+export async function runSuites(
+  mode: 'parallel' | 'solo',
+  platforms: Platform[],
+  opts: SuiteOptions,
+): Promise<SuiteSet> {
+  const out = join(opts.out, mode);
+  for (const p of platforms) await mkdir(join(out, p), { recursive: true });
+  const o = { ...opts, out };
+  const t0 = performance.now();
+  const runs: SuiteSet['runs'] = {};
+  if (mode === 'parallel') {
+    const started = platforms.map((p) => [p, startSuite(p, o)] as const);
+    const roots = Object.fromEntries(started.map(([p, s]) => [`harness:${p}`, s.child.pid ?? -1]));
+    const sampler = await sampleUsage(platformClassifier(roots, opts.daemonPids), []);
+    await Promise.all(started.map(([, s]) => s.child));
+    const sampled = await sampler.stop();
+    for (const [p, s] of started) runs[p] = await finishSuite(p, s, sampled.peakRssMiB[`harness:${p}`]);
+    return { wallS: Math.round((performance.now() - t0) / 100) / 10, usage: sampled.usage, runs };
+  }
+  const whole = await sampleUsage(platformClassifier({}, opts.daemonPids), []);
+  for (const p of platforms) {
+    const s = startSuite(p, o);
+    const sampler = await sampleUsage(platformClassifier({ harness: s.child.pid ?? -1 }, opts.daemonPids), []);
+    await s.child;
+    runs[p] = await finishSuite(p, s, (await sampler.stop()).peakRssMiB.harness);
+  }
+  const sampled = await whole.stop();
+  return { wallS: Math.round((performance.now() - t0) / 100) / 10, usage: sampled.usage, runs };
+}
