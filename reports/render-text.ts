@@ -1,5 +1,6 @@
 /** The Markdown summary and the JUnit XML of a report, from the same model as the HTML. */
 import { dimensions } from '../suites/requirements.js';
+import { benchMarkdown } from './render-bench.js';
 import { byDirection, type ReportModel } from './report-model.js';
 import type { Cell } from './score.js';
 
@@ -70,6 +71,8 @@ export function renderMarkdown(model: ReportModel): string {
         out.push(
           `- ${c.platform} ${cell.id} ${cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${mdCell(cell.reason ?? '')}`,
         );
+  // The bench's own summary, one heading level down.
+  if (model.bench) out.push('', benchMarkdown(model.bench).replace(/^#/gm, '##'));
   out.push('');
   return out.join('\n');
 }

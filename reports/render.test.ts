@@ -147,6 +147,8 @@ describe('vmconform report on files', () => {
     expect(html).toContain(`<h2 id="bench">Benchmark ${bench.runId}</h2>`);
     expect(html).toContain('<th>libvirt (real, TCG)</th><th>incus (container-only)</th>');
     expect(html).toContain('1.018 (within target)');
+    // report.md carries the same benchmark, one heading level down.
+    expect(await readFile(r.markdown, 'utf8')).toContain(`\n## vmconform bench ${bench.runId}`);
     await writeFile(join(dir, 'bad.json'), JSON.stringify({ ...bench, machine: { ...bench.machine, cores: 'two' } }));
     await expect(writeReport({ bundles: [dir], bench: join(dir, 'bad.json') })).rejects.toThrow(
       /bad\.json: machine\.cores/,

@@ -19,6 +19,8 @@ const diskstats = [
   ' 254       1 vda1 724000 43636 30800000 1448426 298900 300736 35600000 299593 0 215572 1786842 0 0 0 0 0 0',
   ' 253       0 zram0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0',
 ].join('\n');
+const st = (median: number) => ({ n: 1, min: median, median, p90: median, p95: median, max: median });
+const one = { wallMs: 1000, perVm: st(1000) };
 const usage = (u: Partial<Usage>): Usage => ({
   wallS: 10,
   cores: 2,
@@ -96,6 +98,7 @@ describe('where a scale step hit its limit', () => {
     const l = classifyLimit({
       vms: 8,
       wallMs: 40_000,
+      perVm: st(30_000),
       usage: usage({ cpuBusyPct: 97, cpuS: { guests: 15, daemon: 2, harness: 1 } }),
     });
     expect(l.kind).toBe('cpu');
@@ -104,21 +107,34 @@ describe('where a scale step hit its limit', () => {
   });
 
   it('disk when the machine waits on it', () => {
-    expect(classifyLimit({ vms: 4, wallMs: 9000, usage: usage({ iowaitPct: 35 }) }).kind).toBe('disk');
+    expect(classifyLimit({ vms: 4, wallMs: 9000, perVm: st(8000), usage: usage({ iowaitPct: 35 }) }).kind).toBe('disk');
   });
 
   it('the daemon when it burns a core', () => {
-    expect(classifyLimit({ vms: 4, wallMs: 9000, usage: usage({ cpuS: { daemon: 9.5 } }) }).kind).toBe('daemon');
+    expect(classifyLimit({ vms: 4, wallMs: 9000, perVm: st(8000), usage: usage({ cpuS: { daemon: 9.5 } }) }).kind).toBe(
+      'daemon',
+    );
+  });
+
+  it('the CPU when each VM slowed down and the machine was mostly busy (create and delete dilute the average)', () => {
+    const l = classifyLimit(
+      { vms: 4, wallMs: 10_300, perVm: st(9000), usage: usage({ cpuBusyPct: 81.5, cpuS: { guests: 13.5 } }) },
+      { wallMs: 5900, perVm: st(5900) },
+    );
+    expect(l).toEqual({
+      kind: 'cpu',
+      why: 'each VM took 1.5× as long as one alone with the CPU 81.5% busy (guests 67.5% of the machine)',
+    });
   });
 
   it('serialised when wall grows with the count while the machine has room', () => {
-    const l = classifyLimit({ vms: 4, wallMs: 3600, usage: usage({}) }, { wallMs: 1000 });
+    const l = classifyLimit({ vms: 4, wallMs: 3600, perVm: st(1200), usage: usage({}) }, one);
     expect(l.kind).toBe('serialised');
     expect(l.why).toContain('3.6×');
   });
 
   it('none reached when it scales', () => {
-    const l = classifyLimit({ vms: 4, wallMs: 1500, usage: usage({}) }, { wallMs: 1000 });
+    const l = classifyLimit({ vms: 4, wallMs: 1500, perVm: st(1100), usage: usage({}) }, one);
     expect(l).toEqual({ kind: 'none', why: 'not reached at 4: CPU 20% busy, 1% iowait' });
   });
 });

@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { Limit, Usage } from '../reports/bench.js';
+import type { Stats } from '../reports/results.js';
 
 /** Clock ticks per second for /proc/<pid>/stat times; 100 on every Linux this runs on. */
 const ticksPerS = 100;
@@ -212,11 +213,15 @@ export const machinePct = (u: Usage, group: string) =>
   Math.round(((u.cpuS[group] ?? 0) / Math.max(0.001, u.wallS * u.cores)) * 1000) / 10;
 
 /**
- * Where a scale step hit its limit. CPU first (TCG guests are CPU-bound), then disk, then a daemon that
- * burns a core, then a platform that does concurrent requests one at a time (wall grows with the count
- * while the machine has room), else no limit reached at this count.
+ * Where a scale step hit its limit. Saturation first: CPU (TCG guests are CPU-bound), disk, a daemon that
+ * burns a core. Then slowdown against one VM alone: per-VM time that grew by half or more is put on the
+ * CPU when it was mostly busy (the window also holds the quiet create and delete calls, which dilute the
+ * average), else on the platform doing the VMs one at a time. Otherwise no limit at this count.
  */
-export function classifyLimit(step: { vms: number; wallMs: number; usage: Usage }, single?: { wallMs: number }): Limit {
+export function classifyLimit(
+  step: { vms: number; wallMs: number; perVm: Stats; usage: Usage },
+  single?: { wallMs: number; perVm: Stats },
+): Limit {
   const u = step.usage;
   const shares = ['guests', 'daemon', 'harness', 'other']
     .filter((g) => u.cpuS[g] !== undefined)
@@ -230,11 +235,17 @@ export function classifyLimit(step: { vms: number; wallMs: number; usage: Usage 
   if (daemonCore >= 90)
     return { kind: 'daemon', why: `the platform daemon used ${Math.round(daemonCore)}% of one core` };
   if (single && step.vms > 1) {
-    const growth = step.wallMs / Math.max(1, single.wallMs);
-    if (growth >= 0.75 * step.vms)
+    const slower = step.perVm.median / Math.max(1, single.perVm.median);
+    const wallGrowth = step.wallMs / Math.max(1, single.wallMs);
+    if (slower >= 1.5 && u.cpuBusyPct >= 60)
+      return {
+        kind: 'cpu',
+        why: `each VM took ${slower.toFixed(1)}× as long as one alone with the CPU ${u.cpuBusyPct}% busy${of}`,
+      };
+    if (wallGrowth >= 0.75 * step.vms || slower >= 1.5)
       return {
         kind: 'serialised',
-        why: `wall grew ${growth.toFixed(1)}× for ${step.vms}× the VMs with the CPU ${u.cpuBusyPct}% busy: the platform handles them one at a time`,
+        why: `wall grew ${wallGrowth.toFixed(1)}× for ${step.vms}× the VMs (each ${slower.toFixed(1)}× as long) with the CPU only ${u.cpuBusyPct}% busy: the platform handles them one at a time`,
       };
   }
   return {
