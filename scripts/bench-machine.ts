@@ -3,7 +3,7 @@
  * and CPU-seconds and peak RSS per process group (the harness, the platform daemon, the guests).
  * Parsing is pure and unit tested; the sampler is the only part that reads /proc.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Limit, Usage } from '../reports/bench.js';
 import type { Stats } from '../reports/results.js';
@@ -108,21 +108,23 @@ export interface Sampled {
  * Samples /proc every `intervalMs` until stop(). Per process, CPU is counted from its first sample (0 if it
  * was born inside the window) to its last, so short-lived guests are counted to within one interval.
  * `roots` also count their reaped children (cutime): the short-lived virsh calls the harness makes.
+ * A sample reads /proc synchronously (a few ms): its own CPU is then exactly this process's CPU during the
+ * call, reported as `sampler` and taken out of the harness group it would otherwise inflate.
  */
-export async function sampleUsage(
-  classify: Classify,
-  roots: readonly number[],
-  intervalMs = 500,
-): Promise<{ stop: () => Promise<Sampled> }> {
+export function sampleUsage(classify: Classify, roots: readonly number[], intervalMs = 500): { stop: () => Sampled } {
   const t0 = performance.now();
   const base = new Map<number, number>();
   const last = new Map<number, { group: string; ticks: number }>();
   const peak: Record<string, number> = {};
   const cgroups = new Map<number, string>();
   let first = true;
+  let samplerUs = 0;
+  /** The group this process falls in, if any: the sampler's CPU comes out of it. */
+  let selfGroup: string | undefined;
 
-  const sample = async () => {
-    const procs = await readProcs(cgroups);
+  const sample = () => {
+    const c0 = process.cpuUsage();
+    const procs = readProcs(cgroups);
     const byPid = new Map(procs.map((p) => [p.pid, p]));
     const rss: Record<string, number> = {};
     for (const p of procs) {
@@ -133,6 +135,7 @@ export async function sampleUsage(
       };
       const group = classify(p, under);
       if (!group) continue;
+      if (p.pid === process.pid) selfGroup = group;
       // A harness root's reaped children count as its own: they are gone before any sample sees them.
       const ticks = p.cpuTicks + (roots.includes(p.pid) ? p.childTicks : 0);
       if (!base.has(p.pid)) base.set(p.pid, first ? ticks : 0);
@@ -141,33 +144,30 @@ export async function sampleUsage(
     }
     for (const [g, b] of Object.entries(rss)) peak[g] = Math.max(peak[g] ?? 0, b);
     first = false;
+    const c = process.cpuUsage(c0);
+    samplerUs += c.user + c.system;
   };
   // The window opens once the first sample is in, so nothing before it is counted.
-  const cpu0 = parseProcStat(await readFile('/proc/stat', 'utf8'));
-  const disk0 = await readDisk();
-  await sample();
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void sample()
-      .catch(() => undefined)
-      .finally(() => {
-        busy = false;
-      });
-  }, intervalMs);
+  const cpu0 = parseProcStat(readFileSync('/proc/stat', 'utf8'));
+  const disk0 = readDisk();
+  sample();
+  const timer = setInterval(sample, intervalMs);
   return {
-    stop: async () => {
+    stop: () => {
       clearInterval(timer);
-      await sample();
-      const cpu1 = parseProcStat(await readFile('/proc/stat', 'utf8'));
-      const disk1 = await readDisk();
+      sample();
+      const cpu1 = parseProcStat(readFileSync('/proc/stat', 'utf8'));
+      const disk1 = readDisk();
       const c0 = cpu0;
       const d0 = disk0;
       const total = Math.max(1, cpu1.total - c0.total);
       const cpuS: Record<string, number> = {};
       for (const [pid, { group, ticks }] of last)
         cpuS[group] = (cpuS[group] ?? 0) + Math.max(0, ticks - (base.get(pid) ?? 0)) / ticksPerS;
+      // The sampler runs inside the harness (the bench process): its share is its own, not the harness's.
+      const samplerS = samplerUs / 1e6;
+      if (selfGroup) cpuS[selfGroup] = Math.max(0, (cpuS[selfGroup] ?? 0) - samplerS);
+      cpuS.sampler = samplerS;
       // Busy CPU no group accounts for: other work on the machine, kernel threads, exits between samples.
       const grouped = Object.values(cpuS).reduce((a, b) => a + b, 0);
       cpuS.other = Math.max(0, (cpu1.busy - c0.busy) / ticksPerS - grouped);
@@ -181,7 +181,7 @@ export async function sampleUsage(
           diskReadMiB: r((disk1.readBytes - d0.readBytes) / 2 ** 20),
           diskWriteMiB: r((disk1.writeBytes - d0.writeBytes) / 2 ** 20),
           cpuS: Object.fromEntries(Object.entries(cpuS).map(([g, s]) => [g, r(s, 2)])),
-          loadAvg1: Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]),
+          loadAvg1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
         },
         peakRssMiB: Object.fromEntries(Object.entries(peak).map(([g, b]) => [g, Math.round(b / 2 ** 20)])),
       };
@@ -189,20 +189,32 @@ export async function sampleUsage(
   };
 }
 
-async function readDisk() {
-  return parseDiskstats(await readFile('/proc/diskstats', 'utf8').catch(() => ''));
+function readDisk() {
+  try {
+    return parseDiskstats(readFileSync('/proc/diskstats', 'utf8'));
+  } catch {
+    return { readBytes: 0, writeBytes: 0 };
+  }
 }
 
+const readOr = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    // A process may exit between readdir and read.
+    return undefined;
+  }
+};
+
 /** Every process's stat; its cgroup is read once per pid (cached) since a process does not change container. */
-async function readProcs(cgroups: Map<number, string>): Promise<ProcInfo[]> {
+function readProcs(cgroups: Map<number, string>): ProcInfo[] {
   const out: ProcInfo[] = [];
-  for (const name of await readdir('/proc')) {
+  for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
-    // A process may exit between readdir and read.
-    const text = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => undefined);
+    const text = readOr(`/proc/${name}/stat`);
     if (!text) continue;
-    if (!cgroups.has(pid)) cgroups.set(pid, await readFile(`/proc/${name}/cgroup`, 'utf8').catch(() => ''));
+    if (!cgroups.has(pid)) cgroups.set(pid, readOr(`/proc/${name}/cgroup`) ?? '');
     out.push({ ...parsePidStat(pid, text), cgroup: cgroups.get(pid) });
   }
   return out;
@@ -223,7 +235,7 @@ export function classifyLimit(
   single?: { wallMs: number; perVm: Stats },
 ): Limit {
   const u = step.usage;
-  const shares = ['guests', 'daemon', 'harness', 'other']
+  const shares = ['guests', 'daemon', 'harness', 'sampler', 'other']
     .filter((g) => u.cpuS[g] !== undefined)
     .map((g) => `${g} ${machinePct(u, g)}%`)
     .join(', ');

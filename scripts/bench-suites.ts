@@ -155,19 +155,19 @@ export async function runSuites(
   if (mode === 'parallel') {
     const started = platforms.map((p) => [p, startSuite(p, o)] as const);
     const roots = Object.fromEntries(started.map(([p, s]) => [`harness:${p}`, s.child.pid ?? -1]));
-    const sampler = await sampleUsage(platformClassifier(roots, opts.daemonPids), []);
+    const sampler = sampleUsage(platformClassifier(roots, opts.daemonPids), []);
     await Promise.all(started.map(([, s]) => s.child));
-    const sampled = await sampler.stop();
+    const sampled = sampler.stop();
     for (const [p, s] of started) runs[p] = await finishSuite(p, s, sampled.peakRssMiB[`harness:${p}`]);
     return { wallS: Math.round((performance.now() - t0) / 100) / 10, usage: sampled.usage, runs };
   }
-  const whole = await sampleUsage(platformClassifier({}, opts.daemonPids), []);
+  const whole = sampleUsage(platformClassifier({}, opts.daemonPids), []);
   for (const p of platforms) {
     const s = startSuite(p, o);
-    const sampler = await sampleUsage(platformClassifier({ harness: s.child.pid ?? -1 }, opts.daemonPids), []);
+    const sampler = sampleUsage(platformClassifier({ harness: s.child.pid ?? -1 }, opts.daemonPids), []);
     await s.child;
-    runs[p] = await finishSuite(p, s, (await sampler.stop()).peakRssMiB.harness);
+    runs[p] = await finishSuite(p, s, sampler.stop().peakRssMiB.harness);
   }
-  const sampled = await whole.stop();
+  const sampled = whole.stop();
   return { wallS: Math.round((performance.now() - t0) / 100) / 10, usage: sampled.usage, runs };
 }

@@ -57,7 +57,7 @@ const program = new Command('npm run bench --')
   .option('--no-lab', 'do not bring the local labs up first (use for a remote lab host)')
   .addHelpText(
     'after',
-    '\nOn the 2-core TCG reference machine the defaults take about 12 minutes after lab up; --suites both adds about 13.\nCtrl-C finishes the current step, removes what the bench created and writes what it measured.',
+    '\nOn the 2-core TCG reference machine the defaults take about 10 minutes after lab up; --suites both adds about 13.\nCtrl-C finishes the current step, removes what the bench created and writes what it measured.',
   );
 
 interface Opts {
@@ -186,13 +186,13 @@ async function benchPlatform(p: Platform, t: Target, daemonPids: number[]): Prom
   for (const n of opts.scales) {
     checkInterrupt();
     part = `${p} scale ${n}`;
-    const sampler = await sampleUsage(platformClassifier({ harness: process.pid }, daemonPids), [process.pid]);
+    const sampler = sampleUsage(platformClassifier({ harness: process.pid }, daemonPids), [process.pid]);
     const t0 = performance.now();
     const settled = await Promise.allSettled(
       Array.from({ length: n }, (_, i) => throughHarness(t, `vmc-${runId}-s${n}-${i}`)),
     );
     const wallMs = Math.round(performance.now() - t0);
-    const { usage } = await sampler.stop();
+    const { usage } = sampler.stop();
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
     const res = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
