@@ -220,6 +220,13 @@ function readProcs(cgroups: Map<number, string>): ProcInfo[] {
   return out;
 }
 
+/** The pids whose parent is `pid`, from /proc. */
+export function childrenOf(pid: number): number[] {
+  return readProcs(new Map())
+    .filter((p) => p.ppid === pid)
+    .map((p) => p.pid);
+}
+
 /** Percent of the whole machine a group's CPU-seconds are over the window. */
 export const machinePct = (u: Usage, group: string) =>
   Math.round(((u.cpuS[group] ?? 0) / Math.max(0.001, u.wallS * u.cores)) * 1000) / 10;

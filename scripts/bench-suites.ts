@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import type { Platform } from '../adapters/driver.js';
 import type { SuiteRun, SuiteSet } from '../reports/bench.js';
 import { type Bundle, readBundle } from '../reports/bundle.js';
-import { platformClassifier, sampleUsage } from './bench-machine.js';
+import { childrenOf, platformClassifier, sampleUsage } from './bench-machine.js';
 import { repoRoot } from './vitest-run.js';
 
 /** /usr/bin/time -f '%e %U %S' output: wall, user, system seconds. */
@@ -74,6 +74,23 @@ export interface SuiteOptions {
   say: (m: string) => void;
 }
 
+/** The /usr/bin/time processes of the suite runs now going. */
+const live = new Set<number>();
+
+/**
+ * Passes an interrupt on to each running evaluate, which then removes what it created and writes its
+ * bundle. GNU time ignores SIGINT while it waits, so the signal goes to its child, the evaluate itself.
+ */
+export function interruptSuites(): void {
+  for (const timePid of live)
+    for (const pid of childrenOf(timePid))
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+}
+
 /** One evaluate run of one platform; its output goes to <out>/evaluate.log, its progress lines to say(). */
 function startSuite(platform: Platform, opts: SuiteOptions) {
   const dir = join(opts.out, platform);
@@ -98,6 +115,8 @@ function startSuite(platform: Platform, opts: SuiteOptions) {
     ],
     { cwd: repoRoot, stdin: 'ignore', reject: false, all: true, buffer: false },
   );
+  if (child.pid) live.add(child.pid);
+  void child.finally(() => live.delete(child.pid ?? -1));
   const log = createWriteStream(join(dir, 'evaluate.log'));
   child.all?.pipe(log);
   // evaluate's own progress lines (its [vmconform] prefix), not every vitest line.

@@ -21,7 +21,7 @@ import { Transcript } from '../reports/transcript.js';
 import { directs, noDirect } from './bench-direct.js';
 import { interleaved, overheadOf, phaseStats, throughHarness } from './bench-lifecycle.js';
 import { classifyLimit, platformClassifier, sampleUsage } from './bench-machine.js';
-import { runSuites } from './bench-suites.js';
+import { interruptSuites, runSuites } from './bench-suites.js';
 import { registerRun, removeOwned } from './runs.js';
 import { repoRoot } from './vitest-run.js';
 
@@ -88,6 +88,8 @@ process.on('SIGINT', () => {
   if (interrupted) process.exit(130);
   interrupted = true;
   say('interrupt: finishing the current step, then removing what this bench created (Ctrl-C again to quit now)');
+  // A Ctrl-C at a terminal reaches the evaluate runs too; a signal sent to the bench alone (a CI timeout) does not.
+  interruptSuites();
 });
 const checkInterrupt = () => {
   if (interrupted) throw new Error('interrupted');
@@ -273,6 +275,8 @@ try {
     say(`${mode}: ${set.wallS} s in all, CPU ${set.usage.cpuBusyPct}% busy`);
     await save();
   }
+  // The last part may have ended because of an interrupt it passed on (the evaluate runs stop early).
+  checkInterrupt();
   bench.complete = failures === 0;
 } catch (e) {
   bench.stoppedBy = interrupted
