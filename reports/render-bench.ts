@@ -120,7 +120,7 @@ function phasesTable(b: Bench): Table {
 
 function phasesNote(b: Bench): string {
   const short = entries(b.platforms).some(([, x]) => Object.values(x.phases).some((s) => s.n !== b.settings.reps));
-  return `Each phase in ms from the start of its own call (create or start)${short ? `; n=… marks fewer samples than the ${b.settings.reps} repetitions` : ''}. ${simulatedNote}`;
+  return `Each phase in ms from the start of its own call (create or start)${short ? `; n=… marks fewer samples than the ${b.settings.reps} repetitions` : ''}. Running and guest ready are polled every 100 ms; task done, stop and delete are when the adapter saw them finish, under its own wait policy (long-polled on Incus; elsewhere polls back off to 1-2 s apart), so they can be late by up to one poll. ${simulatedNote}`;
 }
 
 const limitText = (s: ScaleStep) => `${s.limit.kind}: ${s.limit.why}`;
