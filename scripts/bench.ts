@@ -57,7 +57,7 @@ const program = new Command('npm run bench --')
   .option('--no-lab', 'do not bring the local labs up first (use for a remote lab host)')
   .addHelpText(
     'after',
-    '\nOn the 2-core TCG reference machine the defaults take about 10 minutes after lab up; --suites both adds about 13.\nCtrl-C finishes the current step, removes what the bench created and writes what it measured.',
+    '\nOn the 2-core TCG reference machine the defaults take about 10 minutes after lab up; --suites both adds about 14.\nCtrl-C finishes the current step, removes what the bench created and writes what it measured.',
   );
 
 interface Opts {
