@@ -30,20 +30,24 @@ export interface Direct {
   run(name: string): Promise<number>;
 }
 
-/** Why a platform has no overhead figure. */
-export const noDirect: Partial<Record<Platform, string>> = {
-  proxmox:
+/** Each platform's direct sequence, or why it has none (then there is no overhead figure). */
+export const directs: Record<Platform, (ctx: DirectContext) => Direct | string> = {
+  libvirt: virshDirect,
+  incus: incusRestDirect,
+  proxmox: () =>
     'no direct sequence built: against the simulator the ratio would be the adapter over raw REST calls to a simulator, not to Proxmox VE',
-  openstack:
+  openstack: () =>
     'no direct sequence built: against the simulator the ratio would be the adapter over raw REST calls to a simulator, not to OpenStack',
 };
 
-export const directs: Partial<Record<Platform, (ctx: DirectContext) => Direct>> = {
-  libvirt: virshDirect,
-  incus: incusRestDirect,
-};
+/** True when the libvirt config points at this machine's libvirtd (a URI without a host). */
+export const localLibvirt = (config: LabConfig): boolean =>
+  !new URL(config.platforms.libvirt?.uri ?? 'qemu:///system').host;
 
-function virshDirect({ runId, labState }: DirectContext): Direct {
+function virshDirect({ runId, labState, config }: DirectContext): Direct | string {
+  // The plain-virsh sequence boots the local lab's kernel and reads the console log from this machine's disk.
+  if (!localLibvirt(config) || !labState)
+    return 'no direct sequence for a remote libvirt host: the plain-virsh sequence needs the local lab (its kernel and console log files)';
   const lab = labState as LibvirtLabState;
   const virsh = async (...args: string[]) =>
     (await execa('virsh', ['-c', 'qemu:///system', '-q', ...args], { stdin: 'ignore' })).stdout;

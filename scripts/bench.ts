@@ -18,7 +18,7 @@ import { type Bench, type BenchPlatform, benchPhases, benchSchemaId, parseBench 
 import { benchMarkdown } from '../reports/render-bench.js';
 import { harnessIdentity, stats } from '../reports/results.js';
 import { Transcript } from '../reports/transcript.js';
-import { directs, noDirect } from './bench-direct.js';
+import { directs, localLibvirt } from './bench-direct.js';
 import { interleaved, overheadOf, phaseStats, throughHarness } from './bench-lifecycle.js';
 import { classifyLimit, platformClassifier, sampleUsage } from './bench-machine.js';
 import { interruptSuites, runSuites } from './bench-suites.js';
@@ -142,7 +142,9 @@ async function benchPlatform(p: Platform, t: Target, daemonPids: number[]): Prom
   part = `${p} overhead and phases`;
   const info = await t.driver.platformInfo();
   const caps = await t.driver.capabilities();
-  const labState = await (await lab(p)).status().catch(() => undefined);
+  // The local lab's record describes this target only when the target is that lab (not a remote libvirt host).
+  const labState =
+    p !== 'libvirt' || localLibvirt(config) ? await (await lab(p)).status().catch(() => undefined) : undefined;
   const accelReason = (labState as { accelReason?: string } | undefined)?.accelReason;
   const entry: BenchPlatform = {
     evidence: caps.evidence,
@@ -154,9 +156,9 @@ async function benchPlatform(p: Platform, t: Target, daemonPids: number[]): Prom
     scale: [],
   };
   bench.platforms[p] = entry;
-  const makeDirect = directs[p];
-  const direct = makeDirect?.({ t, runId, config, labState });
-  if (!direct) entry.overheadNote = noDirect[p] ?? 'no direct sequence built for this platform';
+  const made = directs[p]({ t, runId, config, labState });
+  const direct = typeof made === 'string' ? undefined : made;
+  if (typeof made === 'string') entry.overheadNote = made;
   say(
     `${p}: ${opts.reps} interleaved repetitions of create, start, running, guest ready, graceful stop, delete${direct ? ` (and the same as ${direct.label})` : ''}`,
   );
