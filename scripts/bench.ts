@@ -75,11 +75,22 @@ const opts = program.opts<Opts>();
 const began = performance.now();
 const runId = newRunId();
 const outDir = resolve(repoRoot, opts.out, runId);
-const { config } = await loadLabConfig(resolve(opts.config));
-const chosen = opts.platform ?? configuredPlatforms(config);
-for (const p of chosen)
-  if (!config.platforms[p as keyof LabConfig['platforms']])
-    throw new ConfigInvalid(`--platform ${p}: not configured in ${opts.config} (platforms.${p} is missing)`);
+/** Bad input ends the bench before it touches anything: the message names the field, exit 2 as the CLI does. */
+async function loadInput(): Promise<{ config: LabConfig; chosen: Platform[] }> {
+  try {
+    const { config } = await loadLabConfig(resolve(opts.config));
+    const chosen = opts.platform ?? configuredPlatforms(config);
+    for (const p of chosen)
+      if (!config.platforms[p as keyof LabConfig['platforms']])
+        throw new ConfigInvalid(`--platform ${p}: not configured in ${opts.config} (platforms.${p} is missing)`);
+    return { config, chosen };
+  } catch (e) {
+    if (!(e instanceof ConfigInvalid)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exit(2);
+  }
+}
+const { config, chosen } = await loadInput();
 
 let interrupted = false;
 /** The part running now, for stoppedBy. */
