@@ -43,6 +43,10 @@ export const usageSchema = z.object({
 });
 export type Usage = z.infer<typeof usageSchema>;
 
+/** A group's CPU-seconds as a percentage of the whole machine (all cores) over the window. */
+export const machineShare = (u: Usage, group: string): number =>
+  ((u.cpuS[group] ?? 0) / Math.max(0.001, u.wallS * u.cores)) * 100;
+
 export const limitKinds = ['cpu', 'disk', 'daemon', 'serialised', 'none'] as const;
 export const limitSchema = z.object({ kind: z.enum(limitKinds), why: z.string() });
 export type Limit = z.infer<typeof limitSchema>;

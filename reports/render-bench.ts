@@ -5,7 +5,7 @@
  */
 import { type Platform, platforms } from '../adapters/driver.js';
 import type { Bench, BenchPhase, BenchPlatform, ScaleStep, SuiteRun, SuiteSet, Usage } from './bench.js';
-import { benchPhases } from './bench.js';
+import { benchPhases, machineShare } from './bench.js';
 import type { Stats } from './bundle.js';
 import { esc, timingChart } from './html-parts.js';
 import { fmtMs } from './report-model.js';
@@ -54,7 +54,7 @@ const share = (part: number, whole: number) => (whole > 0 ? pct((part / whole) *
 /** CPU-seconds per process group as a share of the whole machine over the window. */
 const cpuShares = (u: Usage) =>
   Object.entries(u.cpuS)
-    .map(([group, s]) => `${group} ${share(s, u.wallS * u.cores)}`)
+    .map(([group]) => `${group} ${pct(machineShare(u, group))}`)
     .join(', ') || missing;
 
 function usageLine(u: Usage): string {

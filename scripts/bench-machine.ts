@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import type { Limit, Usage } from '../reports/bench.js';
+import { type Limit, machineShare, type Usage } from '../reports/bench.js';
 import type { Stats } from '../reports/results.js';
 
 /** Clock ticks per second for /proc/<pid>/stat times; 100 on every Linux this runs on. */
@@ -227,9 +227,8 @@ export function childrenOf(pid: number): number[] {
     .map((p) => p.pid);
 }
 
-/** Percent of the whole machine a group's CPU-seconds are over the window. */
-export const machinePct = (u: Usage, group: string) =>
-  Math.round(((u.cpuS[group] ?? 0) / Math.max(0.001, u.wallS * u.cores)) * 1000) / 10;
+/** A group's share of the machine, to 0.1 %. */
+export const machinePct = (u: Usage, group: string) => Math.round(machineShare(u, group) * 10) / 10;
 
 /**
  * Where a scale step hit its limit. Saturation first: CPU (TCG guests are CPU-bound), disk, a daemon that

@@ -3,7 +3,7 @@
  * /usr/bin/time (wall, CPU of the run and everything it waited for), with the process tree's peak RSS and
  * the machine's usage sampled alongside. What dominates each run comes from its own evidence bundle.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -23,9 +23,9 @@ export function parseTime(text: string): { wallS: number; cpuS: number } | undef
 }
 
 /** Counts, time inside platform calls against the tests' total, and the slowest suite files. */
-export function bundleBreakdown(
-  b: Bundle,
-): Pick<SuiteRun, 'counts' | 'apiS' | 'testsS' | 'slowest' | 'evidence'> & { evidence: SuiteRun['evidence'] } {
+type Breakdown = Pick<SuiteRun, 'counts' | 'apiS' | 'testsS' | 'slowest' | 'evidence'>;
+
+export function bundleBreakdown(b: Bundle): Breakdown {
   const counts = { passed: 0, failed: 0, skipped: 0 };
   const files = new Map<string, { ms: number; tests: number }>();
   let apiMs = 0;
@@ -54,17 +54,8 @@ export function bundleBreakdown(
 
 /** The bundle an evaluate run wrote under its output folder: <out>/<run>/<platform>/results.json. */
 async function findBundle(out: string, platform: Platform): Promise<string | undefined> {
-  for (const run of await readdir(out).catch(() => [] as string[])) {
-    const p = join(out, run, platform, 'results.json');
-    if (
-      await readFile(p).then(
-        () => true,
-        () => false,
-      )
-    )
-      return p;
-  }
-  return undefined;
+  const runs = await readdir(out).catch(() => [] as string[]);
+  return runs.map((run) => join(out, run, platform, 'results.json')).find((p) => existsSync(p));
 }
 
 export interface SuiteOptions {
@@ -135,7 +126,7 @@ async function finishSuite(
   const r = await s.child;
   const time = parseTime(await readFile(s.timeFile, 'utf8').catch(() => ''));
   const bundlePath = await findBundle(s.dir, platform);
-  let breakdown: ReturnType<typeof bundleBreakdown> = {
+  let breakdown: Breakdown = {
     counts: { passed: 0, failed: 0, skipped: 0 },
     apiS: 0,
     testsS: 0,
