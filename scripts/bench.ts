@@ -145,7 +145,9 @@ async function labPids(): Promise<number[]> {
         for (const n of Object.values(x)) if (typeof n === 'number') pids.push(n);
     }
   };
-  for (const name of labsFor(config, chosen)) collect(await (await lab(name)).status().catch(() => undefined));
+  // A remote libvirt target's daemon is not the local lab's: its recorded pids would name stale processes.
+  for (const name of labsFor(config, chosen))
+    if (name !== 'libvirt' || localLibvirt(config)) collect(await (await lab(name)).status().catch(() => undefined));
   return pids;
 }
 
