@@ -134,30 +134,36 @@ async function save(): Promise<void> {
   await writeFile(join(outDir, 'bench.md'), benchMarkdown(valid));
 }
 
+/**
+ * What each local lab recorded (lab status), read once. A remote libvirt target is not the local lab, so
+ * that lab's record (its daemon pids, its accelerator probe) would describe another host: it is left out.
+ */
+async function localLabStates(): Promise<Map<string, unknown>> {
+  const states = new Map<string, unknown>();
+  for (const name of labsFor(config, chosen))
+    if (name !== 'libvirt' || localLibvirt(config))
+      states.set(name, await (await lab(name)).status().catch(() => undefined));
+  return states;
+}
+
 /** The pids the labs recorded starting (daemons, simulators): their CPU is the platform's, not the harness's. */
-async function labPids(): Promise<number[]> {
+function labPids(states: Map<string, unknown>): number[] {
   const pids: number[] = [];
-  const collect = (v: unknown) => {
-    if (!v || typeof v !== 'object') return;
+  for (const v of states.values()) {
+    if (!v || typeof v !== 'object') continue;
     for (const [k, x] of Object.entries(v)) {
       if (k === 'pid' && typeof x === 'number') pids.push(x);
       else if (k === 'startedPids' && x && typeof x === 'object')
         for (const n of Object.values(x)) if (typeof n === 'number') pids.push(n);
     }
-  };
-  // A remote libvirt target's daemon is not the local lab's: its recorded pids would name stale processes.
-  for (const name of labsFor(config, chosen))
-    if (name !== 'libvirt' || localLibvirt(config)) collect(await (await lab(name)).status().catch(() => undefined));
+  }
   return pids;
 }
 
-async function benchPlatform(p: Platform, t: Target, daemonPids: number[]): Promise<void> {
+async function benchPlatform(p: Platform, t: Target, labState: unknown, daemonPids: number[]): Promise<void> {
   part = `${p} overhead and phases`;
   const info = await t.driver.platformInfo();
   const caps = await t.driver.capabilities();
-  // The local lab's record describes this target only when the target is that lab (not a remote libvirt host).
-  const labState =
-    p !== 'libvirt' || localLibvirt(config) ? await (await lab(p)).status().catch(() => undefined) : undefined;
   const accelReason = (labState as { accelReason?: string } | undefined)?.accelReason;
   const entry: BenchPlatform = {
     evidence: caps.evidence,
@@ -246,12 +252,13 @@ if (opts.lab) for (const name of labsFor(config, chosen)) await (await lab(name)
 const unregister = await registerRun(runId, chosen);
 let failures = 0;
 try {
-  const daemonPids = await labPids();
+  const states = await localLabStates();
+  const daemonPids = labPids(states);
   for (const p of chosen) {
     checkInterrupt();
     const t = await connectTarget(p, config, { runId, transcript: new Transcript() });
     try {
-      await benchPlatform(p, t, daemonPids);
+      await benchPlatform(p, t, states.get(p), daemonPids);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       if (interrupted) throw e;
