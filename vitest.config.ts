@@ -11,13 +11,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: [
-            'adapters/**/*.test.ts',
-            'suites/**/*.test.ts',
-            'reports/**/*.test.ts',
-            'lab/**/*.test.ts',
-            'scripts/**/*.test.ts',
-          ],
+          include: ['**/*.test.ts'],
+          exclude: ['node_modules/**', 'fixtures/**'],
           testTimeout: 20_000,
         },
       },
@@ -26,7 +21,8 @@ export default defineConfig({
         test: {
           name: 'lab',
           sequence: { groupOrder: 1 },
-          include: ['scripts/**/*.lab.ts', 'reports/**/*.lab.ts'],
+          include: ['**/*.lab.ts'],
+          exclude: ['node_modules/**'],
           pool: 'forks',
           maxWorkers: 1,
           testTimeout: 300_000,

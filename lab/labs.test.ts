@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLabConfig } from './config.js';
+import { parseLabConfig } from '../adapters/lab-config.js';
 import { isLab, labsFor } from './labs.js';
 
 describe('labsFor', () => {

@@ -2,9 +2,9 @@
  * The embedded local labs `vmconform lab up|down|status NAME` manages: one entry per platform lab and
  * per shared lab service (a second site, a NATS server). Each loads lazily.
  */
-import type { Platform } from '../adapters/driver.js';
-import type { LabConfig } from './config.js';
-import type { Say } from './host.js';
+import type { Platform } from '../adapters/contract/driver.js';
+import type { LabConfig } from '../adapters/lab-config.js';
+import type { Say } from '../host/host.js';
 
 export interface Lab {
   /** Idempotent: installs, starts only what is not running, records what it measured. */
@@ -17,27 +17,27 @@ export interface Lab {
 
 const labs: Record<string, () => Promise<Lab>> = {
   libvirt: async () => {
-    const m = await import('./libvirt/lab.js');
+    const m = await import('../adapters/libvirt/lab.js');
     return { up: m.libvirtUp, down: m.libvirtDown, status: m.readLibvirtLabState };
   },
   'site-b': async () => {
-    const m = await import('./site-b/lab.js');
+    const m = await import('../adapters/libvirt/site-b/lab.js');
     return { up: m.siteBUp, down: m.siteBDown, status: m.readSiteBState };
   },
   nats: async () => {
-    const m = await import('./nats/lab.js');
+    const m = await import('./nats.js');
     return { up: m.natsUp, down: m.natsDown, status: m.readNatsLabState };
   },
   proxmox: async () => {
-    const m = await import('./proxmox/lab.js');
+    const m = await import('../adapters/proxmox/lab.js');
     return { up: m.proxmoxUp, down: m.proxmoxDown, status: m.readProxmoxLabState };
   },
   incus: async () => {
-    const m = await import('./incus/lab.js');
+    const m = await import('../adapters/incus/lab/lab.js');
     return { up: m.incusUp, down: m.incusDown, status: m.readIncusLabState };
   },
   openstack: async () => {
-    const m = await import('./openstack/lab.js');
+    const m = await import('../adapters/openstack/lab.js');
     return { up: m.openstackUp, down: m.openstackDown, status: m.readOpenStackLabState };
   },
 };

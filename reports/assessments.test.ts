@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { requirements } from '../suites/requirements.js';
+import { requirements } from '../requirements/registry.js';
 import { defaultAssessmentsDir, loadAssessments, parseAssessments } from './assessments.js';
 
 const good = `platform: libvirt

@@ -8,10 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { type Platform, platforms } from '../adapters/driver.js';
-import { ConfigInvalid } from '../adapters/errors.js';
-import { isRequirementId } from '../suites/requirements.js';
-import { parseYamlFile } from './yaml-file.js';
+import { type Platform, platforms } from '../adapters/contract/driver.js';
+import { ConfigInvalid } from '../evidence/errors.js';
+import { parseYamlFile } from '../evidence/yaml-file.js';
+import { isRequirementId } from '../requirements/registry.js';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
 
@@ -41,7 +41,7 @@ const assessment = z
 const assessmentFile = z.strictObject({
   platform: z.enum(platforms),
   assessments: z.record(
-    z.string().refine((id) => isRequirementId(id), 'a requirement ID from suites/requirements.ts'),
+    z.string().refine((id) => isRequirementId(id), 'a requirement ID from requirements/registry.ts'),
     assessment,
   ),
 });

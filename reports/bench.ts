@@ -4,9 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { platforms } from '../adapters/driver.js';
-import { ConfigInvalid } from '../adapters/errors.js';
-import { evidenceKind, statsSchema } from './bundle.js';
+import { platforms } from '../adapters/contract/driver.js';
+import { evidenceKind, statsSchema } from '../evidence/bundle.js';
+import { ConfigInvalid } from '../evidence/errors.js';
 
 export const benchSchemaId = 'vmconform.bench/v2';
 

@@ -8,8 +8,8 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
-import { loadLabConfig } from '../lab/config.js';
-import { repoRoot } from '../scripts/vitest-run.js';
+import { loadLabConfig } from '../adapters/lab-config.js';
+import { repoRoot } from '../run/vitest-run.js';
 import { launchChromium, openReport } from './chromium.js';
 
 async function filesUnder(dir: string): Promise<string[]> {

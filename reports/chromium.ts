@@ -1,7 +1,7 @@
 /**
  * Opens a written report in headless Chromium (Debian's chromium, driven by playwright-core) and
  * collects every console error or warning, page error and non-file request, for the render tests
- * and scripts/report-bench.ts.
+ * and scripts/report-timing.ts.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -2,7 +2,7 @@
  * Pieces every HTML renderer shares: escaping and the timing chart. Their own module so the report and
  * the benchmark section can both use them without importing each other.
  */
-import type { Stats } from './bundle.js';
+import type { Stats } from '../evidence/bundle.js';
 import { fmtMs, statsLine } from './report-model.js';
 
 export const esc = (s: unknown) =>

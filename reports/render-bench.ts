@@ -3,10 +3,10 @@
  * runner and `vmconform report --bench` call the same functions, and each table's cells are built once
  * and only then written as Markdown or HTML, so the two cannot disagree.
  */
-import { type Platform, platforms } from '../adapters/driver.js';
+import { type Platform, platforms } from '../adapters/contract/driver.js';
+import type { Stats } from '../evidence/bundle.js';
 import type { Bench, BenchPhase, BenchPlatform, ScaleStep, SuiteRun, SuiteSet, Usage } from './bench.js';
 import { benchPhases, machineShare } from './bench.js';
-import type { Stats } from './bundle.js';
 import { esc, timingChart } from './html-parts.js';
 import { fmtMs } from './report-model.js';
 

@@ -2,8 +2,9 @@
  * The self-contained HTML report: inline CSS and SVG, no external resources (works from file://).
  * Drill-down uses :target (no script needed); a few lines of script only filter the matrix.
  */
-import { type Dimension, dimensions, type Requirement } from '../suites/requirements.js';
-import type { Bundle, BundleTest, Stats } from './bundle.js';
+
+import type { Bundle, BundleTest, Stats } from '../evidence/bundle.js';
+import { type Dimension, dimensions, type Requirement } from '../requirements/registry.js';
 import { cut, esc, timingChart } from './html-parts.js';
 import { benchHtml } from './render-bench.js';
 import { byDirection, type Column, fmtMs, type ReportModel } from './report-model.js';

@@ -1,5 +1,5 @@
 /** The Markdown summary and the JUnit XML of a report, from the same model as the HTML. */
-import { dimensions } from '../suites/requirements.js';
+import { dimensions } from '../requirements/registry.js';
 import { benchMarkdown } from './render-bench.js';
 import { byDirection, type ReportModel } from './report-model.js';
 import type { Cell } from './score.js';

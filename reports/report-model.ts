@@ -2,11 +2,12 @@
  * What a report shows, built once from bundles (one per platform), assessments and the scoring file,
  * so the HTML, Markdown and JUnit renderers cannot disagree.
  */
-import { ConfigInvalid } from '../adapters/errors.js';
-import { type Requirement, requirements } from '../suites/requirements.js';
+
+import type { Bundle, Stats } from '../evidence/bundle.js';
+import { ConfigInvalid } from '../evidence/errors.js';
+import { type Requirement, requirements } from '../requirements/registry.js';
 import type { AssessmentFile } from './assessments.js';
 import type { Bench } from './bench.js';
-import type { Bundle, Stats } from './bundle.js';
 import { type Cell, type PlatformScore, type Scoring, type Standing, scorePlatform } from './score.js';
 
 export interface Column {

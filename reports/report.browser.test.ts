@@ -6,11 +6,11 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { writeReport } from '../scripts/report.js';
-import { repoRoot } from '../scripts/vitest-run.js';
-import { requirements } from '../suites/requirements.js';
+import { requirements } from '../requirements/registry.js';
+import { repoRoot } from '../run/vitest-run.js';
 import { launchChromium, openReport } from './chromium.js';
 import { allPass, makeBundle } from './testkit.js';
+import { writeReport } from './write.js';
 
 it('the HTML report renders its matrix and five-dimension summary in headless Chromium, with no console errors', async () => {
   // Fails (never skips) without chromium: the message says how to install it.

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { requirements } from '../suites/requirements.js';
+import { requirements } from '../requirements/registry.js';
 import type { Assessment, AssessmentFile } from './assessments.js';
 import { defaultScoringFile, loadScoring, parseScoring, type Scoring, scorePlatform } from './score.js';
 import { allPass, makeBundle, type Spec } from './testkit.js';

@@ -5,12 +5,12 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigInvalid } from '../adapters/errors.js';
-import { type Dimension, dimensions, type Requirement, requirements } from '../suites/requirements.js';
+import type { Bundle, EvidenceKind } from '../evidence/bundle.js';
+import { ConfigInvalid } from '../evidence/errors.js';
+import type { Verdict } from '../evidence/verdict.js';
+import { parseYamlFile } from '../evidence/yaml-file.js';
+import { type Dimension, dimensions, type Requirement, requirements } from '../requirements/registry.js';
 import type { Assessment, AssessmentFile } from './assessments.js';
-import type { Bundle, EvidenceKind } from './bundle.js';
-import type { Verdict } from './verdict.js';
-import { parseYamlFile } from './yaml-file.js';
 
 const pointKeys = ['pass', 'manual-met', 'partial', 'manual-partial', 'fail', 'unsupported', 'manual-not-met'] as const;
 type PointKey = (typeof pointKeys)[number];

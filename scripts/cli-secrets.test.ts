@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from './vitest-run.js';
+import { repoRoot } from '../run/vitest-run.js';
 
 const canary = 'canary-cli-4e2f9b7d';
 

@@ -3,21 +3,21 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { type Driver, newRunId, type Platform, platforms } from '../adapters/driver.js';
-import { ConfigInvalid, isVmconformError } from '../adapters/errors.js';
-import { connectTarget } from '../adapters/registry.js';
-import { configuredPlatforms, type LabConfig, loadLabConfig, resolveSecret } from '../lab/config.js';
-import { knownFindingsEnv } from '../lab/known-findings.js';
+import { type Driver, newRunId, type Platform, platforms } from '../adapters/contract/driver.js';
+import { configuredPlatforms, type LabConfig, loadLabConfig, resolveSecret } from '../adapters/lab-config.js';
+import { connectTarget } from '../adapters/platforms.js';
+import { ConfigInvalid, isVmconformError } from '../evidence/errors.js';
+import { redactText } from '../evidence/redact.js';
+import { Transcript } from '../evidence/transcript.js';
+import { runBridge } from '../features/bridge.js';
+import { describeReport, exportInventory, parseInventory, reconcile } from '../features/inventory.js';
 import { isLab, lab, labNames, labsFor } from '../lab/labs.js';
-import { redactText } from '../reports/redact.js';
-import { Transcript } from '../reports/transcript.js';
-import { requirements } from '../suites/requirements.js';
-import { runBridge } from './bridge.js';
-import { describeReport, exportInventory, parseInventory, reconcile } from './inventory.js';
-import { runPlatform } from './platform-run.js';
-import { summaryLines, writeReport } from './report.js';
-import { decideSweep, liveRuns, registerRun, removeOwned } from './runs.js';
-import { repoRoot, runVitest, type VitestCounts } from './vitest-run.js';
+import { summaryLines, writeReport } from '../reports/write.js';
+import { requirements } from '../requirements/registry.js';
+import { knownFindingsEnv } from '../run/known-findings.js';
+import { runPlatform } from '../run/platform-run.js';
+import { decideSweep, liveRuns, registerRun, removeOwned } from '../run/runs.js';
+import { repoRoot, runVitest, type VitestCounts } from '../run/vitest-run.js';
 
 // Everything the CLI prints passes the redactor: a registered secret never reaches the terminal or CI log.
 const say = (msg: string) => process.stdout.write(redactText(`[vmconform] ${msg}\n`));
@@ -232,7 +232,7 @@ program
 program
   .command('test')
   .description(
-    'the project test pass: bring up the local labs of lab/lab.local.yaml, run the unit and lab-harness tests, then the conformance suites on every platform there; a platform finding listed in lab/known-findings.ts counts as skipped (its evidence stays fail) and fails the pass once it no longer reproduces; ends with "N passed, N failed, N skipped"',
+    'the project test pass: bring up the local labs of lab/lab.local.yaml, run the unit and lab-harness tests, then the conformance suites on every platform there; a platform finding listed in run/known-findings.ts counts as skipped (its evidence stays fail) and fails the pass once it no longer reproduces; ends with "N passed, N failed, N skipped"',
   )
   .option('--unit-only', 'only the unit tests (no lab needed)')
   .action(async (opts: { unitOnly?: boolean }) => {
@@ -257,7 +257,7 @@ program
       await labsUp(config, chosen, labFailed);
       const unregister = await registerRun(runId, chosen);
       // The project's test pass (only here, never `evaluate`) skips real-platform findings listed in
-      // lab/known-findings.ts and fails on a listed one that no longer reproduces; evidence keeps `fail`.
+      // run/known-findings.ts and fails on a listed one that no longer reproduces; evidence keeps `fail`.
       process.env[knownFindingsEnv] = '1';
       // One platform that cannot be tested is one failure; the others are still tested and the summary printed.
       const broken = (platform: string, why: string) => {
@@ -368,7 +368,7 @@ const inventoryCmd = program
   );
 inventoryCmd
   .command('export')
-  .description('write the inventory as vmconform.inventory/v1 JSON (see scripts/inventory.ts for the shape)')
+  .description('write the inventory as vmconform.inventory/v1 JSON (see features/inventory.ts for the shape)')
   .option('-c, --config <file>', 'lab config (YAML)', 'lab/lab.local.yaml')
   .option('-p, --platform <name>', 'the platform to export (default: the only one in the config)', platformList)
   .option('-o, --out <file>', 'write to this file instead of stdout')
@@ -472,7 +472,7 @@ program
       upstreamCa?: string;
       upstreamInsecure?: boolean;
     }) => {
-      const { parseFaults, startFaultProxy } = await import('../lab/fault-proxy.js');
+      const { parseFaults, startFaultProxy } = await import('../host/fault-proxy.js');
       let rules: ReturnType<typeof parseFaults>;
       try {
         rules = parseFaults(opts.faults);

@@ -6,10 +6,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { connectTarget } from '../adapters/registry.js';
-import { loadLabConfig } from '../lab/config.js';
-import { Transcript } from '../reports/transcript.js';
-import { repoRoot } from './vitest-run.js';
+import { loadLabConfig } from '../adapters/lab-config.js';
+import { connectTarget } from '../adapters/platforms.js';
+import { Transcript } from '../evidence/transcript.js';
+import { repoRoot } from '../run/vitest-run.js';
 
 const dir = join(repoRoot, 'fixtures/libvirt');
 await mkdir(dir, { recursive: true });

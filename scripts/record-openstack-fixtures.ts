@@ -7,12 +7,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadLabConfig } from '../adapters/lab-config.js';
 import type { OpenStackDriver } from '../adapters/openstack/adapter.js';
 import type { ServiceType } from '../adapters/openstack/client.js';
-import { connectTarget } from '../adapters/registry.js';
-import { loadLabConfig } from '../lab/config.js';
-import { Transcript } from '../reports/transcript.js';
-import { repoRoot } from './vitest-run.js';
+import { connectTarget } from '../adapters/platforms.js';
+import { Transcript } from '../evidence/transcript.js';
+import { repoRoot } from '../run/vitest-run.js';
 
 const dir = join(repoRoot, 'fixtures/openstack');
 const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Driver } from '../adapters/driver.js';
-import type { TimelineEntry } from '../reports/bundle.js';
+import type { Driver } from '../adapters/contract/driver.js';
+import type { TimelineEntry } from '../evidence/bundle.js';
 import { recordTimeline } from './harness.js';
 
 // A driver stand-in with just the calls the timeline watches; power follows start/stop.

@@ -16,20 +16,20 @@ import type {
   Target,
   VmRef,
   VmSpec,
-} from '../adapters/driver.js';
-import { newRunId, platforms, Unsupported } from '../adapters/driver.js';
-import { boots, diskBySerial, type GuestReport } from '../adapters/guest/console.js';
-import { connectTarget } from '../adapters/registry.js';
-import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
-import { type LabConfig, loadLabConfig } from '../lab/config.js';
-import { classifyFinding, knownFindings, knownFindingsEnv } from '../lab/known-findings.js';
-import type { TimelineEntry } from '../reports/bundle.js';
-import { redact, redactText } from '../reports/redact.js';
-import type { TestEvidence, Timing } from '../reports/results.js';
-import { Transcript } from '../reports/transcript.js';
-import type { RequirementOutcome } from '../reports/verdict.js';
-import { Checks } from './checks.js';
-import type { RequirementId } from './requirements.js';
+} from '../adapters/contract/driver.js';
+import { newRunId, platforms, Unsupported } from '../adapters/contract/driver.js';
+import { type LabConfig, loadLabConfig } from '../adapters/lab-config.js';
+import { connectTarget } from '../adapters/platforms.js';
+import type { TimelineEntry } from '../evidence/bundle.js';
+import { Checks } from '../evidence/checks.js';
+import { redact, redactText } from '../evidence/redact.js';
+import type { TestEvidence, Timing } from '../evidence/results.js';
+import { Transcript } from '../evidence/transcript.js';
+import type { RequirementOutcome } from '../evidence/verdict.js';
+import { boots, diskBySerial, type GuestReport } from '../host/guest/report.js';
+import { defaultWaitPolicies, waitFor } from '../host/wait.js';
+import type { RequirementId } from '../requirements/registry.js';
+import { classifyFinding, knownFindings, knownFindingsEnv } from '../run/known-findings.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -44,7 +44,7 @@ export interface Run {
   /** Contract calls on VMs with the power state read back, sliced per test like the transcript. */
   timeline: TimelineEntry[];
   outDir: string;
-  /** LC-07/LC-08 settings from the lab config (defaults documented in lab/config.ts). */
+  /** LC-07/LC-08 settings from the lab config (defaults documented in adapters/lab-config.ts). */
   predictability: LabConfig['predictability'];
 }
 

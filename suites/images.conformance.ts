@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe } from 'vitest';
-import { Conflict, Unsupported, type VmRef } from '../adapters/driver.js';
-import { diskBySerial } from '../adapters/guest/console.js';
+import { Conflict, Unsupported, type VmRef } from '../adapters/contract/driver.js';
+import { diskBySerial } from '../host/guest/report.js';
 import {
   baseSpec,
   bootNumber,

@@ -4,12 +4,12 @@
  */
 import { connect, type NatsConnection } from 'nats';
 import { describe } from 'vitest';
-import { PrereqMissing, type VmRef } from '../adapters/driver.js';
-import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
-import { loadLabConfig, resolveSecret } from '../lab/config.js';
-import { NatsBridge } from '../scripts/bridge.js';
-import type { BridgeMessage } from '../scripts/bridge-message.js';
-import { platformTimeMs } from '../scripts/bridge-message.js';
+import { PrereqMissing, type VmRef } from '../adapters/contract/driver.js';
+import { loadLabConfig, resolveSecret } from '../adapters/lab-config.js';
+import { NatsBridge } from '../features/bridge.js';
+import type { BridgeMessage } from '../features/bridge-message.js';
+import { platformTimeMs } from '../features/bridge-message.js';
+import { defaultWaitPolicies, waitFor } from '../host/wait.js';
 import { baseSpec, currentRun, ownedVms, requirement, stopNow } from './harness.js';
 
 interface Arrival {

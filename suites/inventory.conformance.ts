@@ -1,7 +1,7 @@
 /** INV-01, INV-03, INV-04, INT-01: inventory objects, placement metadata, capacity and usage, external ids. */
 import { describe } from 'vitest';
-import type { VmRef } from '../adapters/driver.js';
-import { waitFor } from '../adapters/wait.js';
+import type { VmRef } from '../adapters/contract/driver.js';
+import { waitFor } from '../host/wait.js';
 import { baseSpec, currentRun, ownedVms, requirement, stopNow, watchEvents } from './harness.js';
 
 describe('inventory', () => {

@@ -1,7 +1,7 @@
 /** LC-01..LC-06: create, start, reboot, stop, delete, and invalid transitions, proven by API and guest. */
 import { describe } from 'vitest';
-import { Conflict, NotFound, Unsupported, type VmRef, type VmSpec } from '../adapters/driver.js';
-import { boots } from '../adapters/guest/console.js';
+import { Conflict, NotFound, Unsupported, type VmRef, type VmSpec } from '../adapters/contract/driver.js';
+import { boots } from '../host/guest/report.js';
 import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
 
 describe('lifecycle', () => {

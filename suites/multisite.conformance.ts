@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe } from 'vitest';
-import type { Driver, Host, Site, VmRef, VmSpec } from '../adapters/driver.js';
-import { isVmconformError, Timeout } from '../adapters/errors.js';
-import { boots, nicByMac } from '../adapters/guest/console.js';
-import { defaultWaitPolicies, waitFor } from '../adapters/wait.js';
+import type { Driver, Host, Site, VmRef, VmSpec } from '../adapters/contract/driver.js';
+import { isVmconformError, Timeout } from '../evidence/errors.js';
+import { boots, nicByMac } from '../host/guest/report.js';
+import { defaultWaitPolicies, waitFor } from '../host/wait.js';
 import { baseSpec, bootNumber, currentRun, type ReqContext, requirement, waitGuest } from './harness.js';
 
 /** The lab's sites, or undefined after recording why multi-site evidence cannot be produced here. */

@@ -1,6 +1,6 @@
 /** OPS-04, OPS-05: versions readable and VMs unaffected by a control-daemon restart; metrics through the API. */
 import { describe } from 'vitest';
-import { boots } from '../adapters/guest/console.js';
+import { boots } from '../host/guest/report.js';
 import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
 
 describe('operations', () => {

@@ -7,7 +7,7 @@ import {
   type PlatformEvent,
   powerStates,
   type VmRef,
-} from '../adapters/driver.js';
+} from '../adapters/contract/driver.js';
 import {
   baseSpec,
   bootNumber,

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'vitest';
-import { exportInventory, parseInventory, reconcile } from '../scripts/inventory.js';
+import { exportInventory, parseInventory, reconcile } from '../features/inventory.js';
 import { baseSpec, currentRun, ownedVms, requirement } from './harness.js';
 
 describe('inventory reconciliation', () => {

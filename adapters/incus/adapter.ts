@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Transcript } from '../../reports/transcript.js';
+import type { Transcript } from '../../evidence/transcript.js';
+import { parseConsole } from '../../host/guest/report.js';
+import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../../host/wait.js';
 import {
   type AttachedDisk,
   type AttachedNic,
@@ -38,10 +40,8 @@ import {
   type VmState,
   type Volume,
   type VolumeFile,
-} from '../driver.js';
-import { parseConsole } from '../guest/console.js';
-import type { TlsOptions } from '../http.js';
-import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../wait.js';
+} from '../contract/driver.js';
+import type { TlsOptions } from '../http/client.js';
 import { type AsyncResult, IncusClient } from './client.js';
 import {
   capacityFrom,
@@ -91,7 +91,7 @@ export interface DriverContext {
   transcript: Transcript;
 }
 
-/** Where the container guest keeps its protocol log (lab/incus/container-init) and its NoCloud-like seed. */
+/** Where the container guest keeps its protocol log (adapters/incus/lab/container-init) and its NoCloud-like seed. */
 const guestLog = '/var/log/vmc/console.log';
 /** The same boot disk size the libvirt lab declares; on a dir pool Incus records it without a quota. */
 const defaultBootDiskBytes = 64 * 1024 * 1024;

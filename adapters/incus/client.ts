@@ -4,9 +4,9 @@
  * failures answer HTTP 200 with the error in the body), and the events websocket.
  */
 import { WebSocket } from 'undici';
-import type { Transcript } from '../../reports/transcript.js';
-import type { VmconformError } from '../errors.js';
-import { HttpClient, type HttpResponse, type RequestOptions, type TlsOptions } from '../http.js';
+import type { VmconformError } from '../../evidence/errors.js';
+import type { Transcript } from '../../evidence/transcript.js';
+import { HttpClient, type HttpResponse, type RequestOptions, type TlsOptions } from '../http/client.js';
 import { type IncusOperation, incusErrorFromResponse, operationIdOf, waitError } from './mapping.js';
 
 export interface IncusClientOptions {

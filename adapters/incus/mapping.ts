@@ -20,7 +20,7 @@ import {
   Unsupported,
   type VmconformError,
   type VmState,
-} from '../driver.js';
+} from '../contract/driver.js';
 import { nextFreeTarget } from '../libvirt/mapping.js';
 
 export { nextFreeTarget };

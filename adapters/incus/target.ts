@@ -1,20 +1,14 @@
 /** The Incus target: the driver from lab config plus the lab's own facts and controls. */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { LabConfig } from '../../lab/config.js';
-import { sh } from '../../lab/host.js';
-import {
-  incusLabDefaults,
-  readIncusLabState,
-  restartIncusd,
-  startIncusdAgain,
-  stopIncusd,
-} from '../../lab/incus/lab.js';
-import { bridgeState, hostNetworkSnapshot } from '../../lab/network.js';
-import { PrereqMissing, type Target } from '../driver.js';
-import { ConfigInvalid } from '../errors.js';
-import type { TargetOptions } from '../registry.js';
+import { ConfigInvalid } from '../../evidence/errors.js';
+import { sh } from '../../host/host.js';
+import { bridgeState, hostNetworkSnapshot } from '../../host/network.js';
+import { PrereqMissing, type Target } from '../contract/driver.js';
+import type { LabConfig } from '../lab-config.js';
+import type { TargetOptions } from '../platforms.js';
 import { type IncusConfig, IncusDriver } from './adapter.js';
+import { incusLabDefaults, readIncusLabState, restartIncusd, startIncusdAgain, stopIncusd } from './lab/lab.js';
 
 export async function connectIncus(config: LabConfig, opts: TargetOptions): Promise<Target> {
   const c = config.platforms.incus;
@@ -100,6 +94,6 @@ export async function connectIncus(config: LabConfig, opts: TargetOptions): Prom
 }
 
 async function readSecretFile(ref: { file: string } | { env: string }): Promise<string> {
-  const { resolveSecret } = await import('../../lab/config.js');
+  const { resolveSecret } = await import('../lab-config.js');
   return resolveSecret(ref, 'platforms.incus.tls');
 }

@@ -3,7 +3,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { Transcript } from '../../reports/transcript.js';
+import type { Transcript } from '../../evidence/transcript.js';
+import { parseConsole } from '../../host/guest/report.js';
+import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../../host/wait.js';
 import {
   type AttachedDisk,
   type AttachedNic,
@@ -43,9 +45,7 @@ import {
   type VmState,
   type Volume,
   type VolumeFile,
-} from '../driver.js';
-import { parseConsole } from '../guest/console.js';
-import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../wait.js';
+} from '../contract/driver.js';
 import {
   type BackupDisk,
   type BackupManifest,

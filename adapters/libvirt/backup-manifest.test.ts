@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PlatformError } from '../errors.js';
+import { PlatformError } from '../../evidence/errors.js';
 import { type BackupManifest, backupId, backupSchema, parseBackupManifest, toBackup } from './backup-manifest.js';
 import { parseQemuImgInfo } from './disk-files.js';
 

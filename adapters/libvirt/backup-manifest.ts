@@ -3,8 +3,9 @@
  * file, the domain XML as libvirt gave it, and this manifest. Nothing in it points back at the source
  * host, so any libvirt host can restore it (STO-01, MDC-04). Pure: building and validating the shape.
  */
-import type { AttachedDisk, Backup, VmConfig, VmRef } from '../driver.js';
-import { PlatformError } from '../errors.js';
+
+import { PlatformError } from '../../evidence/errors.js';
+import type { AttachedDisk, Backup, VmConfig, VmRef } from '../contract/driver.js';
 
 export const backupSchema = 'vmconform.libvirt-backup/v1';
 export const manifestFile = 'manifest.json';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AuthFailed, Conflict, NotFound, PlatformError } from '../errors.js';
+import { AuthFailed, Conflict, NotFound, PlatformError } from '../../evidence/errors.js';
 import { mapVirshError } from './client.js';
 
 // Error text as virsh 9.0 prints it (recorded from this lab's transcripts).

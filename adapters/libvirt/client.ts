@@ -1,6 +1,13 @@
 import { execa } from 'execa';
-import type { Transcript } from '../../reports/transcript.js';
-import { AuthFailed, Conflict, NotFound, PlatformError, Unsupported, type VmconformError } from '../errors.js';
+import {
+  AuthFailed,
+  Conflict,
+  NotFound,
+  PlatformError,
+  Unsupported,
+  type VmconformError,
+} from '../../evidence/errors.js';
+import type { Transcript } from '../../evidence/transcript.js';
 
 export interface VirshOptions {
   uri: string;

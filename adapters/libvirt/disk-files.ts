@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { execa } from 'execa';
-import type { Transcript } from '../../reports/transcript.js';
-import { PlatformError } from '../errors.js';
+import { PlatformError } from '../../evidence/errors.js';
+import type { Transcript } from '../../evidence/transcript.js';
 
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');

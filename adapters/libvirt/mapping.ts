@@ -18,7 +18,7 @@ import {
   type VmConfig,
   type VmMetrics,
   type Volume,
-} from '../driver.js';
+} from '../contract/driver.js';
 
 export const metadataNamespace = 'urn:dataverket:vmconform:1';
 

@@ -4,7 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { Client, type SFTPWrapper } from 'ssh2';
-import { PlatformError, Timeout } from '../errors.js';
+import { PlatformError, Timeout } from '../../evidence/errors.js';
 
 export interface RemoteHost {
   host: string;

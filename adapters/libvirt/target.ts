@@ -1,22 +1,16 @@
 /** The libvirt target: the driver from lab config plus the lab's own facts and controls. */
 
 import { readFile, stat } from 'node:fs/promises';
-import { type LabConfig, type LibvirtSiteConfig, resolveSecret } from '../../lab/config.js';
-import { sh } from '../../lab/host.js';
-import {
-  guestArtefacts,
-  readLibvirtLabState,
-  restartLibvirtd,
-  startLibvirtd,
-  stopLibvirtd,
-} from '../../lab/libvirt/lab.js';
-import { bridgeState, hostNetworkSnapshot } from '../../lab/network.js';
-import { cutSiteBLink, restoreSiteBLink, siteB, siteBRunning } from '../../lab/site-b/lab.js';
-import { type LabFacts, PrereqMissing, type Site, type Target } from '../driver.js';
-import { ConfigInvalid } from '../errors.js';
-import type { TargetOptions } from '../registry.js';
+import { ConfigInvalid } from '../../evidence/errors.js';
+import { sh } from '../../host/host.js';
+import { bridgeState, hostNetworkSnapshot } from '../../host/network.js';
+import { type LabFacts, PrereqMissing, type Site, type Target } from '../contract/driver.js';
+import { type LabConfig, type LibvirtSiteConfig, resolveSecret } from '../lab-config.js';
+import type { TargetOptions } from '../platforms.js';
 import { type LibvirtConfig, LibvirtDriver } from './adapter.js';
+import { guestArtefacts, readLibvirtLabState, restartLibvirtd, startLibvirtd, stopLibvirtd } from './lab.js';
 import { knownHostKeys, type RemoteHost } from './remote-console.js';
+import { cutSiteBLink, restoreSiteBLink, siteB, siteBRunning } from './site-b/lab.js';
 
 /** ssh access for the guest view of a remote site; the key is a secret reference, resolved here. */
 async function remoteHost(s: Pick<LibvirtSiteConfig, 'uri' | 'ssh'>, field: string): Promise<RemoteHost | undefined> {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Transcript } from '../../reports/transcript.js';
+import type { Transcript } from '../../evidence/transcript.js';
+import { parseConsole } from '../../host/guest/report.js';
+import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../../host/wait.js';
 import {
   type AttachedDisk,
   type AttachedNic,
@@ -39,10 +41,8 @@ import {
   type VmState,
   type Volume,
   type VolumeFile,
-} from '../driver.js';
-import { parseConsole } from '../guest/console.js';
-import type { HttpResponse, RequestOptions } from '../http.js';
-import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../wait.js';
+} from '../contract/driver.js';
+import type { HttpResponse, RequestOptions } from '../http/client.js';
 import type { OpenStackSession, ServiceType } from './client.js';
 import {
   actionStatus,
@@ -1174,14 +1174,14 @@ export class OpenStackDriver implements Driver {
     // The platform can (os-volume_upload_image, then GET /v2/images/{id}/file); the shared HttpClient reads
     // bodies as text, so a GiB-sized download needs a streaming call there first.
     throw new Unsupported(
-      'volume export (Cinder os-volume_upload_image + Glance image download) is not implemented yet: adapters/http.ts has no streaming download',
+      'volume export (Cinder os-volume_upload_image + Glance image download) is not implemented yet: adapters/http/client.ts has no streaming download',
       'adapter',
     );
   }
 
   async importVolume(_name: string, _src: VolumeFile): Promise<Receipt<Volume>> {
     throw new Unsupported(
-      'volume import (Glance upload + Cinder volume from imageRef) is not implemented yet: adapters/http.ts has no streaming upload',
+      'volume import (Glance upload + Cinder volume from imageRef) is not implemented yet: adapters/http/client.ts has no streaming upload',
       'adapter',
     );
   }

@@ -9,13 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SimCloud } from '../../lab/openstack/simulator/cloud.js';
-import { router } from '../../lab/openstack/simulator/services.js';
-import { Transcript } from '../../reports/transcript.js';
-import { AuthFailed, PlatformError } from '../driver.js';
-import { lastState } from '../guest/console.js';
+import { Transcript } from '../../evidence/transcript.js';
+import { lastState } from '../../host/guest/report.js';
+import { AuthFailed, PlatformError } from '../contract/driver.js';
 import { OpenStackDriver } from './adapter.js';
 import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
+import { SimCloud } from './simulator/cloud.js';
+import { router } from './simulator/services.js';
 
 const password = 'unit-test-password';
 let dir: string;

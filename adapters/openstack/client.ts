@@ -4,10 +4,11 @@
  * 401 (Keystone middleware rejects before the service acts, so the retry never repeats an action),
  * and microversions negotiated once per service, pinned and sent on every call.
  */
-import { registerSecret } from '../../reports/redact.js';
-import type { Transcript } from '../../reports/transcript.js';
-import { AuthFailed, PlatformError } from '../errors.js';
-import { HttpClient, type HttpResponse, type RequestOptions, type TlsOptions } from '../http.js';
+
+import { AuthFailed, PlatformError } from '../../evidence/errors.js';
+import { registerSecret } from '../../evidence/redact.js';
+import type { Transcript } from '../../evidence/transcript.js';
+import { HttpClient, type HttpResponse, type RequestOptions, type TlsOptions } from '../http/client.js';
 import { endpointFor, errorFor, negotiateMicroversion, parseToken, type TokenInfo } from './mapping.js';
 
 export type OpenStackAuth =

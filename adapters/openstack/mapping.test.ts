@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { AuthFailed, Conflict, NotFound, PlatformError } from '../driver.js';
-import { parseConsole } from '../guest/console.js';
+import { parseConsole } from '../../host/guest/report.js';
+import { AuthFailed, Conflict, NotFound, PlatformError } from '../contract/driver.js';
 import {
   actionStatus,
   attachedDisks,

@@ -18,7 +18,7 @@ import {
   type VmconformError,
   type VmMetrics,
   type Volume,
-} from '../driver.js';
+} from '../contract/driver.js';
 
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;

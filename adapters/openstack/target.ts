@@ -1,12 +1,12 @@
 /** The OpenStack target: a Keystone session and the driver from lab config, plus the lab's own facts and controls. */
 import { readFile } from 'node:fs/promises';
-import { type LabConfig, type OpenStackPlatformConfig, resolveSecret } from '../../lab/config.js';
-import { readOpenStackLabState, restartOpenStackSimulator } from '../../lab/openstack/lab.js';
-import type { Capabilities, Target } from '../driver.js';
-import { ConfigInvalid } from '../errors.js';
-import type { TargetOptions } from '../registry.js';
+import { ConfigInvalid } from '../../evidence/errors.js';
+import type { Capabilities, Target } from '../contract/driver.js';
+import { type LabConfig, type OpenStackPlatformConfig, resolveSecret } from '../lab-config.js';
+import type { TargetOptions } from '../platforms.js';
 import { OpenStackDriver } from './adapter.js';
 import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
+import { readOpenStackLabState, restartOpenStackSimulator } from './lab.js';
 
 async function resolveAuth(c: OpenStackPlatformConfig): Promise<OpenStackAuth> {
   const a = c.auth;

@@ -7,7 +7,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Transcript } from '../../reports/transcript.js';
+import { ConfigInvalid, isVmconformError } from '../../evidence/errors.js';
+import type { Transcript } from '../../evidence/transcript.js';
+import type { GuestReport } from '../../host/guest/report.js';
+import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../../host/wait.js';
 import {
   type AttachedDisk,
   type AttachedNic,
@@ -44,11 +47,8 @@ import {
   type VmState,
   type Volume,
   type VolumeFile,
-} from '../driver.js';
-import { ConfigInvalid, isVmconformError } from '../errors.js';
-import type { GuestReport } from '../guest/console.js';
-import type { TlsOptions } from '../http.js';
-import { defaultWaitPolicies, type WaitOperation, type WaitPolicy, waitFor } from '../wait.js';
+} from '../contract/driver.js';
+import type { TlsOptions } from '../http/client.js';
 import { type Params, ProxmoxClient } from './client.js';
 import {
   agentReport,

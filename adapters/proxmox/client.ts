@@ -4,10 +4,11 @@
  * polling: every UPID is followed under a wait policy until it stops, and a failed task's log is
  * fetched and carried in the error (OBS-01, OBS-03, OBS-04).
  */
-import type { Transcript } from '../../reports/transcript.js';
-import { AuthFailed, Conflict, NotFound, PlatformError, type VmconformError } from '../errors.js';
-import { HttpClient, type HttpResponse, type TlsOptions } from '../http.js';
-import { type WaitPolicy, waitFor } from '../wait.js';
+
+import { AuthFailed, Conflict, NotFound, PlatformError, type VmconformError } from '../../evidence/errors.js';
+import type { Transcript } from '../../evidence/transcript.js';
+import { type WaitPolicy, waitFor } from '../../host/wait.js';
+import { HttpClient, type HttpResponse, type TlsOptions } from '../http/client.js';
 import { isUpid, parseUpid } from './mapping.js';
 
 export interface ProxmoxClientOptions {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { checkReturn, loadSchema } from '../../lab/proxmox/schema.js';
-import { lastBoot, lastState } from '../guest/console.js';
+import { lastBoot, lastState } from '../../host/guest/report.js';
 import {
   agentReport,
   buildNet,
@@ -20,6 +19,7 @@ import {
   parseVersion,
   resizeReturnsUpid,
 } from './mapping.js';
+import { checkReturn, loadSchema } from './simulator/schema.js';
 
 const fixture = <T>(name: string): T =>
   JSON.parse(readFileSync(new URL(`../../fixtures/proxmox/${name}`, import.meta.url), 'utf8')) as T;

@@ -2,6 +2,8 @@
  * Pure parsing of Proxmox VE API objects into contract types, and the encodings the adapter writes
  * (net/disk property strings, ownership tags, the metadata block in the description). No I/O.
  */
+
+import { type GuestReport, parseConsole } from '../../host/guest/report.js';
 import type {
   AttachedDisk,
   AttachedNic,
@@ -11,9 +13,8 @@ import type {
   PowerState,
   TaskInfo,
   VmConfig,
-} from '../driver.js';
-import { ownershipMarker } from '../driver.js';
-import { type GuestReport, parseConsole } from '../guest/console.js';
+} from '../contract/driver.js';
+import { ownershipMarker } from '../contract/driver.js';
 
 export interface Upid {
   node: string;

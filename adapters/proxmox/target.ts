@@ -1,14 +1,14 @@
 /** The Proxmox VE target: the driver from lab config, the lab facts, and the controls a remote API allows. */
 import { readFile } from 'node:fs/promises';
-import { type LabConfig, resolveSecret } from '../../lab/config.js';
-import { restartProxmoxSimulator } from '../../lab/proxmox/lab.js';
-import type { Target } from '../driver.js';
-import { ConfigInvalid } from '../errors.js';
-import type { TlsOptions } from '../http.js';
-import type { TargetOptions } from '../registry.js';
-import { defaultWaitPolicies } from '../wait.js';
+import { ConfigInvalid } from '../../evidence/errors.js';
+import { defaultWaitPolicies } from '../../host/wait.js';
+import type { Target } from '../contract/driver.js';
+import type { TlsOptions } from '../http/client.js';
+import { type LabConfig, resolveSecret } from '../lab-config.js';
+import type { TargetOptions } from '../platforms.js';
 import { type ProxmoxConfig, ProxmoxDriver } from './adapter.js';
 import { ProxmoxClient } from './client.js';
+import { restartProxmoxSimulator } from './lab.js';
 
 const readField = (path: string, field: string) =>
   readFile(path, 'utf8').then(

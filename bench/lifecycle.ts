@@ -1,0 +1,92 @@
+/** What every platform's bench shares: one lifecycle through the driver contract, timed by phase. */
+import type { Target, VmRef } from '../adapters/contract/driver.js';
+import { type Stats, stats } from '../evidence/results.js';
+import { boots } from '../host/guest/report.js';
+import { defaultWaitPolicies, waitFor } from '../host/wait.js';
+import type { BenchPhase } from '../reports/bench.js';
+
+/** The same fixed 100 ms interval for the direct scripts and the harness, so polling favours neither. */
+export const benchPoll = { ...defaultWaitPolicies['guest-ready'], intervalMs: 100, backoff: 1, maxIntervalMs: 100 };
+
+export type Phases = Record<BenchPhase, number> & { total: number };
+
+/**
+ * create, start, platform reports running, guest READY, graceful stop, delete of one small VM through the
+ * harness. Every phase is in ms from the start of its own call; running and guestReady from the start call.
+ */
+export async function throughHarness(t: Target, name: string): Promise<Phases> {
+  const t0 = performance.now();
+  const c = await t.driver.create({
+    name,
+    vcpus: 1,
+    memoryMiB: 256,
+    image: t.lab.image,
+    disks: [],
+    nics: [{ network: t.lab.network }],
+    metadata: {},
+  });
+  const vm: VmRef = c.result;
+  const s0 = performance.now();
+  const s = await t.driver.start(vm);
+  // A platform may finish the start task before it reports the VM running (or the other way round).
+  await waitFor('platform reports running', benchPoll, async () =>
+    (await t.driver.inspect(vm)).power === 'running' ? true : undefined,
+  );
+  const running = performance.now() - s0;
+  const probe = t.driver.guest(vm);
+  await waitFor('guest READY', benchPoll, async () => (boots(await probe.read()).length > 0 ? true : undefined));
+  const guestReady = performance.now() - s0;
+  const st = await t.driver.stop(vm, { force: false });
+  const d = await t.driver.delete(vm);
+  return {
+    total: performance.now() - t0,
+    createAccepted: c.acceptedMs,
+    createDone: c.doneMs,
+    startAccepted: s.acceptedMs,
+    startDone: s.doneMs,
+    running,
+    guestReady,
+    stop: st.doneMs,
+    delete: d.doneMs,
+  };
+}
+
+/** The same lifecycle done directly and through the harness, interleaved so warm caches favour neither. */
+export async function interleaved(
+  reps: number,
+  names: (kind: 'd' | 'h', i: number) => string,
+  direct: ((name: string) => Promise<number>) | undefined,
+  harness: (name: string) => Promise<Phases>,
+  say: (m: string) => void,
+): Promise<{ directMs: number[]; harness: Phases[] }> {
+  const directMs: number[] = [];
+  const out: Phases[] = [];
+  for (let i = 0; i < reps; i++) {
+    const order = i % 2 === 0 ? (['d', 'h'] as const) : (['h', 'd'] as const);
+    for (const which of order) {
+      if (which === 'h') out.push(await harness(names('h', i)));
+      else if (direct) directMs.push(await direct(names('d', i)));
+    }
+    say(
+      `rep ${i + 1}/${reps}: ${direct ? `direct ${(directMs.at(-1) ?? 0).toFixed(0)} ms, ` : ''}vmconform ${(out.at(-1)?.total ?? 0).toFixed(0)} ms (guest ready ${(out.at(-1)?.guestReady ?? 0).toFixed(0)} ms after start)`,
+    );
+  }
+  return { directMs, harness: out };
+}
+
+/** Stats per phase over the harness repetitions. */
+export function phaseStats(runs: Phases[], names: readonly BenchPhase[]): Partial<Record<BenchPhase, Stats>> {
+  return Object.fromEntries(names.map((p) => [p, stats(runs.map((h) => h[p]))]));
+}
+
+/** Ratio of medians and the per-pair ratio spread; three decimals (stats() rounds to 0.1, so scale up and back). */
+export function overheadOf(directMs: number[], harnessMs: number[]) {
+  const ratios = harnessMs.map((h, i) => (h / (directMs[i] ?? Number.NaN)) * 1000);
+  const r = stats(ratios);
+  return {
+    directMs: stats(directMs),
+    vmconformMs: stats(harnessMs),
+    ratioOfMedians: Math.round((stats(harnessMs).median / stats(directMs).median) * 1000) / 1000,
+    ratio: { min: r.min / 1000, median: r.median / 1000, max: r.max / 1000 },
+  };
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { Bundle } from '../evidence/bundle.js';
+import { bundleBreakdown, parseTime } from './suites.js';
+
+describe('suite time parsing', () => {
+  it('reads /usr/bin/time -f "%e %U %S"', () => {
+    expect(parseTime('301.52 120.10 30.05\n')).toEqual({ wallS: 301.52, cpuS: 150.15 });
+    // A killed command prefixes a status line; the figures are on the last line.
+    expect(parseTime('Command exited with non-zero status 1\n12.00 3.00 1.00\n')).toEqual({ wallS: 12, cpuS: 4 });
+    expect(parseTime('')).toBeUndefined();
+  });
+
+  it('breaks a bundle down into counts, time in platform calls and the slowest files', () => {
+    const test = (file: string, state: 'passed' | 'failed' | 'skipped', durationMs: number, api: number[]) => ({
+      file,
+      state,
+      durationMs,
+      transcript: api.map((d) => ({ durationMs: d })),
+    });
+    const b = {
+      facts: { capabilities: { evidence: 'real' } },
+      tests: [
+        test('suites/lifecycle.conformance.ts', 'passed', 40_000, [100, 200]),
+        test('suites/lifecycle.conformance.ts', 'failed', 20_000, [700]),
+        test('suites/disks.conformance.ts', 'passed', 30_000, [1000]),
+        test('suites/images.conformance.ts', 'skipped', 5_000, []),
+        test('suites/inventory.conformance.ts', 'passed', 1_000, []),
+      ],
+    } as unknown as Bundle;
+    expect(bundleBreakdown(b)).toEqual({
+      counts: { passed: 3, failed: 1, skipped: 1 },
+      apiS: 2,
+      testsS: 96,
+      slowest: [
+        { file: 'suites/lifecycle.conformance.ts', seconds: 60, tests: 2 },
+        { file: 'suites/disks.conformance.ts', seconds: 30, tests: 1 },
+        { file: 'suites/images.conformance.ts', seconds: 5, tests: 1 },
+      ],
+      evidence: 'real',
+    });
+  });
+});

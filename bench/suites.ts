@@ -1,0 +1,183 @@
+/**
+ * Suite time: whole `vmconform evaluate` runs per platform, one at a time and all at once, each under
+ * /usr/bin/time (wall, CPU of the run and everything it waited for), with the process tree's peak RSS and
+ * the machine's usage sampled alongside. What dominates each run comes from its own evidence bundle.
+ */
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { Platform } from '../adapters/contract/driver.js';
+import { type Bundle, readBundle } from '../evidence/bundle.js';
+import type { SuiteRun, SuiteSet } from '../reports/bench.js';
+import { repoRoot } from '../run/vitest-run.js';
+import { childrenOf, platformClassifier, sampleUsage } from './machine.js';
+
+/** /usr/bin/time -f '%e %U %S' output: wall, user, system seconds. */
+export function parseTime(text: string): { wallS: number; cpuS: number } | undefined {
+  const line = text.trim().split('\n').pop() ?? '';
+  const [wall, user, sys] = line.trim().split(/\s+/).map(Number);
+  if (wall === undefined || user === undefined || sys === undefined || [wall, user, sys].some(Number.isNaN))
+    return undefined;
+  return { wallS: wall, cpuS: Math.round((user + sys) * 100) / 100 };
+}
+
+/** Counts, time inside platform calls against the tests' total, and the slowest suite files. */
+type Breakdown = Pick<SuiteRun, 'counts' | 'apiS' | 'testsS' | 'slowest' | 'evidence'>;
+
+export function bundleBreakdown(b: Bundle): Breakdown {
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  const files = new Map<string, { ms: number; tests: number }>();
+  let apiMs = 0;
+  let testsMs = 0;
+  for (const t of b.tests) {
+    counts[t.state] += 1;
+    testsMs += t.durationMs;
+    for (const e of t.transcript) apiMs += e.durationMs;
+    const f = files.get(t.file) ?? { ms: 0, tests: 0 };
+    f.ms += t.durationMs;
+    f.tests += 1;
+    files.set(t.file, f);
+  }
+  const s = (ms: number) => Math.round(ms / 100) / 10;
+  return {
+    counts,
+    apiS: s(apiMs),
+    testsS: s(testsMs),
+    slowest: [...files]
+      .sort(([, a], [, b]) => b.ms - a.ms)
+      .slice(0, 3)
+      .map(([file, f]) => ({ file, seconds: s(f.ms), tests: f.tests })),
+    evidence: b.facts?.capabilities.evidence ?? null,
+  };
+}
+
+/** The bundle an evaluate run wrote under its output folder: <out>/<run>/<platform>/results.json. */
+async function findBundle(out: string, platform: Platform): Promise<string | undefined> {
+  const runs = await readdir(out).catch(() => [] as string[]);
+  return runs.map((run) => join(out, run, platform, 'results.json')).find((p) => existsSync(p));
+}
+
+export interface SuiteOptions {
+  configPath: string;
+  out: string;
+  daemonPids: number[];
+  say: (m: string) => void;
+}
+
+/** The /usr/bin/time processes of the suite runs now going. */
+const live = new Set<number>();
+
+/**
+ * Passes an interrupt on to each running evaluate, which then removes what it created and writes its
+ * bundle. GNU time ignores SIGINT while it waits, so the signal goes to its child, the evaluate itself.
+ */
+export function interruptSuites(): void {
+  for (const timePid of live)
+    for (const pid of childrenOf(timePid))
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+}
+
+/** One evaluate run of one platform; its output goes to <out>/evaluate.log, its progress lines to say(). */
+function startSuite(platform: Platform, opts: SuiteOptions) {
+  const dir = join(opts.out, platform);
+  const timeFile = join(dir, 'time.txt');
+  const child = execa(
+    '/usr/bin/time',
+    [
+      '-o',
+      timeFile,
+      '-f',
+      '%e %U %S',
+      'node',
+      join(repoRoot, 'scripts/bin.mjs'),
+      'evaluate',
+      '-p',
+      platform,
+      '--no-lab',
+      '-c',
+      opts.configPath,
+      '-o',
+      dir,
+    ],
+    { cwd: repoRoot, stdin: 'ignore', reject: false, all: true, buffer: false },
+  );
+  if (child.pid) live.add(child.pid);
+  void child.finally(() => live.delete(child.pid ?? -1));
+  const log = createWriteStream(join(dir, 'evaluate.log'));
+  child.all?.pipe(log);
+  // evaluate's own progress lines (its [vmconform] prefix), not every vitest line.
+  child.all?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n'))
+      if (line.startsWith('[vmconform]')) opts.say(`${platform}: ${line.slice(12)}`);
+  });
+  return { child, dir, timeFile };
+}
+
+async function finishSuite(
+  platform: Platform,
+  s: ReturnType<typeof startSuite>,
+  peakRssMiB: number | undefined,
+): Promise<SuiteRun> {
+  const r = await s.child;
+  const time = parseTime(await readFile(s.timeFile, 'utf8').catch(() => ''));
+  const bundlePath = await findBundle(s.dir, platform);
+  let breakdown: Breakdown = {
+    counts: { passed: 0, failed: 0, skipped: 0 },
+    apiS: 0,
+    testsS: 0,
+    slowest: [],
+    evidence: null,
+  };
+  let error: string | undefined;
+  try {
+    if (bundlePath) breakdown = bundleBreakdown(await readBundle(bundlePath));
+    else error = `no evidence bundle written (see ${join(s.dir, 'evaluate.log')})`;
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+  }
+  return {
+    wallS: time?.wallS ?? 0,
+    cpuS: time?.cpuS ?? 0,
+    peakRssMiB: peakRssMiB ?? 0,
+    exitCode: r.exitCode ?? -1,
+    ...breakdown,
+    bundle: bundlePath ?? null,
+    ...(error ? { error } : {}),
+  };
+}
+
+/** All platforms at once ('parallel') or one after another ('solo'), with the machine sampled throughout. */
+export async function runSuites(
+  mode: 'parallel' | 'solo',
+  platforms: Platform[],
+  opts: SuiteOptions,
+): Promise<SuiteSet> {
+  const out = join(opts.out, mode);
+  for (const p of platforms) await mkdir(join(out, p), { recursive: true });
+  const o = { ...opts, out };
+  const t0 = performance.now();
+  const runs: SuiteSet['runs'] = {};
+  if (mode === 'parallel') {
+    const started = platforms.map((p) => [p, startSuite(p, o)] as const);
+    const roots = Object.fromEntries(started.map(([p, s]) => [`harness:${p}`, s.child.pid ?? -1]));
+    const sampler = sampleUsage(platformClassifier(roots, opts.daemonPids), []);
+    await Promise.all(started.map(([, s]) => s.child));
+    const sampled = sampler.stop();
+    for (const [p, s] of started) runs[p] = await finishSuite(p, s, sampled.peakRssMiB[`harness:${p}`]);
+    return { wallS: Math.round((performance.now() - t0) / 100) / 10, usage: sampled.usage, runs };
+  }
+  const whole = sampleUsage(platformClassifier({}, opts.daemonPids), []);
+  for (const p of platforms) {
+    const s = startSuite(p, o);
+    const sampler = sampleUsage(platformClassifier({ harness: s.child.pid ?? -1 }, opts.daemonPids), []);
+    await s.child;
+    runs[p] = await finishSuite(p, s, sampler.stop().peakRssMiB.harness);
+  }
+  const sampled = whole.stop();
+  return { wallS: Math.round((performance.now() - t0) / 100) / 10, usage: sampled.usage, runs };
+}

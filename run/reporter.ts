@@ -1,0 +1,64 @@
+/**
+ * vitest reporter: turns each conformance test's meta into results (written after every test, so
+ * an interrupted run keeps its evidence) and prints a progress line per requirement.
+ */
+import { relative } from 'node:path';
+import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import { ResultsWriter } from '../evidence/results.js';
+
+const icon: Record<string, string> = {
+  pass: 'PASS',
+  fail: 'FAIL',
+  error: 'ERR ',
+  unsupported: 'UNSP',
+  partial: 'PART',
+  'not-implemented': 'NIMP',
+  'prereq-missing': 'PREQ',
+  simulated: 'SIM ',
+  manual: 'MAN ',
+};
+
+export default class EvidenceReporter implements Reporter {
+  private writer: ResultsWriter | undefined;
+  private pending: Promise<unknown> = Promise.resolve();
+
+  onInit(): void {
+    const out = process.env.VMCONFORM_OUT;
+    const runId = process.env.VMCONFORM_RUN_ID;
+    const platform = process.env.VMCONFORM_PLATFORM;
+    if (out && runId && platform) this.writer = new ResultsWriter(out, runId, platform);
+  }
+
+  onTestCaseResult(testCase: TestCase): void {
+    const ev = testCase.meta().vmconform;
+    if (!ev) return;
+    const state = testCase.result().state;
+    const secs = (ev.durationMs / 1000).toFixed(1);
+    process.stdout.write(
+      `  ${icon[ev.outcome.verdict] ?? ev.outcome.verdict} ${ev.requirements.join(',').padEnd(14)} ${ev.title} (${secs} s)${ev.outcome.reason ? `\n       ${ev.outcome.reason.slice(0, 300)}` : ''}\n`,
+    );
+    if (!this.writer) return;
+    this.writer.add({
+      ...ev,
+      file: relative(process.cwd(), testCase.module.moduleId),
+      state: state === 'pending' ? 'skipped' : state,
+    });
+    const w = this.writer;
+    this.pending = this.pending.then(() => w.write(false));
+  }
+
+  async onTestRunEnd(
+    modules: ReadonlyArray<TestModule>,
+    errors: ReadonlyArray<unknown>,
+    reason: string,
+  ): Promise<void> {
+    await this.pending;
+    if (!this.writer) return;
+    const results = await this.writer.write(reason === 'passed' || reason === 'failed');
+    const counts = new Map<string, number>();
+    for (const r of Object.values(results.requirements)) counts.set(r.verdict, (counts.get(r.verdict) ?? 0) + 1);
+    process.stdout.write(
+      `\nvmconform: ${Object.keys(results.requirements).length} requirements on ${results.platform}: ${[...counts].map(([v, n]) => `${n} ${v}`).join(', ')}\nresults: ${this.writer.path}${errors.length ? ` (${errors.length} run errors)` : ''}${modules.length === 0 ? ' (no test files ran)' : ''}\n`,
+    );
+  }
+}

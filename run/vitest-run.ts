@@ -1,0 +1,107 @@
+/** Runs vitest in a child process and reads its JSON report: the single source of test counts. */
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { waitFor } from '../host/wait.js';
+
+export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+
+export interface VitestCounts {
+  passed: number;
+  failed: number;
+  skipped: number;
+  total: number;
+  exitCode: number;
+  interrupted: boolean;
+}
+
+interface VitestJson {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numTotalTests: number;
+  testResults: { name: string; status: string; message?: string; assertionResults: unknown[] }[];
+}
+
+/**
+ * First Ctrl-C/SIGTERM: vitest and its workers are terminated (results written so far stay, marked
+ * incomplete); the caller then cleans up. Second: exit at once, after `onSecondInterrupt`.
+ */
+export async function runVitest(
+  args: string[],
+  env: Record<string, string>,
+  jsonPath: string,
+  opts: { onSecondInterrupt?: () => void } = {},
+): Promise<VitestCounts> {
+  await mkdir(dirname(jsonPath), { recursive: true });
+  await rm(jsonPath, { force: true });
+  const child = execa(
+    join(repoRoot, 'node_modules/.bin/vitest'),
+    [
+      'run',
+      ...args,
+      '--reporter=default',
+      `--reporter=${join(repoRoot, 'run/reporter.ts')}`,
+      '--reporter=json',
+      `--outputFile.json=${jsonPath}`,
+    ],
+    {
+      cwd: repoRoot,
+      env: { ...env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+      stdin: 'ignore',
+      stdout: 'inherit',
+      stderr: 'inherit',
+      reject: false,
+      // Own process group: an interrupt reaches vitest's workers too, and cleanup can wait for all of them.
+      detached: true,
+    },
+  );
+  let interrupted = false;
+  const group = (sig: NodeJS.Signals | 0) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const forward = () => {
+    if (interrupted) {
+      opts.onSecondInterrupt?.();
+      group('SIGKILL');
+      process.exit(130);
+    }
+    interrupted = true;
+    // vitest's workers carry on through SIGINT (a run then finishes every test); SIGTERM stops them now,
+    // and the caller's cleanup removes what the run created.
+    group('SIGTERM');
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const res = await child;
+  // Workers can outlive vitest's main process; cleanup must not race a test still creating VMs.
+  await waitFor(
+    'vitest workers to exit',
+    { deadlineMs: 20_000, intervalMs: 100, backoff: 1, maxIntervalMs: 100 },
+    async () => (group(0) ? undefined : true),
+  ).catch(() => group('SIGKILL'));
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  const json = await readFile(jsonPath, 'utf8').then(
+    (s) => JSON.parse(s) as VitestJson,
+    () => undefined,
+  );
+  if (!json) return { passed: 0, failed: 0, skipped: 0, total: 0, exitCode: res.exitCode ?? 1, interrupted };
+  // A file that failed to load has no tests in the counts; count it as a failure so it is never hidden.
+  const brokenFiles = json.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+  return {
+    passed: json.numPassedTests,
+    failed: json.numFailedTests + brokenFiles,
+    skipped: json.numPendingTests + json.numTodoTests,
+    total: json.numTotalTests,
+    exitCode: res.exitCode ?? 1,
+    interrupted,
+  };
+}
