@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, test } from 'vitest';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { redactText } from '../evidence/redact.js';
 import { loadLabConfig, parseLabConfig, resolveSecret } from './lab-config.js';
+import { registry } from './platforms.js';
 
 describe('lab config validation', () => {
   it('fills defaults for the embedded local lab', () => {
@@ -101,9 +103,10 @@ describe('lab config validation', () => {
     ].join('\n');
     const c = parseLabConfig(text, 'lab.yaml');
     expect(c.platforms.libvirt?.sites).toMatchObject([{ name: 'site-b', failureDomain: 'fd-b', labControl: true }]);
-    const { labsFor } = await import('../lab/labs.js');
-    expect(labsFor(c, ['libvirt'])).toEqual(['libvirt', 'site-b']);
-    expect(labsFor(parseLabConfig('platforms:\n  libvirt: {}\n', 'a.yaml'), ['libvirt'])).toEqual(['libvirt']);
+    expect(registry.labsFor(c.platforms, ['libvirt'])).toEqual(['libvirt', 'site-b']);
+    expect(registry.labsFor(parseLabConfig('platforms:\n  libvirt: {}\n', 'a.yaml').platforms, ['libvirt'])).toEqual([
+      'libvirt',
+    ]);
   });
 
   it('names the field when sites are unlabelled, duplicated or have a bad URI', () => {
@@ -119,5 +122,25 @@ describe('lab config validation', () => {
     expect(() => parseLabConfig(cfg('    site: a', site('b', 'ssh://h')), 'a.yaml')).toThrow(
       /sites\.0\.uri: .*libvirt URI/,
     );
+  });
+});
+
+const read = (f: string) => readFileSync(new URL(f, import.meta.url), 'utf8');
+
+describe('proxmox lab config', () => {
+  test('the local simulator section and the real-host example validate', () => {
+    const local = parseLabConfig(read('../lab/lab.local.yaml'), 'lab.local.yaml').platforms.proxmox;
+    expect(local?.simulator).toBe(true);
+    expect(local?.tls.fingerprint256).toEqual({ file: '/var/lib/vmconform/proxmox/cert.sha256' });
+    const real = parseLabConfig(read('./proxmox/real-host.example.yaml'), 'real-host.example.yaml').platforms.proxmox;
+    expect(real).toMatchObject({ simulator: false, tokenSecret: { env: 'PVE_TOKEN_SECRET' }, node: 'pve1' });
+  });
+
+  test('a bad token id or URL names the field and what was expected', () => {
+    const bad = (proxmox: string) => () => parseLabConfig(`platforms:\n  proxmox:\n${proxmox}`, 'x.yaml');
+    expect(bad('    tokenId: root-pam')).toThrow(ConfigInvalid);
+    expect(bad('    tokenId: root-pam')).toThrow(/platforms\.proxmox\.tokenId: an API token id USER@REALM!TOKENID/);
+    expect(bad('    url: http://pve1:8006/')).toThrow(/platforms\.proxmox\.url: https:\/\/HOST:8006\/api2\/json/);
+    expect(bad('    tokenSecret: hunter22')).toThrow(/platforms\.proxmox\.tokenSecret/);
   });
 });

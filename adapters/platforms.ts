@@ -1,37 +1,15 @@
 /**
- * Builds a Target (driver + lab facts + lab controls) for a platform from validated lab config. Each
- * platform's adapter folder has a target.ts; adapters load lazily so one platform's deps never slow another.
+ * The one registration list: a platform is its folder plus one line here. The platform names, the lab
+ * config's `platforms:` schema, the lab list and the bench all come from these descriptors.
  */
+import { incus } from './incus/index.js';
+import { libvirt } from './libvirt/index.js';
+import { openstack } from './openstack/index.js';
+import { proxmox } from './proxmox/index.js';
+import { createRegistry } from './registry.js';
 
-import { ConfigInvalid } from '../evidence/errors.js';
-import type { Transcript } from '../evidence/transcript.js';
-import type { Platform, Target } from './contract/driver.js';
-import type { LabConfig } from './lab-config.js';
+export const registry = createRegistry([libvirt, incus, proxmox, openstack] as const);
 
-export interface TargetOptions {
-  runId: string;
-  transcript: Transcript;
-  log?: (msg: string) => void;
-}
-
-type Connector = (config: LabConfig, opts: TargetOptions) => Promise<Target>;
-
-const connectors: Partial<Record<Platform, () => Promise<Connector>>> = {
-  libvirt: async () => (await import('./libvirt/target.js')).connectLibvirt,
-  incus: async () => (await import('./incus/target.js')).connectIncus,
-  proxmox: async () => (await import('./proxmox/target.js')).connectProxmox,
-  openstack: async () => (await import('./openstack/target.js')).connectOpenStack,
-};
-
-export const availablePlatforms = Object.keys(connectors) as Platform[];
-
-export async function connectTarget(platform: Platform, config: LabConfig, opts: TargetOptions): Promise<Target> {
-  const load = connectors[platform];
-  if (!load)
-    throw new ConfigInvalid(
-      `platform '${platform}': no adapter in this build (available: ${availablePlatforms.join(', ')})`,
-    );
-  if (!config.platforms[platform as keyof LabConfig['platforms']])
-    throw new ConfigInvalid(`platforms.${platform}: missing from the lab config (expected a ${platform} section)`);
-  return (await load())(config, opts);
-}
+export const platforms = registry.names;
+export type Platform = (typeof platforms)[number];
+export const connectTarget = registry.connect;

@@ -8,9 +8,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { platforms as allPlatforms, newRunId, type Platform, type Target } from '../adapters/contract/driver.js';
+import { newRunId, type Target } from '../adapters/contract/index.js';
 import { configuredPlatforms, type LabConfig, loadLabConfig } from '../adapters/lab-config.js';
-import { connectTarget } from '../adapters/platforms.js';
+import { platforms as allPlatforms, connectTarget, type Platform, registry } from '../adapters/platforms.js';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { harnessIdentity, stats } from '../evidence/results.js';
 import { Transcript } from '../evidence/transcript.js';
@@ -20,7 +20,6 @@ import { type Bench, type BenchPlatform, benchPhases, benchSchemaId, parseBench 
 import { benchMarkdown } from '../reports/render-bench.js';
 import { registerRun, removeOwned } from '../run/runs.js';
 import { repoRoot } from '../run/vitest-run.js';
-import { directs, localLibvirt } from './direct.js';
 import { interleaved, overheadOf, phaseStats, throughHarness } from './lifecycle.js';
 import { classifyLimit, platformClassifier, sampleUsage } from './machine.js';
 import { interruptSuites, runSuites } from './suites.js';
@@ -141,7 +140,7 @@ async function save(): Promise<void> {
 async function localLabStates(): Promise<Map<string, unknown>> {
   const states = new Map<string, unknown>();
   for (const name of labsFor(config, chosen))
-    if (name !== 'libvirt' || localLibvirt(config))
+    if (name !== 'libvirt' || !new URL(config.platforms.libvirt?.uri ?? 'qemu:///system').host)
       states.set(name, await (await lab(name)).status().catch(() => undefined));
   return states;
 }
@@ -175,7 +174,13 @@ async function benchPlatform(p: Platform, t: Target, labState: unknown, daemonPi
     scale: [],
   };
   bench.platforms[p] = entry;
-  const made = directs[p]({ t, runId, config, labState });
+  const made =
+    (await registry.descriptor(p).directBaseline?.({
+      section: config.platforms[p],
+      target: t,
+      runId,
+      labState,
+    })) ?? 'no direct sequence for this platform';
   const direct = typeof made === 'string' ? undefined : made;
   if (typeof made === 'string') entry.overheadNote = made;
   say(
@@ -256,7 +261,7 @@ try {
   const daemonPids = labPids(states);
   for (const p of chosen) {
     checkInterrupt();
-    const t = await connectTarget(p, config, { runId, transcript: new Transcript() });
+    const t = await connectTarget(p, config.platforms, { runId, transcript: new Transcript() });
     try {
       await benchPlatform(p, t, states.get(p), daemonPids);
     } catch (e) {

@@ -1,12 +1,12 @@
 /** What every platform's bench shares: one lifecycle through the driver contract, timed by phase. */
-import type { Target, VmRef } from '../adapters/contract/driver.js';
+import { directPoll, type Target, type VmRef } from '../adapters/contract/index.js';
 import { type Stats, stats } from '../evidence/results.js';
 import { boots } from '../host/guest/report.js';
-import { defaultWaitPolicies, waitFor } from '../host/wait.js';
+import { waitFor } from '../host/wait.js';
 import type { BenchPhase } from '../reports/bench.js';
 
 /** The same fixed 100 ms interval for the direct scripts and the harness, so polling favours neither. */
-export const benchPoll = { ...defaultWaitPolicies['guest-ready'], intervalMs: 100, backoff: 1, maxIntervalMs: 100 };
+export const benchPoll = directPoll;
 
 export type Phases = Record<BenchPhase, number> & { total: number };
 

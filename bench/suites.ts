@@ -7,7 +7,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { Platform } from '../adapters/contract/driver.js';
+import type { Platform } from '../adapters/contract/index.js';
 import { type Bundle, readBundle } from '../evidence/bundle.js';
 import type { SuiteRun, SuiteSet } from '../reports/bench.js';
 import { repoRoot } from '../run/vitest-run.js';

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeBundle, testOf } from '../reports/testkit.js';
 import { bundleSchemaVersion, parseBundle, readBundle } from './bundle.js';
 import { registerSecret } from './redact.js';
 import { ResultsWriter } from './results.js';
+import { makeBundle, testOf } from './testkit.js';
 
 const record = (id: string, verdict: 'pass' | 'fail', evidence: 'real' | 'container-only' = 'real') => {
   const { id: _, timeline, ...t } = testOf(id, { verdict, evidence });
@@ -104,7 +104,7 @@ describe('the evidence bundle', () => {
 
   it('the writer refuses to write a bundle that does not match the schema', async () => {
     const out = await mkdtemp('/tmp/vmconform-bundle-');
-    const w = new ResultsWriter(out, 'run5', 'nonsense-platform');
+    const w = new ResultsWriter(out, 'run5', 'Not A Platform');
     await expect(w.write(true)).rejects.toThrow(/\(being written\): platform:/);
   });
 });

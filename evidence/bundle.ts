@@ -9,6 +9,12 @@ import { ConfigInvalid } from './errors.js';
 import { verdicts } from './verdict.js';
 
 /** v1: results only. v2: the bundle (facts, hosts, leaks, phases, timelines, per-requirement checks). */
+/**
+ * A platform's registered name. The bundle does not list the platforms (the registry does, above this
+ * layer): the CLI refuses an unregistered platform before a run starts, so no run ends on this check.
+ */
+export const platformName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'a platform name (lowercase letters, digits, -)');
+
 export const bundleSchemaVersion = 2;
 
 export const evidenceKind = z.enum(['real', 'container-only', 'simulated']);
@@ -29,7 +35,7 @@ const outcome = z.object({
   reason: z.string().optional(),
 });
 
-const handle = z.object({
+export const taskHandleSchema = z.object({
   kind: z.enum(['task', 'operation', 'request', 'none']),
   id: z.string().nullable(),
   note: z.string().optional(),
@@ -41,7 +47,7 @@ const timing = z.object({
   kind: z.enum(['op', 'phase']).default('op'),
   acceptedMs: z.number(),
   doneMs: z.number(),
-  handle: handle.optional(),
+  handle: taskHandleSchema.optional(),
 });
 
 const transcriptEntry = z.object({
@@ -97,7 +103,7 @@ const owned = z.object({ kind: z.string(), id: z.string(), name: z.string(), run
 export const bundleSchema = z.object({
   schemaVersion: z.literal(bundleSchemaVersion),
   runId: z.string().min(1),
-  platform: z.enum(['libvirt', 'incus', 'proxmox', 'openstack']),
+  platform: platformName,
   /** False while the run is going and after an interrupt: the verdicts cover only what ran. */
   complete: z.boolean(),
   startedAt: z.string(),

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TaskHandle } from '../adapters/contract/driver.js';
+import type { z } from 'zod';
 import {
   type Bundle,
   type BundleTest,
@@ -17,6 +17,7 @@ import {
   parseBundle,
   type Stats,
   type TimelineEntry,
+  type taskHandleSchema,
 } from './bundle.js';
 import { redact } from './redact.js';
 import type { TranscriptEntry } from './transcript.js';
@@ -30,7 +31,7 @@ export interface Timing {
   kind?: 'op' | 'phase';
   acceptedMs: number;
   doneMs: number;
-  handle?: TaskHandle;
+  handle?: z.infer<typeof taskHandleSchema>;
 }
 
 /** What one conformance test leaves behind (carried from the worker in vitest task meta). */

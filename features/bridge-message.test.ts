@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEventLine } from '../adapters/libvirt/mapping.js';
+import type { PlatformEvent } from '../adapters/contract/index.js';
 import { registerSecret } from '../evidence/redact.js';
 import { BridgeTally, eventMessage, platformTimeMs, receiptMessage, subjectFor } from './bridge-message.js';
 
@@ -14,8 +14,16 @@ const ctx = {
 describe('bridge messages', () => {
   it('maps a libvirt lifecycle event line to a message on vmconform.libvirt.lifecycle with the platform time', () => {
     const line = "2026-11-24 18:47:00.250+0000: event 'lifecycle' for domain 'vmc-x-int3': Started Booted";
-    const ev = parseEventLine(line, Date.UTC(2026, 10, 24, 18, 47, 0, 251));
-    if (!ev) throw new Error('recorded line did not parse');
+    // The event as the libvirt adapter parses that line (its own mapping tests prove the parse).
+    const ev: PlatformEvent = {
+      receivedAt: Date.UTC(2026, 10, 24, 18, 47, 0, 251),
+      platformAt: '2026-11-24 18:47:00.250+0000',
+      vm: 'vmc-x-int3',
+      kind: 'lifecycle',
+      detail: 'lifecycle: Started Booted',
+      source: 'push',
+      raw: line,
+    };
     const m = eventMessage(ev, ctx);
     expect(m).toMatchObject({
       v: 1,

@@ -2,7 +2,7 @@
  * Pure mapping from what a platform reports (events, receipts of mutating calls) to the JSON messages
  * the NATS bridge publishes on `<prefix>.<platform>.<kind>` (INT-03). No I/O here: unit-tested.
  */
-import type { Platform, PlatformEvent, Receipt, TaskHandle, VmRef } from '../adapters/contract/driver.js';
+import type { Platform, PlatformEvent, Receipt, TaskHandle, VmRef } from '../adapters/contract/index.js';
 import { redact } from '../evidence/redact.js';
 
 export const bridgeMessageVersion = 1;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { connect, type JetStreamManager, type NatsConnection, RetentionPolicy, StorageType } from 'nats';
-import type { Driver, Platform, Receipt, VmRef } from '../adapters/contract/driver.js';
+import type { Driver, Platform, Receipt, VmRef } from '../adapters/contract/index.js';
 import { PlatformError } from '../evidence/errors.js';
 import { redactText } from '../evidence/redact.js';
 import { type BridgeMessage, BridgeTally, eventMessage, receiptMessage } from './bridge-message.js';

@@ -4,7 +4,7 @@
  * way; reconcile compares a system-of-record snapshot with what the platform holds now. Pure apart
  * from exportInventory.
  */
-import type { Driver, HostCapacity, Placement, PowerState } from '../adapters/contract/driver.js';
+import type { Driver, HostCapacity, Placement, PowerState } from '../adapters/contract/index.js';
 import { ConfigInvalid, NotFound } from '../evidence/errors.js';
 
 export const inventorySchema = 'vmconform.inventory/v1';

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { type Platform, platforms } from '../adapters/contract/driver.js';
+import { platformName } from '../evidence/bundle.js';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { parseYamlFile } from '../evidence/yaml-file.js';
 import { isRequirementId } from '../requirements/registry.js';
@@ -39,7 +39,7 @@ const assessment = z
   });
 
 const assessmentFile = z.strictObject({
-  platform: z.enum(platforms),
+  platform: platformName,
   assessments: z.record(
     z.string().refine((id) => isRequirementId(id), 'a requirement ID from requirements/registry.ts'),
     assessment,
@@ -48,7 +48,7 @@ const assessmentFile = z.strictObject({
 
 export type Assessment = z.infer<typeof assessment>;
 export interface AssessmentFile {
-  platform: Platform;
+  platform: string;
   assessments: Record<string, Assessment>;
 }
 

@@ -4,8 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { platforms } from '../adapters/contract/driver.js';
-import { evidenceKind, statsSchema } from '../evidence/bundle.js';
+import { evidenceKind, platformName, statsSchema } from '../evidence/bundle.js';
 import { ConfigInvalid } from '../evidence/errors.js';
 
 export const benchSchemaId = 'vmconform.bench/v2';
@@ -110,7 +109,7 @@ export type SuiteRun = z.infer<typeof suiteRunSchema>;
 const suiteSet = z.object({
   wallS: z.number(),
   usage: usageSchema,
-  runs: z.partialRecord(z.enum(platforms), suiteRunSchema),
+  runs: z.record(platformName, suiteRunSchema),
 });
 export type SuiteSet = z.infer<typeof suiteSet>;
 
@@ -136,7 +135,7 @@ export const benchSchema = z.object({
     scales: z.array(z.number().int().positive()),
     suites: z.enum(['parallel', 'solo', 'both', 'none']),
   }),
-  platforms: z.partialRecord(z.enum(platforms), benchPlatformSchema),
+  platforms: z.record(platformName, benchPlatformSchema),
   suites: z.object({ parallel: suiteSet.optional(), solo: suiteSet.optional() }),
 });
 export type Bench = z.infer<typeof benchSchema>;

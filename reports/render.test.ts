@@ -4,13 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../evidence/bundle.js';
+import { allPass, makeBundle, type Spec } from '../evidence/testkit.js';
 import { requirements } from '../requirements/registry.js';
 import { timingChart } from './html-parts.js';
 import { renderHtml } from './render-html.js';
 import { renderJunit, renderMarkdown } from './render-text.js';
 import { buildModel } from './report-model.js';
 import { parseScoring } from './score.js';
-import { allPass, makeBundle, type Spec } from './testkit.js';
 import { bundlePaths, writeReport } from './write.js';
 
 const ids = requirements.filter((r) => r.verification !== 'manual').map((r) => r.id);

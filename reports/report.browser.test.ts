@@ -5,11 +5,14 @@
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { requirements } from '../requirements/registry.js';
-import { repoRoot } from '../run/vitest-run.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+import { allPass, makeBundle } from '../evidence/testkit.js';
 import { launchChromium, openReport } from './chromium.js';
-import { allPass, makeBundle } from './testkit.js';
 import { writeReport } from './write.js';
 
 it('the HTML report renders its matrix and five-dimension summary in headless Chromium, with no console errors', async () => {

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { allPass, makeBundle, type Spec } from '../evidence/testkit.js';
 import { requirements } from '../requirements/registry.js';
 import type { Assessment, AssessmentFile } from './assessments.js';
 import { defaultScoringFile, loadScoring, parseScoring, type Scoring, scorePlatform } from './score.js';
-import { allPass, makeBundle, type Spec } from './testkit.js';
 
 const scoring: Scoring = parseScoring('{}', 'defaults.yaml');
 const autoIds = requirements.filter((r) => r.verification !== 'manual').map((r) => r.id);

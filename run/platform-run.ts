@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OwnedObject, Platform } from '../adapters/contract/driver.js';
+import type { OwnedObject, Platform } from '../adapters/contract/index.js';
 import type { LabConfig } from '../adapters/lab-config.js';
 import { connectTarget } from '../adapters/platforms.js';
 import type { Bundle } from '../evidence/bundle.js';
@@ -33,7 +33,7 @@ export async function runPlatform(opts: {
   recover?: () => Promise<void>;
 }): Promise<PlatformRun> {
   const { platform, runId, say } = opts;
-  const target = await connectTarget(platform, opts.config, { runId, transcript: new Transcript() });
+  const target = await connectTarget(platform, opts.config.platforms, { runId, transcript: new Transcript() });
   // Every site's own API (one driver per host on libvirt; a shared driver appears once).
   const others = [...new Set((target.sites ?? []).map((s) => s.driver))].filter((d) => d !== target.driver);
   const ownedEverywhere = async () => [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newRunId, type OwnedObject, runIdPattern } from '../adapters/contract/driver.js';
+import { newRunId, type OwnedObject, runIdPattern } from '../adapters/contract/index.js';
 import { decideSweep, runStartedAt } from './runs.js';
 
 const obj = (runId: string, kind: OwnedObject['kind'] = 'vm'): OwnedObject => ({

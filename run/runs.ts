@@ -4,13 +4,7 @@
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type Driver,
-  type OwnedKind,
-  type OwnedObject,
-  ownedKinds,
-  runIdPattern,
-} from '../adapters/contract/driver.js';
+import { type OwnedObject, runIdPattern } from '../adapters/contract/index.js';
 import { pidAlive, readJson, writeJson } from '../host/host.js';
 
 const runsDir = '/var/lib/vmconform/runs';
@@ -80,41 +74,7 @@ export function decideSweep(
 }
 
 /** How each kind of owned object is removed. */
-const removers: Record<OwnedKind, (d: Driver, o: OwnedObject) => Promise<unknown>> = {
-  vm: (d, o) => d.delete({ id: o.id, name: o.name }),
-  backup: (d, o) => d.deleteBackup(o.id),
-  volume: (d, o) => d.deleteVolume(o.id),
-  image: (d, o) => d.deleteImage(o.id),
-};
-
-/**
- * Removes owned objects in dependency order (VMs first: their delete releases their own disks; then
- * backups, volumes, images), skipping what an earlier removal already took with it.
- */
-export async function removeOwned(
-  driver: Driver,
-  objects: OwnedObject[],
-  say: (m: string) => void,
-): Promise<OwnedObject[]> {
-  const failed: OwnedObject[] = [];
-  for (const kind of ownedKinds) {
-    const mine = objects.filter((x) => x.kind === kind);
-    if (mine.length === 0) continue;
-    const present = kind === 'vm' ? undefined : new Set((await driver.owned()).map((o) => o.id));
-    for (const o of mine) {
-      if (present && !present.has(o.id)) continue;
-      try {
-        await removers[kind](driver, o);
-        say(`removed ${o.kind} ${o.name} (run ${o.runId})`);
-      } catch (e) {
-        if ((e as { code?: string }).code === 'not-found') continue;
-        failed.push(o);
-        say(`could not remove ${o.kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-  }
-  return failed;
-}
+export { removeOwned } from '../adapters/contract/index.js';
 
 export interface LeakReport {
   /** Owned objects of other runs found before this run started (leftovers of crashed runs). */

@@ -18,7 +18,7 @@ describe('ownership and sweeping on the real lab', () => {
 
   it('refuses to delete, rename or attach to a domain without the ownership tag', async () => {
     const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));
-    const t = await connectTarget('libvirt', config, { runId: deadRun, transcript: new Transcript() });
+    const t = await connectTarget('libvirt', config.platforms, { runId: deadRun, transcript: new Transcript() });
     const id = (await virsh('domuuid', foreign)).stdout.trim();
     const ref = { id, name: foreign };
     await expect(t.driver.delete(ref)).rejects.toBeInstanceOf(NotOwned);
@@ -29,7 +29,7 @@ describe('ownership and sweeping on the real lab', () => {
 
   it('sweeps an owned leftover of a dead run and leaves the foreign domain unchanged', async () => {
     const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));
-    const t = await connectTarget('libvirt', config, { runId: deadRun, transcript: new Transcript() });
+    const t = await connectTarget('libvirt', config.platforms, { runId: deadRun, transcript: new Transcript() });
     const left = await t.driver.create({
       name: `vmc-${deadRun}-left`,
       vcpus: 1,
@@ -55,7 +55,7 @@ describe('ownership and sweeping on the real lab', () => {
 describe('faults on the real lab', () => {
   it('libvirtd killed in the middle of an operation: typed error, no hang; after restart the VM is found and removed', async () => {
     const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));
-    const t = await connectTarget('libvirt', config, { runId: deadRun, transcript: new Transcript() });
+    const t = await connectTarget('libvirt', config.platforms, { runId: deadRun, transcript: new Transcript() });
     const vm = (
       await t.driver.create({
         name: `vmc-${deadRun}-fault`,

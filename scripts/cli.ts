@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { type Driver, newRunId, type Platform, platforms } from '../adapters/contract/driver.js';
+import { type Driver, newRunId } from '../adapters/contract/index.js';
 import { configuredPlatforms, type LabConfig, loadLabConfig, resolveSecret } from '../adapters/lab-config.js';
-import { connectTarget } from '../adapters/platforms.js';
+import { connectTarget, type Platform, platforms } from '../adapters/platforms.js';
 import { ConfigInvalid, isVmconformError } from '../evidence/errors.js';
 import { redactText } from '../evidence/redact.js';
 import { Transcript } from '../evidence/transcript.js';
@@ -13,8 +13,8 @@ import { runBridge } from '../features/bridge.js';
 import { describeReport, exportInventory, parseInventory, reconcile } from '../features/inventory.js';
 import { isLab, lab, labNames, labsFor } from '../lab/labs.js';
 import { summaryLines, writeReport } from '../reports/write.js';
+import { knownFindingsEnv } from '../requirements/known-findings.js';
 import { requirements } from '../requirements/registry.js';
-import { knownFindingsEnv } from '../run/known-findings.js';
 import { runPlatform } from '../run/platform-run.js';
 import { decideSweep, liveRuns, registerRun, removeOwned } from '../run/runs.js';
 import { repoRoot, runVitest, type VitestCounts } from '../run/vitest-run.js';
@@ -232,7 +232,7 @@ program
 program
   .command('test')
   .description(
-    'the project test pass: bring up the local labs of lab/lab.local.yaml, run the unit and lab-harness tests, then the conformance suites on every platform there; a platform finding listed in run/known-findings.ts counts as skipped (its evidence stays fail) and fails the pass once it no longer reproduces; ends with "N passed, N failed, N skipped"',
+    'the project test pass: bring up the local labs of lab/lab.local.yaml, run the unit and lab-harness tests, then the conformance suites on every platform there; a platform finding listed in requirements/known-findings.ts counts as skipped (its evidence stays fail) and fails the pass once it no longer reproduces; ends with "N passed, N failed, N skipped"',
   )
   .option('--unit-only', 'only the unit tests (no lab needed)')
   .action(async (opts: { unitOnly?: boolean }) => {
@@ -257,7 +257,7 @@ program
       await labsUp(config, chosen, labFailed);
       const unregister = await registerRun(runId, chosen);
       // The project's test pass (only here, never `evaluate`) skips real-platform findings listed in
-      // run/known-findings.ts and fails on a listed one that no longer reproduces; evidence keeps `fail`.
+      // requirements/known-findings.ts and fails on a listed one that no longer reproduces; evidence keeps `fail`.
       process.env[knownFindingsEnv] = '1';
       // One platform that cannot be tested is one failure; the others are still tested and the summary printed.
       const broken = (platform: string, why: string) => {
@@ -325,7 +325,7 @@ program
       const { config } = await loadLabConfig(resolve(opts.config));
       const live = await liveRuns();
       for (const p of opts.platform ?? configuredPlatforms(config)) {
-        const target = await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() });
+        const target = await connectTarget(p, config.platforms, { runId: newRunId(), transcript: new Transcript() });
         // Every site's own API once: per-host drivers (libvirt) or one shared driver.
         const apis = new Map<Driver, string>([[target.driver, p]]);
         for (const site of target.sites ?? []) if (!apis.has(site.driver)) apis.set(site.driver, `${p} ${site.name}`);
@@ -358,7 +358,7 @@ async function inventoryTarget(opts: { config: string; platform?: Platform[] }) 
   const p = chosen[0] as Platform;
   if (!config.platforms[p as keyof typeof config.platforms])
     throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
-  return connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() });
+  return connectTarget(p, config.platforms, { runId: newRunId(), transcript: new Transcript() });
 }
 
 const inventoryCmd = program
@@ -430,7 +430,9 @@ program
     const chosen = opts.platform ?? configuredPlatforms(config);
     const drivers = [];
     for (const p of chosen)
-      drivers.push((await connectTarget(p, config, { runId: newRunId(), transcript: new Transcript() })).driver);
+      drivers.push(
+        (await connectTarget(p, config.platforms, { runId: newRunId(), transcript: new Transcript() })).driver,
+      );
     const ac = new AbortController();
     const stop = () => ac.abort();
     // `on`, not `once`: execa's exit hook re-raises a signal when no other listener is left, killing us before the summary.

@@ -22,7 +22,17 @@ const allowed: Record<string, string[]> = {
   'run/': ['lab/', 'adapters/', 'adapters/contract/', 'features/', 'requirements/', 'evidence/', 'host/'],
   // Reports read bundles, never platforms.
   'reports/': ['requirements/', 'evidence/', 'host/'],
-  'bench/': ['reports/', 'run/', 'lab/', 'adapters/', 'adapters/contract/', 'features/', 'requirements/', 'evidence/', 'host/'],
+  'bench/': [
+    'reports/',
+    'run/',
+    'lab/',
+    'adapters/',
+    'adapters/contract/',
+    'features/',
+    'requirements/',
+    'evidence/',
+    'host/',
+  ],
   'scripts/': ['*'],
   'fixtures/': ['evidence/'],
 };

@@ -16,7 +16,7 @@ await mkdir(dir, { recursive: true });
 const virsh = async (...args: string[]) =>
   (await execa('virsh', ['-c', 'qemu:///system', '-q', ...args], { stdin: 'ignore' })).stdout;
 const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));
-const t = await connectTarget('libvirt', config, { runId: 'fixture', transcript: new Transcript() });
+const t = await connectTarget('libvirt', config.platforms, { runId: 'fixture', transcript: new Transcript() });
 const events = execa('virsh', ['-c', 'qemu:///system', 'event', '--all', '--loop', '--timestamp'], {
   stdin: 'ignore',
   reject: false,

@@ -16,7 +16,10 @@ import { repoRoot } from '../run/vitest-run.js';
 
 const dir = join(repoRoot, 'fixtures/openstack');
 const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));
-const t = await connectTarget('openstack', config, { runId: '20261125t0000-f1f1', transcript: new Transcript() });
+const t = await connectTarget('openstack', config.platforms, {
+  runId: '20261125t0000-f1f1',
+  transcript: new Transcript(),
+});
 const driver = t.driver as OpenStackDriver;
 const s = driver.session;
 const save = async (name: string, body: unknown) =>

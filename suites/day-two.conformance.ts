@@ -1,6 +1,6 @@
 /** OPS-02, OPS-03: day-2 changes of a stopped VM, the host maintenance path, and a scripted lab. */
 import { describe } from 'vitest';
-import { Conflict, Unsupported } from '../adapters/contract/driver.js';
+import { Conflict, Unsupported } from '../adapters/contract/index.js';
 import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
 
 describe('day-2 operations', () => {

@@ -1,6 +1,6 @@
 /** DSK-01..05: attach, hot-attach, detach and re-attach with data, grow, and volume inventory. */
 import { describe } from 'vitest';
-import type { VmRef } from '../adapters/contract/driver.js';
+import type { VmRef } from '../adapters/contract/index.js';
 import { lastState } from '../host/guest/report.js';
 import { baseSpec, blankDisksUserData, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
 

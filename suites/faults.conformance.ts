@@ -3,7 +3,7 @@
  * the control daemon down, API errors, a full storage pool, a bad spec.
  */
 import { describe } from 'vitest';
-import { type Driver, isVmconformError, type VmRef, type VmSpec } from '../adapters/contract/driver.js';
+import { type Driver, isVmconformError, type VmRef, type VmSpec } from '../adapters/contract/index.js';
 import { baseSpec, currentRun, ownedVms, type ReqContext, requirement } from './harness.js';
 
 /** The error a call gave, or undefined if it succeeded; with how long it took to come back. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Driver } from '../adapters/contract/driver.js';
+import type { Driver } from '../adapters/contract/index.js';
 import type { TimelineEntry } from '../evidence/bundle.js';
 import { recordTimeline } from './harness.js';
 

@@ -16,10 +16,10 @@ import type {
   Target,
   VmRef,
   VmSpec,
-} from '../adapters/contract/driver.js';
-import { newRunId, platforms, Unsupported } from '../adapters/contract/driver.js';
+} from '../adapters/contract/index.js';
+import { newRunId, Unsupported } from '../adapters/contract/index.js';
 import { type LabConfig, loadLabConfig } from '../adapters/lab-config.js';
-import { connectTarget } from '../adapters/platforms.js';
+import { connectTarget, platforms } from '../adapters/platforms.js';
 import type { TimelineEntry } from '../evidence/bundle.js';
 import { Checks } from '../evidence/checks.js';
 import { redact, redactText } from '../evidence/redact.js';
@@ -28,8 +28,8 @@ import { Transcript } from '../evidence/transcript.js';
 import type { RequirementOutcome } from '../evidence/verdict.js';
 import { boots, diskBySerial, type GuestReport } from '../host/guest/report.js';
 import { defaultWaitPolicies, waitFor } from '../host/wait.js';
+import { classifyFinding, knownFindings, knownFindingsEnv } from '../requirements/known-findings.js';
 import type { RequirementId } from '../requirements/registry.js';
-import { classifyFinding, knownFindings, knownFindingsEnv } from '../run/known-findings.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -93,13 +93,13 @@ let runPromise: Promise<Run> | undefined;
 export function currentRun(): Promise<Run> {
   runPromise ??= (async () => {
     const platform = (process.env.VMCONFORM_PLATFORM ?? 'libvirt') as Platform;
-    if (!platforms.includes(platform))
+    if (!(platforms as string[]).includes(platform))
       throw new Error(`VMCONFORM_PLATFORM=${platform}: expected one of ${platforms.join(', ')}`);
     const runId = process.env.VMCONFORM_RUN_ID ?? newRunId();
     const { config, hash } = await loadLabConfig(process.env.VMCONFORM_CONFIG ?? 'lab/lab.local.yaml');
     const transcript = new Transcript();
     const timeline: TimelineEntry[] = [];
-    const connected = await connectTarget(platform, config, { runId, transcript });
+    const connected = await connectTarget(platform, config.platforms, { runId, transcript });
     const target: Target = { ...connected, driver: recordTimeline(connected.driver, timeline) };
     const caps = await target.driver.capabilities();
     const outDir = process.env.VMCONFORM_OUT ?? join(config.outputDir, runId, platform);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe } from 'vitest';
-import { Conflict, Unsupported, type VmRef } from '../adapters/contract/driver.js';
+import { Conflict, Unsupported, type VmRef } from '../adapters/contract/index.js';
 import { diskBySerial } from '../host/guest/report.js';
 import {
   baseSpec,

@@ -4,7 +4,7 @@
  */
 import { connect, type NatsConnection } from 'nats';
 import { describe } from 'vitest';
-import { PrereqMissing, type VmRef } from '../adapters/contract/driver.js';
+import { PrereqMissing, type VmRef } from '../adapters/contract/index.js';
 import { loadLabConfig, resolveSecret } from '../adapters/lab-config.js';
 import { NatsBridge } from '../features/bridge.js';
 import type { BridgeMessage } from '../features/bridge-message.js';

@@ -1,6 +1,6 @@
 /** INV-01, INV-03, INV-04, INT-01: inventory objects, placement metadata, capacity and usage, external ids. */
 import { describe } from 'vitest';
-import type { VmRef } from '../adapters/contract/driver.js';
+import type { VmRef } from '../adapters/contract/index.js';
 import { waitFor } from '../host/wait.js';
 import { baseSpec, currentRun, ownedVms, requirement, stopNow, watchEvents } from './harness.js';
 

@@ -1,6 +1,6 @@
 /** LC-01..LC-06: create, start, reboot, stop, delete, and invalid transitions, proven by API and guest. */
 import { describe } from 'vitest';
-import { Conflict, NotFound, Unsupported, type VmRef, type VmSpec } from '../adapters/contract/driver.js';
+import { Conflict, NotFound, Unsupported, type VmRef, type VmSpec } from '../adapters/contract/index.js';
 import { boots } from '../host/guest/report.js';
 import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe } from 'vitest';
-import type { Driver, Host, Site, VmRef, VmSpec } from '../adapters/contract/driver.js';
+import type { Driver, Host, Site, VmRef, VmSpec } from '../adapters/contract/index.js';
 import { isVmconformError, Timeout } from '../evidence/errors.js';
 import { boots, nicByMac } from '../host/guest/report.js';
 import { defaultWaitPolicies, waitFor } from '../host/wait.js';

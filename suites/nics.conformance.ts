@@ -1,6 +1,6 @@
 /** NIC-01, NIC-02, NIC-03, NIC-05: chosen MACs, declared order, hotplug, external bridges. */
 import { describe } from 'vitest';
-import { Unsupported, type VmRef } from '../adapters/contract/driver.js';
+import { Unsupported, type VmRef } from '../adapters/contract/index.js';
 import { boots, lastState } from '../host/guest/report.js';
 import { baseSpec, bootNumber, currentRun, ownedVms, requirement, stopNow, waitGuest } from './harness.js';
 

@@ -7,7 +7,7 @@ import {
   type PlatformEvent,
   powerStates,
   type VmRef,
-} from '../adapters/contract/driver.js';
+} from '../adapters/contract/index.js';
 import {
   baseSpec,
   bootNumber,

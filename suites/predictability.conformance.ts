@@ -3,7 +3,7 @@
  * concurrent creates and deletes all succeed or fail typed. Settings: `predictability` in the lab config.
  */
 import { describe } from 'vitest';
-import { isVmconformError, type Receipt, type VmRef } from '../adapters/contract/driver.js';
+import { isVmconformError, type Receipt, type VmRef } from '../adapters/contract/index.js';
 import { spread } from '../evidence/stats.js';
 import { baseSpec, currentRun, ownedVms, requirement, stopNow } from './harness.js';
 

@@ -40,7 +40,7 @@ import {
   type VmState,
   type Volume,
   type VolumeFile,
-} from '../contract/driver.js';
+} from '../contract/index.js';
 import type { TlsOptions } from '../http/client.js';
 import { type AsyncResult, IncusClient } from './client.js';
 import {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AuthFailed, Conflict, NotFound, PlatformError, PrereqMissing, Unsupported } from '../contract/driver.js';
+import { AuthFailed, Conflict, NotFound, PlatformError, PrereqMissing, Unsupported } from '../contract/index.js';
 import {
   capacityFrom,
   classifyIncusError,

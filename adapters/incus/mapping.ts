@@ -9,6 +9,7 @@ import {
   Conflict,
   type HostCapacity,
   NotFound,
+  nextFreeTarget,
   type OwnershipTag,
   ownershipMarker,
   type Placement,
@@ -20,8 +21,7 @@ import {
   Unsupported,
   type VmconformError,
   type VmState,
-} from '../contract/driver.js';
-import { nextFreeTarget } from '../libvirt/mapping.js';
+} from '../contract/index.js';
 
 export { nextFreeTarget };
 

@@ -1,19 +1,14 @@
 /** The Incus target: the driver from lab config plus the lab's own facts and controls. */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigInvalid } from '../../evidence/errors.js';
 import { sh } from '../../host/host.js';
 import { bridgeState, hostNetworkSnapshot } from '../../host/network.js';
-import { PrereqMissing, type Target } from '../contract/driver.js';
-import type { LabConfig } from '../lab-config.js';
-import type { TargetOptions } from '../platforms.js';
+import { type ConnectOptions, PrereqMissing, type Target } from '../contract/index.js';
 import { type IncusConfig, IncusDriver } from './adapter.js';
+import type { IncusPlatformConfig } from './config.js';
 import { incusLabDefaults, readIncusLabState, restartIncusd, startIncusdAgain, stopIncusd } from './lab/lab.js';
 
-export async function connectIncus(config: LabConfig, opts: TargetOptions): Promise<Target> {
-  const c = config.platforms.incus;
-  if (!c)
-    throw new ConfigInvalid('platforms.incus: missing from the lab config (expected an incus section to run incus)');
+export async function connectIncus(c: IncusPlatformConfig, opts: ConnectOptions): Promise<Target> {
   const local = !c.url;
   const state = local ? await readIncusLabState() : undefined;
   if (local && !state) throw new PrereqMissing('the incus lab state is missing: run `vmconform lab up incus` first');
@@ -94,6 +89,6 @@ export async function connectIncus(config: LabConfig, opts: TargetOptions): Prom
 }
 
 async function readSecretFile(ref: { file: string } | { env: string }): Promise<string> {
-  const { resolveSecret } = await import('../lab-config.js');
+  const { resolveSecret } = await import('../contract/index.js');
   return resolveSecret(ref, 'platforms.incus.tls');
 }

@@ -45,7 +45,7 @@ import {
   type VmState,
   type Volume,
   type VolumeFile,
-} from '../contract/driver.js';
+} from '../contract/index.js';
 import {
   type BackupDisk,
   type BackupManifest,

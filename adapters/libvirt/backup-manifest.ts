@@ -5,7 +5,7 @@
  */
 
 import { PlatformError } from '../../evidence/errors.js';
-import type { AttachedDisk, Backup, VmConfig, VmRef } from '../contract/driver.js';
+import type { AttachedDisk, Backup, VmConfig, VmRef } from '../contract/index.js';
 
 export const backupSchema = 'vmconform.libvirt-backup/v1';
 export const manifestFile = 'manifest.json';

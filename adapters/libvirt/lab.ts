@@ -1,15 +1,11 @@
-/**
- * The embedded local libvirt lab: packages, daemons (started by hand, only ours stopped), guest
- * artefacts built offline, a dedicated pool, image, networks, and a bridge libvirt did not create.
- */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { buildGuest, guestArtefacts } from '../../host/guest/artefacts.js';
 import { ensurePackages, findPid, readJson, type Say, sh, startDaemon, stopPid, writeJson } from '../../host/host.js';
 import { defaultWaitPolicies, waitFor } from '../../host/wait.js';
-import type { Capabilities } from '../contract/driver.js';
+import type { Capabilities } from '../contract/index.js';
 
 export const libvirtLabDefaults = {
   root: '/var/lib/vmconform',
@@ -61,22 +57,7 @@ export const packages = [
 
 const d = libvirtLabDefaults;
 const statePath = join(d.root, 'libvirt', 'lab.json');
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * Guest artefacts live in a folder named for the guest sources (init + build script), so checkouts
- * with different guests on one machine each boot their own instead of rebuilding over each other.
- */
-export async function guestDir(): Promise<string> {
-  const h = createHash('sha256');
-  for (const f of ['host/guest/init', 'host/guest/build-guest.sh']) h.update(await readFile(join(repoRoot, f)));
-  return join(d.root, 'guest', h.digest('hex').slice(0, 12));
-}
-
-export async function guestArtefacts(): Promise<{ kernel: string; initrd: string; base: string }> {
-  const dir = await guestDir();
-  return { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), base: join(dir, 'base.img') };
-}
+const _repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * libvirtd runs with the lab's own config file: access to the read-write socket by group (a documented
@@ -245,13 +226,7 @@ export async function libvirtUp(say: Say): Promise<LibvirtLabState> {
   await waitForLibvirt();
   say('libvirtd answers');
 
-  const build = await execa('bash', [join(repoRoot, 'host/guest/build-guest.sh'), await guestDir()], {
-    stdin: 'ignore',
-    reject: false,
-    all: true,
-  });
-  if (build.exitCode !== 0) throw new Error(`guest image build failed:\n${build.all}`);
-  say(build.stdout.trim().split('\n').filter(Boolean).pop() ?? 'guest artefacts ready');
+  say(await buildGuest());
   const { kernel, initrd, base } = await guestArtefacts();
 
   const accel = previous?.accel

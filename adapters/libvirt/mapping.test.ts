@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PlatformError, powerStates } from '../contract/driver.js';
+import { PlatformError, powerStates } from '../contract/index.js';
 import {
   buildDomainXml,
   imageVolumeName,

@@ -18,7 +18,7 @@ import {
   type VmConfig,
   type VmMetrics,
   type Volume,
-} from '../contract/driver.js';
+} from '../contract/index.js';
 
 export const metadataNamespace = 'urn:dataverket:vmconform:1';
 
@@ -441,19 +441,7 @@ export function ownedVolumeRun(name: string): string | undefined {
 }
 
 /** Deterministic virtio target names: vda is boot, data disks follow in declared order. */
-export function targetFor(index: number): string {
-  if (index < 0 || index > 24)
-    throw new PlatformError(`no virtio target for disk index ${index}`, 'too-many-disks', '');
-  return `vd${String.fromCharCode(97 + index)}`;
-}
-
-export function nextFreeTarget(used: string[]): string {
-  for (let i = 1; i < 25; i++) {
-    const t = targetFor(i);
-    if (!used.includes(t)) return t;
-  }
-  throw new PlatformError('no free virtio target', 'too-many-disks', used.join(','));
-}
+export { nextFreeTarget, targetFor } from '../contract/index.js';
 
 /**
  * libvirt has no image versions: the adapter publishes version V of image N as volume `N--V` in the

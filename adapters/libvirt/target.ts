@@ -2,13 +2,20 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigInvalid } from '../../evidence/errors.js';
+import { guestArtefacts } from '../../host/guest/artefacts.js';
 import { sh } from '../../host/host.js';
 import { bridgeState, hostNetworkSnapshot } from '../../host/network.js';
-import { type LabFacts, PrereqMissing, type Site, type Target } from '../contract/driver.js';
-import { type LabConfig, type LibvirtSiteConfig, resolveSecret } from '../lab-config.js';
-import type { TargetOptions } from '../platforms.js';
+import {
+  type ConnectOptions,
+  type LabFacts,
+  PrereqMissing,
+  resolveSecret,
+  type Site,
+  type Target,
+} from '../contract/index.js';
 import { type LibvirtConfig, LibvirtDriver } from './adapter.js';
-import { guestArtefacts, readLibvirtLabState, restartLibvirtd, startLibvirtd, stopLibvirtd } from './lab.js';
+import type { LibvirtPlatformConfig, LibvirtSiteConfig } from './config.js';
+import { readLibvirtLabState, restartLibvirtd, startLibvirtd, stopLibvirtd } from './lab.js';
 import { knownHostKeys, type RemoteHost } from './remote-console.js';
 import { cutSiteBLink, restoreSiteBLink, siteB, siteBRunning } from './site-b/lab.js';
 
@@ -38,10 +45,10 @@ async function remoteHost(s: Pick<LibvirtSiteConfig, 'uri' | 'ssh'>, field: stri
 
 /** Further sites: each its own libvirt host and driver, labelled from the config. */
 async function siteEntries(
-  config: NonNullable<LabConfig['platforms']['libvirt']>,
+  config: LibvirtPlatformConfig,
   base: LibvirtConfig,
   lab: LabFacts,
-  opts: TargetOptions,
+  opts: ConnectOptions,
 ): Promise<{ sites: Site[]; missing: string[] }> {
   const out: Site[] = [];
   const missing: string[] = [];
@@ -78,12 +85,7 @@ async function siteEntries(
   return { sites: out, missing };
 }
 
-export async function connectLibvirt(config: LabConfig, opts: TargetOptions): Promise<Target> {
-  const c = config.platforms.libvirt;
-  if (!c)
-    throw new ConfigInvalid(
-      `platforms.libvirt: missing from the lab config (expected a libvirt section to run libvirt)`,
-    );
+export async function connectLibvirt(c: LibvirtPlatformConfig, opts: ConnectOptions): Promise<Target> {
   const state = await readLibvirtLabState();
   if (!state) throw new PrereqMissing('the libvirt lab state is missing: run `vmconform lab up libvirt` first');
   const accel = c.accel === 'auto' ? state.accel : c.accel;

@@ -41,7 +41,7 @@ import {
   type VmState,
   type Volume,
   type VolumeFile,
-} from '../contract/driver.js';
+} from '../contract/index.js';
 import type { HttpResponse, RequestOptions } from '../http/client.js';
 import type { OpenStackSession, ServiceType } from './client.js';
 import {

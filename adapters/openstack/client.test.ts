@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Transcript } from '../../evidence/transcript.js';
 import { lastState } from '../../host/guest/report.js';
-import { AuthFailed, PlatformError } from '../contract/driver.js';
+import { AuthFailed, PlatformError } from '../contract/index.js';
 import { OpenStackDriver } from './adapter.js';
 import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
 import { SimCloud } from './simulator/cloud.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { registerSecret } from '../../evidence/redact.js';
 import { pidAlive, readJson, type Say, spawnBackground, stopPid, writeJson } from '../../host/host.js';
 import { defaultWaitPolicies, waitFor } from '../../host/wait.js';
-import { NotFound, ownedKinds } from '../contract/driver.js';
+import { NotFound, ownedKinds } from '../contract/index.js';
 
 const root = '/var/lib/vmconform/openstack';
 

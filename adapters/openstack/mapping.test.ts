@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseConsole } from '../../host/guest/report.js';
-import { AuthFailed, Conflict, NotFound, PlatformError } from '../contract/driver.js';
+import { AuthFailed, Conflict, NotFound, PlatformError } from '../contract/index.js';
 import {
   actionStatus,
   attachedDisks,

@@ -18,7 +18,7 @@ import {
   type VmconformError,
   type VmMetrics,
   type Volume,
-} from '../contract/driver.js';
+} from '../contract/index.js';
 
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;

@@ -1,11 +1,10 @@
 /** The OpenStack target: a Keystone session and the driver from lab config, plus the lab's own facts and controls. */
 import { readFile } from 'node:fs/promises';
 import { ConfigInvalid } from '../../evidence/errors.js';
-import type { Capabilities, Target } from '../contract/driver.js';
-import { type LabConfig, type OpenStackPlatformConfig, resolveSecret } from '../lab-config.js';
-import type { TargetOptions } from '../platforms.js';
+import { type Capabilities, type ConnectOptions, resolveSecret, type Target } from '../contract/index.js';
 import { OpenStackDriver } from './adapter.js';
 import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
+import type { OpenStackPlatformConfig } from './config.js';
 import { readOpenStackLabState, restartOpenStackSimulator } from './lab.js';
 
 async function resolveAuth(c: OpenStackPlatformConfig): Promise<OpenStackAuth> {
@@ -22,9 +21,7 @@ async function resolveAuth(c: OpenStackPlatformConfig): Promise<OpenStackAuth> {
   };
 }
 
-export async function connectOpenStack(config: LabConfig, opts: TargetOptions): Promise<Target> {
-  const c = config.platforms.openstack;
-  if (!c) throw new ConfigInvalid('platforms.openstack: missing from the lab config (expected an openstack section)');
+export async function connectOpenStack(c: OpenStackPlatformConfig, opts: ConnectOptions): Promise<Target> {
   const auth = await resolveAuth(c);
   const tls = c.tls
     ? {

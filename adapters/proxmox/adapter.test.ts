@@ -11,8 +11,15 @@ import { Transcript } from '../../evidence/transcript.js';
 import { makeCert } from '../../host/certs.js';
 import { lastState } from '../../host/guest/report.js';
 import { defaultWaitPolicies } from '../../host/wait.js';
-import { removeOwned } from '../../run/runs.js';
-import { AuthFailed, Conflict, NotFound, NotOwned, PlatformError, type VmSpec } from '../contract/driver.js';
+import {
+  AuthFailed,
+  Conflict,
+  NotFound,
+  NotOwned,
+  PlatformError,
+  removeOwned,
+  type VmSpec,
+} from '../contract/index.js';
 import { type ProxmoxConfig, ProxmoxDriver } from './adapter.js';
 import { ProxmoxClient, TaskFailed } from './client.js';
 import { ProxmoxSimulator } from './simulator/simulator.js';

@@ -47,7 +47,7 @@ import {
   type VmState,
   type Volume,
   type VolumeFile,
-} from '../contract/driver.js';
+} from '../contract/index.js';
 import type { TlsOptions } from '../http/client.js';
 import { type Params, ProxmoxClient } from './client.js';
 import {

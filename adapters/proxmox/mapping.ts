@@ -13,8 +13,8 @@ import type {
   PowerState,
   TaskInfo,
   VmConfig,
-} from '../contract/driver.js';
-import { ownershipMarker } from '../contract/driver.js';
+} from '../contract/index.js';
+import { ownershipMarker } from '../contract/index.js';
 
 export interface Upid {
   node: string;

@@ -2,12 +2,11 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigInvalid } from '../../evidence/errors.js';
 import { defaultWaitPolicies } from '../../host/wait.js';
-import type { Target } from '../contract/driver.js';
+import { type ConnectOptions, resolveSecret, type Target } from '../contract/index.js';
 import type { TlsOptions } from '../http/client.js';
-import { type LabConfig, resolveSecret } from '../lab-config.js';
-import type { TargetOptions } from '../platforms.js';
 import { type ProxmoxConfig, ProxmoxDriver } from './adapter.js';
 import { ProxmoxClient } from './client.js';
+import type { ProxmoxPlatformConfig } from './config.js';
 import { restartProxmoxSimulator } from './lab.js';
 
 const readField = (path: string, field: string) =>
@@ -18,9 +17,7 @@ const readField = (path: string, field: string) =>
     },
   );
 
-export async function connectProxmox(config: LabConfig, opts: TargetOptions): Promise<Target> {
-  const c = config.platforms.proxmox;
-  if (!c) throw new ConfigInvalid('platforms.proxmox: missing from the lab config (expected a proxmox section)');
+export async function connectProxmox(c: ProxmoxPlatformConfig, opts: ConnectOptions): Promise<Target> {
   const tokenSecret = await resolveSecret(c.tokenSecret, 'platforms.proxmox.tokenSecret');
   const tls: TlsOptions = {};
   if (c.tls.caFile) tls.ca = await readField(c.tls.caFile, 'platforms.proxmox.tls.caFile');

@@ -8,10 +8,10 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { buildGuest, guestArtefacts } from '../../../host/guest/artefacts.js';
 import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../../../host/host.js';
 import { defaultWaitPolicies, waitFor } from '../../../host/wait.js';
-import type { Capabilities } from '../../contract/driver.js';
-import { readLibvirtLabState } from '../../libvirt/lab.js';
+import type { Capabilities } from '../../contract/index.js';
 
 export const incusLabDefaults = {
   root: '/var/lib/vmconform/incus',
@@ -52,7 +52,6 @@ export interface IncusLabState {
 
 const statePath = join(d.root, 'lab.json');
 const imageDir = join(d.root, 'images');
-const guestDir = '/var/lib/vmconform/guest';
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const backports = '/etc/apt/sources.list.d/vmconform-bookworm-backports.sources';
 
@@ -205,24 +204,12 @@ async function imageFingerprint(alias: string): Promise<string | undefined> {
   return r.exitCode === 0 ? /Fingerprint:\s*([0-9a-f]+)/.exec(r.stdout)?.[1] : undefined;
 }
 
-/**
- * The kernel, initramfs and base disk the VM image is made from: the libvirt lab's (wherever its state
- * says they are), else built here with the same script.
- */
-async function guestArtefacts(say: Say): Promise<IncusLabState['guest']> {
-  const libvirt = await readLibvirtLabState();
-  const dir = libvirt?.kernel ? dirname(libvirt.kernel) : guestDir;
-  const have = async (f: string) => (await sh('test', ['-s', join(dir, f)], { allowFail: true })).exitCode === 0;
-  if (!(await have('base.img')) || !(await have('vmlinuz'))) {
-    if (dir !== guestDir) throw new Error(`the libvirt lab state names ${dir}, which lacks base.img or vmlinuz`);
-    await ensurePackages(['cpio', 'genisoimage'], say);
-    const g = await execa('bash', [join(repoRoot, 'host/guest/build-guest.sh'), guestDir], {
-      reject: false,
-      all: true,
-    });
-    if (g.exitCode !== 0) throw new Error(`guest build failed:\n${g.all}`);
-  }
-  return { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), baseImage: join(dir, 'base.img') };
+/** The kernel, initramfs and base disk the VM image is made from: this checkout's guest, built if missing. */
+async function ensureGuest(say: Say): Promise<IncusLabState['guest']> {
+  await ensurePackages(['busybox-static', 'cpio', 'genisoimage'], say);
+  await buildGuest();
+  const g = await guestArtefacts();
+  return { kernel: g.kernel, initrd: g.initrd, baseImage: g.base };
 }
 
 async function ensureImages(say: Say, guest: IncusLabState['guest']): Promise<IncusLabState['images']> {
@@ -364,7 +351,7 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
   const t0 = performance.now();
   const previous = await readIncusLabState();
   await installIncus(say);
-  const guest = await guestArtefacts(say);
+  const guest = await ensureGuest(say);
   const started = await startIncusd(say);
   await ensureInit(say);
   await ensureProject();

@@ -10,9 +10,10 @@ import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrereqMissing } from '../../../evidence/errors.js';
+import { guestArtefacts } from '../../../host/guest/artefacts.js';
 import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../../../host/host.js';
 import { defaultWaitPolicies, waitFor } from '../../../host/wait.js';
-import { guestArtefacts, libvirtLabDefaults, readLibvirtLabState, removeOwnedDomains } from '../lab.js';
+import { libvirtLabDefaults, readLibvirtLabState, removeOwnedDomains } from '../lab.js';
 
 export const siteB = {
   name: 'site-b',

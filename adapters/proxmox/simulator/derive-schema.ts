@@ -147,12 +147,12 @@ export function differences(base: Json, older: Json): Json {
   return out;
 }
 
-if (process.argv[1]?.endsWith('derive-proxmox-schema.ts')) {
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1])) {
   // <apidata.js> <commit> <version> [<older apidata.js> <older commit> <older version>]
   const [file, commit, version, oldFile, oldCommit, oldVersion] = process.argv.slice(2);
   if (!file || !commit || !version) {
     process.stderr.write(
-      'usage: derive-proxmox-schema.ts <apidata.js> <pve-docs commit> <PVE version> [<older apidata.js> <commit> <version>]\n',
+      'usage: adapters/proxmox/simulator/derive-schema.ts <apidata.js> <pve-docs commit> <PVE version> [<older apidata.js> <commit> <version>]\n',
     );
     process.exit(2);
   }

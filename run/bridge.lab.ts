@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { connect } from 'nats';
 import { describe, expect, it } from 'vitest';
-import { newRunId } from '../adapters/contract/driver.js';
+import { newRunId } from '../adapters/contract/index.js';
 import { loadLabConfig } from '../adapters/lab-config.js';
 import { connectTarget } from '../adapters/platforms.js';
 import { Transcript } from '../evidence/transcript.js';
+import type { BridgeMessage } from '../features/bridge-message.js';
 import { defaultWaitPolicies, waitFor } from '../host/wait.js';
-import { repoRoot } from '../run/vitest-run.js';
-import type { BridgeMessage } from './bridge-message.js';
+import { repoRoot } from './vitest-run.js';
 
 describe('vmconform bridge', () => {
   it('publishes a platform change to NATS and prints its summary on Ctrl-C', async () => {
@@ -32,7 +32,7 @@ describe('vmconform bridge', () => {
       reject: false,
       detached: true,
     });
-    const t = await connectTarget('libvirt', config, { runId: newRunId(), transcript: new Transcript() });
+    const t = await connectTarget('libvirt', config.platforms, { runId: newRunId(), transcript: new Transcript() });
     let vmName = '';
     try {
       let out = '';

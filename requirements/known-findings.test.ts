@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { requirements } from '../requirements/registry.js';
 import { classifyFinding, type KnownFinding, knownFindings } from './known-findings.js';
+import { requirements } from './registry.js';
 
 const finding: KnownFinding = {
   platform: 'incus',

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import { loadLabConfig } from '../adapters/lab-config.js';
+import { launchChromium, openReport } from '../reports/chromium.js';
 import { repoRoot } from '../run/vitest-run.js';
-import { launchChromium, openReport } from './chromium.js';
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -1,7 +1,7 @@
 /** Constructed bundles for unit tests of the scorer and the renderers (not used at run time). */
-import { type Bundle, type BundleTest, bundleSchemaVersion, type EvidenceKind } from '../evidence/bundle.js';
-import { summarise } from '../evidence/results.js';
-import type { Verdict } from '../evidence/verdict.js';
+import { type Bundle, type BundleTest, bundleSchemaVersion, type EvidenceKind } from './bundle.js';
+import { summarise } from './results.js';
+import type { Verdict } from './verdict.js';
 
 export interface Spec {
   verdict: Verdict;

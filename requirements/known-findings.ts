@@ -10,7 +10,9 @@
  * purpose (`documented` names the source). One entry per finding, matched on the reason so a different
  * failure of the same requirement still fails.
  */
-import type { Platform } from '../adapters/contract/driver.js';
+/** A registered platform name. */
+type Platform = string;
+
 import type { RequirementOutcome } from '../evidence/verdict.js';
 
 export interface KnownFinding {
@@ -72,7 +74,7 @@ export function classifyFinding(
     return {
       kind: 'stale',
       finding: f,
-      message: `known platform finding no longer reproduces: ${f.platform} ${f.requirement} now ${outcome.verdict}; remove it from run/known-findings.ts (${f.why})`,
+      message: `known platform finding no longer reproduces: ${f.platform} ${f.requirement} now ${outcome.verdict}; remove it from requirements/known-findings.ts (${f.why})`,
     };
   }
   if (outcome.verdict !== 'fail') return { kind: 'none' };

@@ -1,0 +1,15 @@
+/** The guest concern: what the guest itself says, read through whatever channel the platform has. */
+import type { GuestReport } from '../../host/guest/report.js';
+import type { VmRef } from './vms.js';
+
+export type { GuestReport } from '../../host/guest/report.js';
+
+/** The guest-side view: what the guest itself says about its boot, disks and NICs. */
+export interface GuestProbe {
+  readonly kind: 'serial-console' | 'agent' | 'exec';
+  read(): Promise<GuestReport>;
+}
+
+export interface GuestOps {
+  guest(vm: VmRef): GuestProbe;
+}

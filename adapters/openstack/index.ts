@@ -1,0 +1,17 @@
+/** OpenStack, registered once: everything about it (adapter, lab) lives in this folder. */
+import { definePlatform } from '../contract/index.js';
+import { openstackConfigSchema } from './config.js';
+
+export const openstack = definePlatform({
+  name: 'openstack',
+  configSchema: openstackConfigSchema,
+  connect: async (section, opts) => (await import('./target.js')).connectOpenStack(section, opts),
+  labs: {
+    openstack: async () => {
+      const m = await import('./lab.js');
+      return { up: m.openstackUp, down: m.openstackDown, status: m.readOpenStackLabState };
+    },
+  },
+  directBaseline: () =>
+    'no direct sequence built: against the simulator the ratio would be the adapter over raw REST calls to a simulator, not to OpenStack',
+});

@@ -1,0 +1,17 @@
+/** Proxmox VE, registered once: everything about it (adapter, simulator, lab) lives in this folder. */
+import { definePlatform } from '../contract/index.js';
+import { proxmoxConfigSchema } from './config.js';
+
+export const proxmox = definePlatform({
+  name: 'proxmox',
+  configSchema: proxmoxConfigSchema,
+  connect: async (section, opts) => (await import('./target.js')).connectProxmox(section, opts),
+  labs: {
+    proxmox: async () => {
+      const m = await import('./lab.js');
+      return { up: m.proxmoxUp, down: m.proxmoxDown, status: m.readProxmoxLabState };
+    },
+  },
+  directBaseline: () =>
+    'no direct sequence built: against the simulator the ratio would be the adapter over raw REST calls to a simulator, not to Proxmox VE',
+});
