@@ -1,0 +1,48 @@
+/** `vmconform evaluate`: the main job, labs up, suites per platform, bundles and one report. */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { summaryLines, writeReport } from '../../reports/write.js';
+import { type EvaluateOptions, evaluate } from '../../run/evaluate.js';
+import { platformList, say } from '../options.js';
+
+export function registerEvaluate(program: Command): void {
+  program
+    .command('evaluate')
+    .description(
+      'bring up the local lab (unless --no-lab), run the conformance suites per platform, write an evidence bundle per platform and one report (HTML, Markdown, JUnit) under <output folder>/<run>/',
+    )
+    .option(
+      '-c, --config <file>',
+      'lab config (YAML); secrets are referenced by env var or file, never given here',
+      'lab/lab.local.yaml',
+    )
+    .option(
+      '-p, --platform <list>',
+      'comma-separated platforms to evaluate (default: every platform in the config)',
+      platformList,
+    )
+    .option('-o, --out <dir>', 'output folder (default: outputDir from the config)')
+    .option(
+      '-r, --requirement <pattern>',
+      "only tests whose requirement ids match this regular expression, e.g. LC-0 or 'DSK|NIC'",
+    )
+    .option('--no-lab', 'do not bring the local lab up first (use for a remote lab host)')
+    .action(async (opts: EvaluateOptions) => {
+      let reportFailed = false;
+      const code = await evaluate(opts, say, async (e) => {
+        // A platform run that failed before its suites wrote anything has no bundle to show.
+        const written = e.bundles.filter((b) => existsSync(b));
+        if (written.length === 0) return;
+        await writeReport({ bundles: written, out: e.outDir }).then(
+          (r) => {
+            for (const line of summaryLines(r)) say(line);
+          },
+          (err: unknown) => {
+            say(`report not written: ${err instanceof Error ? err.message : String(err)}`);
+            reportFailed = true;
+          },
+        );
+      });
+      process.exitCode = code === 0 && reportFailed ? 1 : code;
+    });
+}
