@@ -7,6 +7,7 @@ import { registerEvaluate } from './commands/evaluate.js';
 import { registerFaultProxy } from './commands/fault-proxy.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerLab } from './commands/lab.js';
+import { registerPreflight } from './commands/preflight.js';
 import { registerReport } from './commands/report.js';
 import { registerRequirements } from './commands/requirements.js';
 import { registerSweep } from './commands/sweep.js';
@@ -23,6 +24,7 @@ const program = new Command()
 
 for (const register of [
   registerLab,
+  registerPreflight,
   registerEvaluate,
   registerReport,
   registerTest,

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Transcript } from '../../evidence/transcript.js';
 import { defaultWaitPolicies } from '../../host/wait.js';
 import type { Lab, Say } from './lab.js';
+import type { PreflightCheck } from './preflight.js';
 import type { Target } from './target.js';
 
 export interface ConnectOptions {
@@ -48,6 +49,11 @@ export interface PlatformDescriptor<Name extends string = string, Schema extends
     runId: string;
     labState: unknown;
   }): DirectBaseline | string | Promise<DirectBaseline | string>;
+  /**
+   * Platform-specific preflight checks against a connected target (privileges, versions, services,
+   * storages, templates); the generic ones (connection, capabilities' missing prerequisites) run for all.
+   */
+  preflight?(ctx: { section: z.output<Schema>; target: Target }): Promise<PreflightCheck[]>;
   /** Manual assessment file name under reports/assessments/ (default `<name>.yaml`). */
   assessment?: string;
 }

@@ -14,6 +14,7 @@ export * from './lab.js';
 export * from './nics.js';
 export * from './owned.js';
 export * from './platform.js';
+export * from './preflight.js';
 export * from './target.js';
 export * from './vms.js';
 export * from './wait.js';
