@@ -66,9 +66,14 @@ export interface SiteBLabState {
   startedPids: Partial<Record<Daemon, number>>;
   createdNetns: boolean;
   bringUp: { ms: number; at: string; cold: boolean; daemonsReadyMs?: number };
+  /** False from the moment daemons start until the bring-up finished (networks, pool, image). */
+  ready?: boolean;
   /** Resident memory of site B's daemons after bring-up (KiB), from /proc/PID/status. */
   rssKiB?: Partial<Record<Daemon, number>>;
 }
+
+/** The bridges of site B's two isolated networks; they exist only inside its namespace. */
+const bridges = ['vmcbr0', 'vmcbr1'] as const;
 
 export const readSiteBState = () => readJson<SiteBLabState>(paths.state);
 
@@ -262,8 +267,8 @@ async function ensureLibvirtObjects(basePath: string): Promise<void> {
   }
   // Isolated networks inside the namespace: their bridges exist only there, so names match site A's.
   for (const [name, bridge] of [
-    [d.network, 'vmcbr0'],
-    [d.network2, 'vmcbr1'],
+    [d.network, bridges[0]],
+    [d.network2, bridges[1]],
   ] as const) {
     if ((await virsh(['net-info', name], true)).exitCode !== 0) {
       const f = join(root, `${name}.xml`);
@@ -283,6 +288,18 @@ async function waitForSite(): Promise<void> {
   );
 }
 
+/**
+ * Daemons that died without `lab down` leave their networks' bridges in our namespace; the fresh
+ * libvirtd's net-start would then fail with "File exists" and every site-B VM with "network is
+ * not active". The namespace is the lab's own, so its bridges are too.
+ */
+async function removeStaleBridges(say: Say): Promise<void> {
+  for (const bridge of bridges) {
+    const gone = await sh('ip', ['-n', siteB.netns, 'link', 'del', bridge], { allowFail: true });
+    if (gone.exitCode === 0) say(`removed stale bridge ${bridge} left in ${siteB.netns} by daemons that died`);
+  }
+}
+
 async function allRunning(pids: Partial<Record<Daemon, number>>): Promise<boolean> {
   for (const d of daemons) if (!(await stillOurs(d, pids[d]))) return false;
   return true;
@@ -294,6 +311,8 @@ export async function siteBRunning(): Promise<SiteBLabState | string> {
   if (!state) return 'site-b was never brought up here: run `vmconform lab up site-b`';
   if (!(await allRunning(state.startedPids)))
     return 'site-b is not running (its daemons are gone): run `vmconform lab up site-b`';
+  if (state.ready === false)
+    return 'site-b did not finish its last bring-up (its networks or pool may be inactive): run `vmconform lab up site-b`';
   return state;
 }
 
@@ -321,6 +340,7 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
     // A partial set (one daemon died) is restarted whole: they share one mount namespace.
     await stopDaemons(pids, say);
     for (const d of daemons) await rm(join(paths.pids, `${d}.pid`), { force: true });
+    await removeStaleBridges(say);
     const inside = fileURLToPath(new URL('./inside.sh', import.meta.url));
     const t1 = performance.now();
     await sh('ip', ['netns', 'exec', siteB.netns, 'unshare', '-m', '--propagation', 'private', 'sh', inside, root]);
@@ -331,7 +351,7 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
     pids = value;
     say(`started site-b virtlogd (pid ${pids.virtlogd}), libvirtd (pid ${pids.libvirtd}), sshd (pid ${pids.sshd})`);
     // Recorded before anything else can fail, so `down` always knows what to stop.
-    await writeJson(paths.state, { ...(previous ?? {}), ...facts(pids) });
+    await writeJson(paths.state, { ...(previous ?? {}), ...facts(pids), ready: false });
     await waitForSite();
     daemonsReadyMs = Math.round(performance.now() - t1);
   }
@@ -342,6 +362,7 @@ export async function siteBUp(say: Say): Promise<SiteBLabState> {
     ...facts(pids),
     bringUp: { ms, at: new Date().toISOString(), cold: !previous, ...(daemonsReadyMs ? { daemonsReadyMs } : {}) },
     rssKiB: await rss(pids),
+    ready: true,
   };
   await writeJson(paths.state, state);
   say(`site-b up in ${(ms / 1000).toFixed(1)} s (${siteBUri.split('?')[0]})`);
