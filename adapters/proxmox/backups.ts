@@ -7,12 +7,11 @@ import {
   type Backup,
   type BackupOps,
   NotFound,
-  NotOwned,
   type Receipt,
   type RestoreOptions,
   type VmRef,
 } from '../contract/index.js';
-import type { ProxmoxBase } from './core.js';
+import { ownerIf, type ProxmoxBase } from './core.js';
 import { buildTags, parseConfig } from './mapping.js';
 
 export class ProxmoxBackups implements BackupOps {
@@ -82,7 +81,7 @@ export class ProxmoxBackups implements BackupOps {
     const { b } = this;
     const found = (await b.backupVolumes()).find((x) => x.volid === id);
     if (!found) throw new NotFound(`proxmox: no backup ${id} in ${b.c.backupStorage}`);
-    if (!found.runId) throw new NotOwned(`proxmox: backup ${id} carries no vmconform note; not deleting it`);
+    b.ensureOwned(ownerIf(found.runId !== undefined), `backup ${id}`);
     const r = await b.mutate(
       'DELETE',
       `${b.nodePath}/storage/${encodeURIComponent(b.c.backupStorage)}/content/${encodeURIComponent(id)}`,

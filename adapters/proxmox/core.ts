@@ -15,8 +15,8 @@ import {
   type DiskSpec,
   type NicSpec,
   NotFound,
-  NotOwned,
   type OwnedObject,
+  type OwnershipTag,
   ownershipMarker,
   type Placement,
   type PlatformInfo,
@@ -75,6 +75,13 @@ export interface BackupVolume {
   notes?: string;
   runId?: string;
 }
+
+/** The ownership record as the base's guard reads it, for objects that carry only a yes/no mark of it. */
+export const ownerIf = (owned: boolean): Pick<OwnershipTag, 'marker'> | undefined =>
+  owned ? { marker: ownershipMarker } : undefined;
+
+/** A VM's tags hold the ownership marker (and the run id) but no full ownership record. */
+export const tagOwner = (tags: string | undefined) => ownerIf(parseTags(tags).owned);
 
 export class ProxmoxBase extends AdapterBase {
   readonly api: ProxmoxClient;
@@ -156,8 +163,7 @@ export class ProxmoxBase extends AdapterBase {
   /** locate(), then refuse a VM that does not carry the ownership tag. */
   async mine(vm: VmRef): Promise<Located> {
     const l = await this.locate(vm);
-    if (!parseTags(l.config.tags).owned)
-      throw new NotOwned(`proxmox: VM ${l.vmid} (${vm.name}) has no '${ownershipMarker}' tag; refusing to touch it`);
+    this.ensureOwned(tagOwner(l.config.tags), `VM ${l.vmid} (${vm.name})`);
     return l;
   }
 

@@ -16,8 +16,8 @@ import {
   type Volume,
   type VolumeFile,
 } from '../contract/index.js';
-import { MiB, type ProxmoxBase } from './core.js';
-import { nextVirtioSlot, parseDisks, parseTags, resizeReturnsUpid, smbiosUuid } from './mapping.js';
+import { MiB, type ProxmoxBase, tagOwner } from './core.js';
+import { nextVirtioSlot, parseDisks, resizeReturnsUpid, smbiosUuid } from './mapping.js';
 
 interface PveStorage {
   storage: string;
@@ -66,8 +66,7 @@ export class ProxmoxDisks implements DiskOps {
       const cfg = await this.b.config(r.vmid);
       for (const [k, v] of Object.entries(cfg))
         if (/^(virtio|scsi|sata|ide|unused)\d+$/.test(k) && String(v).split(',')[0] === volid) {
-          if (!parseTags(cfg.tags).owned)
-            throw new NotOwned(`proxmox: volume ${volid} belongs to VM ${r.vmid}, which is not ours`);
+          this.b.ensureOwned(tagOwner(cfg.tags), `VM ${r.vmid} (holding volume ${volid})`);
           return { vmid: r.vmid, slot: k };
         }
     }
