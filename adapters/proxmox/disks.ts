@@ -29,7 +29,7 @@ interface PveStorage {
   avail?: number;
 }
 
-export class ProxmoxDisks implements DiskOps {
+export class ProxmoxDisks implements Omit<DiskOps, 'importVolume'> {
   constructor(private readonly b: ProxmoxBase) {}
 
   async attachDisk(vm: VmRef, disk: DiskSpec): Promise<Receipt<AttachedDisk>> {
@@ -170,10 +170,6 @@ export class ProxmoxDisks implements DiskOps {
     );
   }
 
-  async importVolume(_name: string, _src: VolumeFile): Promise<Receipt<Volume>> {
-    throw new Unsupported(
-      'volume import (upload to an import storage, then import-from) is not implemented for Proxmox yet',
-      'adapter',
-    );
-  }
+  // importVolume is not implemented (composeDriver answers Unsupported by the adapter): it would upload
+  // to an import storage, then attach with import-from.
 }

@@ -1,9 +1,13 @@
-/** Proxmox images: template VMs, named by the template's name. */
-import { type Image, type ImageOps, type ImageSource, type Receipt, Unsupported } from '../contract/index.js';
+/**
+ * Proxmox images: template VMs, named by the template's name. Import and deletion are not implemented
+ * (composeDriver answers Unsupported by the adapter): an import would upload to an import storage and make
+ * a template VM of it.
+ */
+import type { Image, ImageOps } from '../contract/index.js';
 import type { ProxmoxBase } from './core.js';
 import { parseDisks } from './mapping.js';
 
-export class ProxmoxImages implements ImageOps {
+export class ProxmoxImages implements Pick<ImageOps, 'images'> {
   constructor(private readonly b: ProxmoxBase) {}
 
   async images(): Promise<Image[]> {
@@ -19,16 +23,5 @@ export class ProxmoxImages implements ImageOps {
       });
     }
     return out;
-  }
-
-  async importImage(_src: ImageSource): Promise<Receipt<Image>> {
-    throw new Unsupported(
-      'image import (upload to an import storage, then a template VM) is not implemented for Proxmox yet',
-      'adapter',
-    );
-  }
-
-  async deleteImage(_id: string): Promise<Receipt> {
-    throw new Unsupported('image (template) deletion is not implemented for Proxmox yet', 'adapter');
   }
 }
