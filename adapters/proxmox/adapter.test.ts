@@ -20,7 +20,7 @@ import {
   removeOwned,
   type VmSpec,
 } from '../contract/index.js';
-import { type ProxmoxConfig, ProxmoxDriver } from './adapter.js';
+import { type ProxmoxConfig, proxmoxDriver } from './adapter.js';
 import { ProxmoxClient, TaskFailed } from './client.js';
 import { ProxmoxSimulator } from './simulator/simulator.js';
 
@@ -61,7 +61,7 @@ async function lab(version: string) {
     prereqMissing: {},
   };
   const transcript = new Transcript();
-  const driver = new ProxmoxDriver(config, { runId: '20261125t0000-abcd', transcript });
+  const driver = proxmoxDriver(config, { runId: '20261125t0000-abcd', transcript });
   return { sim, config, driver, transcript };
 }
 
@@ -159,7 +159,7 @@ describe('faults a real cluster produces', () => {
   });
 
   test('a bad token gets 401 after a delay: AuthFailed', async () => {
-    const bad = new ProxmoxDriver(
+    const bad = proxmoxDriver(
       { ...v8.config, tokenSecret: 'wrong-secret' },
       { runId: '20261125t0000-abcd', transcript: new Transcript() },
     );
@@ -168,7 +168,7 @@ describe('faults a real cluster produces', () => {
   });
 
   test('a certificate that does not match the pin is refused', async () => {
-    const bad = new ProxmoxDriver(
+    const bad = proxmoxDriver(
       { ...v8.config, tls: { fingerprint256: '00'.repeat(32) } },
       { runId: '20261125t0000-abcd', transcript: new Transcript() },
     );
@@ -177,7 +177,7 @@ describe('faults a real cluster produces', () => {
   });
 
   test('the simulator is labelled simulated even when a config claims a real cluster', async () => {
-    const claimsReal = new ProxmoxDriver(
+    const claimsReal = proxmoxDriver(
       { ...v8.config, simulator: false },
       { runId: '20261125t0000-abcd', transcript: new Transcript() },
     );
@@ -188,7 +188,7 @@ describe('faults a real cluster produces', () => {
 
   test('an injected 500 on a read is retried; on a write it is not, and comes back typed', async () => {
     v8.sim.failNext('GET /version', 500, 'proxy loop detected');
-    const fresh = new ProxmoxDriver(v8.config, { runId: '20261125t0000-abcd', transcript: new Transcript() });
+    const fresh = proxmoxDriver(v8.config, { runId: '20261125t0000-abcd', transcript: new Transcript() });
     expect((await fresh.platformInfo()).version).toBe('8.4.1');
     await fresh.close();
     const vm = (await v8.driver.create(spec('vmc-500'))).result;

@@ -4,7 +4,7 @@ import { ConfigInvalid } from '../../evidence/errors.js';
 import { defaultWaitPolicies } from '../../host/wait.js';
 import { type ConnectOptions, resolveSecret, type Target } from '../contract/index.js';
 import type { TlsOptions } from '../http/client.js';
-import { type ProxmoxConfig, ProxmoxDriver } from './adapter.js';
+import { type ProxmoxConfig, proxmoxDriver } from './adapter.js';
 import { ProxmoxClient } from './client.js';
 import type { ProxmoxPlatformConfig } from './config.js';
 import { restartProxmoxSimulator } from './lab.js';
@@ -52,7 +52,7 @@ export async function connectProxmox(c: ProxmoxPlatformConfig, opts: ConnectOpti
     ...(c.waits ? { waits: c.waits } : {}),
   };
   const ctx = { runId: opts.runId, transcript: opts.transcript };
-  const driver = new ProxmoxDriver(driverConfig, ctx);
+  const driver = proxmoxDriver(driverConfig, ctx);
   return {
     driver,
     runId: opts.runId,
@@ -82,7 +82,7 @@ export async function connectProxmox(c: ProxmoxPlatformConfig, opts: ConnectOpti
         }
       },
       // A wrong token secret: Proxmox answers 401 (after a delay), which must come back as AuthFailed.
-      badCredentials: () => new ProxmoxDriver({ ...driverConfig, tokenSecret: `${tokenSecret}-wrong` }, ctx),
+      badCredentials: () => proxmoxDriver({ ...driverConfig, tokenSecret: `${tokenSecret}-wrong` }, ctx),
     },
   };
 }

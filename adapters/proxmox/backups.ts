@@ -1,0 +1,109 @@
+/**
+ * Proxmox backups: vzdump archives in the backup storage, owned through the note vzdump writes from the
+ * run's notes template; a restore is a new VM (fresh VMID and SMBIOS UUID) carrying the archived metadata.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type Backup,
+  type BackupOps,
+  NotFound,
+  type Receipt,
+  type RestoreOptions,
+  type VmRef,
+} from '../contract/index.js';
+import { ownerIf, type ProxmoxBase } from './core.js';
+import { buildTags, parseConfig } from './mapping.js';
+
+export class ProxmoxBackups implements BackupOps {
+  constructor(private readonly b: ProxmoxBase) {}
+
+  async backup(vm: VmRef): Promise<Receipt<Backup>> {
+    const { b } = this;
+    const l = await b.mine(vm);
+    const before = new Set((await b.backupVolumes()).map((x) => x.volid));
+    const r = await b.mutate(
+      'POST',
+      `${b.nodePath}/vzdump`,
+      {
+        vmid: l.vmid,
+        storage: b.c.backupStorage,
+        mode: 'snapshot',
+        compress: 'zstd',
+        'notes-template': `vmconform run=${b.ctx.runId} vm={{guestname}}`,
+      },
+      'task',
+    );
+    const made = (await b.backupVolumes()).find((x) => !before.has(x.volid) && x.vmid === l.vmid);
+    if (!made)
+      throw new NotFound(`proxmox: vzdump of VM ${l.vmid} succeeded but no new archive is in ${b.c.backupStorage}`);
+    return b.receipt(r, {
+      id: made.volid,
+      vm,
+      createdAt: new Date((made.ctime ?? Date.now() / 1000) * 1000).toISOString(),
+      sizeBytes: made.size,
+      location: b.c.backupStorage,
+    });
+  }
+
+  async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
+    const { b } = this;
+    const t0 = performance.now();
+    const vmid = await b.api.get<number | string>('/cluster/nextid').then(Number);
+    const r = await b.mutate(
+      'POST',
+      `${b.nodePath}/qemu`,
+      { vmid, archive: backup.id, storage: b.c.storage, unique: 1, ...(b.c.pool ? { pool: b.c.pool } : {}) },
+      'create',
+    );
+    const uuid = randomUUID();
+    const cfg = await b.config(vmid);
+    await b.mutate(
+      'POST',
+      `${b.nodePath}/qemu/${vmid}/config`,
+      {
+        name: opts.name,
+        smbios1: `uuid=${uuid}`,
+        tags: buildTags(b.ctx.runId, opts.placement),
+        description: b.ownedDescription(parseConfig(cfg).metadata),
+      },
+      'device',
+    );
+    b.ids.set(uuid, vmid);
+    return {
+      result: { id: uuid, name: opts.name },
+      handle: r.handle,
+      acceptedMs: r.acceptedMs,
+      doneMs: performance.now() - t0,
+    };
+  }
+
+  async deleteBackup(id: string): Promise<Receipt> {
+    const { b } = this;
+    const found = (await b.backupVolumes()).find((x) => x.volid === id);
+    if (!found) throw new NotFound(`proxmox: no backup ${id} in ${b.c.backupStorage}`);
+    b.ensureOwned(ownerIf(found.runId !== undefined), `backup ${id}`);
+    const r = await b.mutate(
+      'DELETE',
+      `${b.nodePath}/storage/${encodeURIComponent(b.c.backupStorage)}/content/${encodeURIComponent(id)}`,
+      {},
+      'task',
+    );
+    return b.receipt(r, undefined);
+  }
+
+  async backups(): Promise<Backup[]> {
+    const out: Backup[] = [];
+    for (const x of await this.b.backupVolumes()) {
+      if (!x.runId) continue;
+      const name = /vm=(\S+)/.exec(x.notes ?? '')?.[1] ?? '';
+      out.push({
+        id: x.volid,
+        vm: { id: '', name },
+        createdAt: new Date((x.ctime ?? 0) * 1000).toISOString(),
+        sizeBytes: x.size,
+        location: this.b.c.backupStorage,
+      });
+    }
+    return out;
+  }
+}
