@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Transcript } from '../../evidence/transcript.js';
 import { lastState } from '../../host/guest/report.js';
 import { AuthFailed, PlatformError } from '../contract/index.js';
-import { OpenStackDriver } from './adapter.js';
+import { openStackDriver } from './adapter.js';
 import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
 import { SimCloud } from './simulator/cloud.js';
 import { router } from './simulator/services.js';
@@ -108,7 +108,7 @@ describe('OpenStack session', () => {
 });
 
 const driverFor = (t: Transcript) =>
-  new OpenStackDriver(
+  openStackDriver(
     { endpoint: authUrl, image: 'vmc-base-v1', bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
     session(t),
     { runId: '20261125t0000-abcd', transcript: t },

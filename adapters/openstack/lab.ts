@@ -148,7 +148,7 @@ export async function restartOpenStackSimulator(say: Say): Promise<void> {
 
 /** Removes every object carrying the ownership tag (any run) through the adapter, dependents first. */
 async function removeLeftovers(state: OpenStackLabState, say: Say): Promise<void> {
-  const { OpenStackDriver } = await import('./adapter.js');
+  const { openStackDriver } = await import('./adapter.js');
   const { OpenStackSession, microversionsFor } = await import('./client.js');
   const { Transcript } = await import('../../evidence/transcript.js');
   const password = (await readFile(d.passwordFile, 'utf8')).trim();
@@ -168,7 +168,7 @@ async function removeLeftovers(state: OpenStackLabState, say: Say): Promise<void
     transcript,
     microversions: microversionsFor(),
   });
-  const driver = new OpenStackDriver(
+  const driver = openStackDriver(
     { endpoint: state.authUrl, image: d.image, bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
     session,
     { runId: 'lab-down', transcript },

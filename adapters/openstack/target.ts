@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigInvalid } from '../../evidence/errors.js';
 import { type Capabilities, type ConnectOptions, resolveSecret, type Target } from '../contract/index.js';
-import { OpenStackDriver } from './adapter.js';
+import { openStackDriver } from './adapter.js';
 import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
 import type { OpenStackPlatformConfig } from './config.js';
 import { readOpenStackLabState, restartOpenStackSimulator } from './lab.js';
@@ -49,7 +49,7 @@ export async function connectOpenStack(c: OpenStackPlatformConfig, opts: Connect
     });
   const prereqMissing: Capabilities['prereqMissing'] = isLabEndpoint ? lab.prereqMissing : {};
   const driverFor = (a: OpenStackAuth) =>
-    new OpenStackDriver(
+    openStackDriver(
       {
         endpoint: c.authUrl,
         image: c.image,
