@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type CatalogueRow, diffAgainstCatalogue, parseCatalogue } from './catalogue.js';
@@ -13,15 +14,19 @@ import {
   requirements,
 } from './registry.js';
 
-// The shared documents live beside the repo (/work/shared), not inside it.
-function readShared(relative: string): string {
-  const url = new URL(`../../shared/${relative}`, import.meta.url);
-  const path = fileURLToPath(url);
-  if (!existsSync(path)) {
-    throw new Error(`Shared document missing: ${path} (expected ../shared/${relative} relative to the repo root)`);
-  }
-  return readFileSync(path, 'utf8');
-}
+// The requirement catalogue and the ADR are shared documents kept beside the repository (../shared), not
+// in it: a clone without them skips the cross-checks, visibly, and runs everything else.
+// VMCONFORM_SHARED_DOCS points elsewhere (or at an empty folder, to try the skip).
+const sharedDir = process.env.VMCONFORM_SHARED_DOCS ?? fileURLToPath(new URL('../../shared/', import.meta.url));
+const sharedDocs = ['requirements.md', 'adr/vm-platform-evaluation.md'];
+const missingDocs = sharedDocs.filter((d) => !existsSync(join(sharedDir, d)));
+const absent = missingDocs.length > 0;
+const skipNote = `skipped: shared documents absent (${missingDocs.join(', ')} not in ${
+  process.env.VMCONFORM_SHARED_DOCS ? 'VMCONFORM_SHARED_DOCS' : '../shared beside the repository'
+})`;
+if (absent) console.warn(`registry.test.ts: cross-checks against requirements.md and the ADR ${skipNote}`);
+
+const readShared = (relative: string): string => readFileSync(join(sharedDir, relative), 'utf8');
 
 const catalogue = (): CatalogueRow[] => parseCatalogue(readShared('requirements.md'));
 const adrLines = (): string[] => readShared('adr/vm-platform-evaluation.md').split(/\r?\n/);
@@ -172,7 +177,7 @@ describe('diffAgainstCatalogue', () => {
   });
 });
 
-describe('registry against requirements.md', () => {
+describe.skipIf(absent)(`registry against requirements.md${absent ? ` (${skipNote})` : ''}`, () => {
   it('has exactly the catalogue IDs with the same level, dimension and evidence text', () => {
     const rows = catalogue();
     // Guards against a parser regression that finds no rows and so makes the diff vacuous.
@@ -199,7 +204,7 @@ describe('registry against requirements.md', () => {
   });
 });
 
-describe('registry against the ADR', () => {
+describe.skipIf(absent)(`registry against the ADR${absent ? ` (${skipNote})` : ''}`, () => {
   it('quotes every adrClause verbatim as a line under its adrSection', () => {
     const sections = adrBySection(adrLines());
     const problems: string[] = [];

@@ -1,7 +1,9 @@
 /**
- * The typed requirement registry: every ID of /work/shared/requirements.md with its ADR clause, scoring
- * dimension, level, verification mode and the suite that produces its evidence. requirements.test.ts
- * keeps this in step with requirements.md and the ADR text, so edit them together.
+ * The typed requirement registry, the source of truth for requirements in this repository: every ID of the
+ * requirement catalogue with its ADR clause, scoring dimension, level, verification mode and the suite that
+ * produces its evidence. catalogue.md is generated from it (`vmconform requirements --write`); where the
+ * shared documents (requirements.md and the ADR, beside the repository) exist, registry.test.ts checks this
+ * against them, so edit them together.
  */
 
 export type Dimension = 'lifecycle' | 'netstore' | 'multidc' | 'operational' | 'commercial';
