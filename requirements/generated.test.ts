@@ -7,7 +7,7 @@ import { requirements } from './registry.js';
 const root = fileURLToPath(new URL('../', import.meta.url));
 
 describe('generated files', () => {
-  for (const f of generatedFiles())
+  for (const f of generatedFiles(root))
     it(`${f.path} is what the registry generates`, () => {
       const committed = readFileSync(`${root}${f.path}`, 'utf8');
       expect(committed, `${f.path} is stale: run \`${regenerateCommand}\` and commit it`).toBe(f.content);

@@ -1,10 +1,12 @@
 /**
- * The committed files generated from the registry: the human-readable catalogue (catalogue.md). The
- * registry is the source of truth; `vmconform requirements --write` rewrites these files and
- * generated.test.ts fails when a committed one differs from what this produces.
+ * The committed files generated from the registry and the suites: the human-readable catalogue
+ * (catalogue.md) and which tests evidence which requirement (coverage.json). The registry is the source of
+ * truth; `vmconform requirements --write` rewrites these files and generated.test.ts fails when a committed
+ * one differs from what this produces.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildCoverage, readSuiteTests } from './coverage.js';
 import { dimensions, type Requirement, requirements } from './registry.js';
 
 /** How to bring the committed files back in step, for failure messages. */
@@ -47,15 +49,21 @@ export interface GeneratedFile {
   content: string;
 }
 
-/** Every generated file with the content the registry gives it now. */
-export function generatedFiles(): GeneratedFile[] {
-  return [{ path: 'requirements/catalogue.md', content: renderCatalogue(requirements) }];
+/** Every generated file with the content the registry and the suites under `root` give it now. */
+export function generatedFiles(root: string): GeneratedFile[] {
+  return [
+    { path: 'requirements/catalogue.md', content: renderCatalogue(requirements) },
+    {
+      path: 'requirements/coverage.json',
+      content: `${JSON.stringify(buildCoverage(requirements, readSuiteTests(root)), null, 2)}\n`,
+    },
+  ];
 }
 
 /** Rewrites the generated files under the repository root; returns the paths that changed. */
 export function writeGenerated(root: string): string[] {
   const changed: string[] = [];
-  for (const f of generatedFiles()) {
+  for (const f of generatedFiles(root)) {
     const path = join(root, f.path);
     let old: string | undefined;
     try {
