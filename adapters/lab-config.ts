@@ -46,14 +46,18 @@ const nats = z.strictObject({
   token: secretRef.optional(),
 });
 
-export const labConfigSchema = z.strictObject({
-  outputDir: z.string().default('out'),
-  nats: nats.optional(),
-  /** Canary and other values to redact everywhere, by reference. */
-  secrets: z.array(secretRef).default([]),
-  predictability,
-  platforms: registry.platformsSchema,
-});
+/** The lab config over a registry's platforms; the registered list's is `labConfigSchema` (a test passes another). */
+export const labConfigSchemaFor = <S extends z.ZodType>(r: { platformsSchema: S }) =>
+  z.strictObject({
+    outputDir: z.string().default('out'),
+    nats: nats.optional(),
+    /** Canary and other values to redact everywhere, by reference. */
+    secrets: z.array(secretRef).default([]),
+    predictability,
+    platforms: r.platformsSchema,
+  });
+
+export const labConfigSchema = labConfigSchemaFor(registry);
 
 export type LabConfig = z.infer<typeof labConfigSchema>;
 export type NatsConfig = z.infer<typeof nats>;

@@ -1,5 +1,6 @@
 /**
- * Parser for the requirement catalogue (/work/shared/requirements.md) and a diff against the registry.
+ * Parser for the requirement catalogue requirements.md (a shared document kept beside the repository, not
+ * in it) and a diff against the registry, for the cross-check in registry.test.ts.
  * Pure functions over strings so they can be tested without the file.
  */
 import type { Requirement } from './registry.js';

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type CatalogueRow, diffAgainstCatalogue, parseCatalogue } from './catalogue.js';
 import {
   adrSections,
-  checkSuiteCoverage,
   dimensions,
   isRequirementId,
   type Requirement,
@@ -13,15 +13,19 @@ import {
   requirements,
 } from './registry.js';
 
-// The shared documents live beside the repo (/work/shared), not inside it.
-function readShared(relative: string): string {
-  const url = new URL(`../../shared/${relative}`, import.meta.url);
-  const path = fileURLToPath(url);
-  if (!existsSync(path)) {
-    throw new Error(`Shared document missing: ${path} (expected ../shared/${relative} relative to the repo root)`);
-  }
-  return readFileSync(path, 'utf8');
-}
+// The requirement catalogue and the ADR are shared documents kept beside the repository (../shared), not
+// in it: a clone without them skips the cross-checks, visibly, and runs everything else.
+// VMCONFORM_SHARED_DOCS points elsewhere (or at an empty folder, to try the skip).
+const sharedDir = process.env.VMCONFORM_SHARED_DOCS ?? fileURLToPath(new URL('../../shared/', import.meta.url));
+const sharedDocs = ['requirements.md', 'adr/vm-platform-evaluation.md'];
+const missingDocs = sharedDocs.filter((d) => !existsSync(join(sharedDir, d)));
+const absent = missingDocs.length > 0;
+const skipNote = `skipped: shared documents absent (${missingDocs.join(', ')} not in ${
+  process.env.VMCONFORM_SHARED_DOCS ? 'VMCONFORM_SHARED_DOCS' : '../shared beside the repository'
+})`;
+if (absent) console.warn(`registry.test.ts: cross-checks against requirements.md and the ADR ${skipNote}`);
+
+const readShared = (relative: string): string => readFileSync(join(sharedDir, relative), 'utf8');
 
 const catalogue = (): CatalogueRow[] => parseCatalogue(readShared('requirements.md'));
 const adrLines = (): string[] => readShared('adr/vm-platform-evaluation.md').split(/\r?\n/);
@@ -172,7 +176,7 @@ describe('diffAgainstCatalogue', () => {
   });
 });
 
-describe('registry against requirements.md', () => {
+describe.skipIf(absent)(`registry against requirements.md${absent ? ` (${skipNote})` : ''}`, () => {
   it('has exactly the catalogue IDs with the same level, dimension and evidence text', () => {
     const rows = catalogue();
     // Guards against a parser regression that finds no rows and so makes the diff vacuous.
@@ -191,15 +195,16 @@ describe('registry against requirements.md', () => {
       } else if (row.evidence.includes('(lab)') !== (r.verification === 'lab')) {
         problems.push(`${r.id}: '(lab)' marker and verification ${r.verification} disagree`);
       } else if (row.evidence.includes('(manual + check)')) {
-        if (r.verification !== 'auto' || !r.manual)
-          problems.push(`${r.id} says (manual + check): want auto with manual`);
+        // An assessment file always; the check makes it auto once a suite has one (coverage.test.ts holds it to that).
+        if (r.verification === 'lab' || !r.manual)
+          problems.push(`${r.id} says (manual + check): want an assessment file, auto or (no check yet) manual`);
       }
     }
     expect(problems).toEqual([]);
   });
 });
 
-describe('registry against the ADR', () => {
+describe.skipIf(absent)(`registry against the ADR${absent ? ` (${skipNote})` : ''}`, () => {
   it('quotes every adrClause verbatim as a line under its adrSection', () => {
     const sections = adrBySection(adrLines());
     const problems: string[] = [];
@@ -246,12 +251,8 @@ describe('registry invariants', () => {
 
   it('gives every non-manual requirement a suite (so every requirement has a suite or manual)', () => {
     expect(requirements.filter((r) => !r.manual && r.suite === null).map((r) => r.id)).toEqual([]);
-    // Only these take an assessment file on top of a suite's check.
-    expect(requirements.filter((r) => r.manual && r.suite !== null).map((r) => r.id)).toEqual([
-      'INV-05',
-      'INT-04',
-      'INT-05',
-    ]);
+    // None takes an assessment file on top of a suite's check yet: INV-05, INT-04 and INT-05 have no check.
+    expect(requirements.filter((r) => r.manual && r.suite !== null).map((r) => r.id)).toEqual([]);
   });
 
   it('keeps verification, suite and manual consistent', () => {
@@ -280,45 +281,5 @@ describe('registry invariants', () => {
     // @ts-expect-error a typo must not compile (checked by tsc --noEmit)
     const typo: RequirementId = 'MDC-4';
     expect([ok, typo]).toEqual(['MDC-04', 'MDC-4']);
-  });
-});
-
-describe('checkSuiteCoverage', () => {
-  const registry = [
-    req({ id: 'A-01', suite: 'suites/a.conformance.ts' }),
-    req({ id: 'A-02', suite: 'suites/a.conformance.ts' }),
-    req({ id: 'B-01', suite: 'suites/b.conformance.ts' }),
-    req({ id: 'C-01', suite: null, manual: true, verification: 'manual' }),
-  ];
-
-  it('reports nothing when every declared suite covers its requirements', () => {
-    expect(checkSuiteCoverage(registry, [{ file: 'suites/a.conformance.ts', ids: ['A-01', 'A-02'] }])).toEqual([]);
-  });
-
-  it('reports an unknown ID with the suite that names it', () => {
-    expect(checkSuiteCoverage(registry, [{ file: 'suites/b.conformance.ts', ids: ['B-01', 'B-99'] }])).toEqual([
-      'suites/b.conformance.ts declares unknown requirement ID B-99',
-    ]);
-  });
-
-  it('reports a registry ID its existing suite does not declare, and skips suites not in the list', () => {
-    expect(checkSuiteCoverage(registry, [{ file: 'suites/a.conformance.ts', ids: ['A-01'] }])).toEqual([
-      'A-02 is assigned to suites/a.conformance.ts, which declares no test for it',
-    ]);
-  });
-
-  it('merges several declarations of one file', () => {
-    const declarations = [
-      { file: 'suites/a.conformance.ts', ids: ['A-01'] },
-      { file: 'suites/a.conformance.ts', ids: ['A-02'] },
-    ];
-    expect(checkSuiteCoverage(registry, declarations)).toEqual([]);
-  });
-
-  it('accepts evidence for an ID from a suite other than its assigned one', () => {
-    // Several tests may evidence one requirement (combineOutcomes merges them); only unknown IDs are errors.
-    expect(checkSuiteCoverage(registry, [{ file: 'suites/b.conformance.ts', ids: ['B-01', 'A-01', 'C-01'] }])).toEqual(
-      [],
-    );
   });
 });
