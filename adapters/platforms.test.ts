@@ -3,6 +3,7 @@
  * one (an adapter with no parts, so Unsupported everywhere) beside the four real descriptors and shows
  * everything derived from the list accepts it without another edit.
  */
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { parseBundle } from '../evidence/bundle.js';
@@ -39,6 +40,12 @@ describe('the registration list', () => {
     expect(platforms).toEqual(['libvirt', 'incus', 'proxmox', 'openstack']);
     expect(registry.names).toBe(platforms);
     expect(labConfigSchema.shape.platforms).toBe(registry.platformsSchema);
+  });
+
+  // The report reads a platform's manual assessments from reports/assessments/<name>.yaml by convention.
+  it('gives every registered platform a manual assessment file', () => {
+    for (const p of platforms)
+      expect(existsSync(new URL(`../reports/assessments/${p}.yaml`, import.meta.url)), `${p}.yaml`).toBe(true);
   });
 });
 

@@ -78,8 +78,6 @@ export function createRegistry<const D extends readonly AnyDescriptor[]>(descrip
       }
       return out;
     },
-    /** The manual assessment file of a platform, under the assessments folder. */
-    assessmentFile: (name: string) => descriptor(name).assessment ?? `${name}.yaml`,
   };
 }
 

@@ -17,12 +17,14 @@ assessments:
 `;
 
 describe('manual assessment files', () => {
-  it('the shipped files cover COM-01..04, INV-05, INT-04 and INT-05 for all four platforms, as drafts', async () => {
+  // Which platforms need a file is checked where the registry is visible (adapters/platforms.test.ts).
+  it('every shipped file covers COM-01..04, INV-05, INT-04 and INT-05 for its platform, as drafts', async () => {
     const files = (await readdir(defaultAssessmentsDir)).filter((f) => f.endsWith('.yaml')).sort();
-    expect(files).toEqual(['incus.yaml', 'libvirt.yaml', 'openstack.yaml', 'proxmox.yaml']);
+    expect(files.length).toBeGreaterThan(0);
     const needed = ['COM-01', 'COM-02', 'COM-03', 'COM-04', 'INV-05', 'INT-04', 'INT-05'];
     for (const f of files) {
       const a = await loadAssessments(f.replace('.yaml', ''));
+      expect(a?.platform).toBe(f.replace('.yaml', ''));
       expect(Object.keys(a?.assessments ?? {}).sort()).toEqual([...needed].sort());
       // Developers write drafts; only Dataverket signs.
       for (const x of Object.values(a?.assessments ?? {})) expect(x.status).toBe('draft');

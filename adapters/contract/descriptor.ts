@@ -1,6 +1,6 @@
 /**
  * A platform registers once, with one descriptor exported by its folder: its name, its config section's
- * schema, how to connect, its local labs, its direct baseline for the bench and its assessment file.
+ * schema, how to connect, its local labs, and its direct baseline for the bench (its manual assessments are reports/assessments/<name>.yaml).
  * The platform list, the lab config schema, the lab list and the bench are derived from descriptors.
  */
 import type { z } from 'zod';
@@ -54,8 +54,6 @@ export interface PlatformDescriptor<Name extends string = string, Schema extends
    * storages, templates); the generic ones (connection, capabilities' missing prerequisites) run for all.
    */
   preflight?(ctx: { section: z.output<Schema>; target: Target }): Promise<PreflightCheck[]>;
-  /** Manual assessment file name under reports/assessments/ (default `<name>.yaml`). */
-  assessment?: string;
 }
 
 /** Keeps the literal name and schema types of a descriptor. */
