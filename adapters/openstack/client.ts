@@ -9,7 +9,7 @@ import { AuthFailed, PlatformError } from '../../evidence/errors.js';
 import { registerSecret } from '../../evidence/redact.js';
 import type { Transcript } from '../../evidence/transcript.js';
 import { HttpClient, type HttpResponse, type RequestOptions, type TlsOptions } from '../http/client.js';
-import { endpointFor, errorFor, negotiateMicroversion, parseToken, type TokenInfo } from './mapping.js';
+import { endpointFor, errorFor, negotiateMicroversion, parseToken, type TokenInfo } from './responses.js';
 
 export type OpenStackAuth =
   | {

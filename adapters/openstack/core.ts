@@ -17,8 +17,9 @@ import {
 import type { HttpResponse, RequestOptions } from '../http/client.js';
 import { Cinder } from './cinder.js';
 import type { OpenStackSession, ServiceType } from './client.js';
-import { type CinderVolume, faultError, mapPower, type NovaServer, ownerOf } from './mapping.js';
+import { type CinderVolume, mapPower, type NovaServer, ownerOf } from './mapping.js';
 import { Neutron } from './neutron.js';
+import { faultError } from './responses.js';
 
 export interface OpenStackConfig {
   endpoint: string;

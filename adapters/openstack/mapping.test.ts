@@ -8,18 +8,12 @@ import {
   attachedDisks,
   attachedNics,
   type CinderVolume,
-  endpointFor,
-  errorFor,
-  errorMessage,
   failureDomainOfHost,
-  faultError,
   GiB,
   mapPower,
   type NeutronNetwork,
   type NovaServer,
-  negotiateMicroversion,
   ownerOf,
-  parseToken,
   toHost,
   toImage,
   toStoragePool,
@@ -28,6 +22,7 @@ import {
   userMetadata,
   zoneOfHost,
 } from './mapping.js';
+import { endpointFor, errorFor, errorMessage, faultError, negotiateMicroversion, parseToken } from './responses.js';
 
 const dir = join(import.meta.dirname, '../../fixtures/openstack');
 const text = (f: string) => readFileSync(join(dir, f), 'utf8');
