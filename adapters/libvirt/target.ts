@@ -13,7 +13,7 @@ import {
   type Site,
   type Target,
 } from '../contract/index.js';
-import { type LibvirtConfig, LibvirtDriver } from './adapter.js';
+import { type LibvirtConfig, libvirtDriver } from './adapter.js';
 import type { LibvirtPlatformConfig, LibvirtSiteConfig } from './config.js';
 import { readLibvirtLabState, restartLibvirtd, startLibvirtd, stopLibvirtd } from './lab.js';
 import { knownHostKeys, type RemoteHost } from './remote-console.js';
@@ -66,7 +66,7 @@ async function siteEntries(
       throw new ConfigInvalid(`${field}.consoleDir: expected the directory the site's domains log their console to`);
     const remote = await remoteHost(s, field);
     const { remote: _mainSite, ...common } = base;
-    const driver = new LibvirtDriver(
+    const driver = libvirtDriver(
       {
         ...common,
         uri: s.uri,
@@ -125,7 +125,7 @@ export async function connectLibvirt(c: LibvirtPlatformConfig, opts: ConnectOpti
   // The small pool exists only on the embedded local lab (lab up measured it).
   const small =
     c.uri === 'qemu:///system' && state.smallPool && 'name' in state.smallPool ? state.smallPool : undefined;
-  const driver = new LibvirtDriver(
+  const driver = libvirtDriver(
     { ...driverConfig, ...(small ? { ownedPools: [small.name] } : {}) },
     { runId: opts.runId, transcript: opts.transcript },
   );
@@ -164,7 +164,7 @@ export async function connectLibvirt(c: LibvirtPlatformConfig, opts: ConnectOpti
       ...(small
         ? {
             smallPoolDriver: () =>
-              new LibvirtDriver(
+              libvirtDriver(
                 { ...driverConfig, pool: small.name, allocation: 'full' },
                 { runId: opts.runId, transcript: opts.transcript },
               ),
@@ -193,7 +193,7 @@ export async function connectLibvirt(c: LibvirtPlatformConfig, opts: ConnectOpti
       ...(c.uri.startsWith('qemu:///')
         ? {
             badCredentials: () =>
-              new LibvirtDriver({ ...driverConfig, uid: 65534 }, { runId: opts.runId, transcript: opts.transcript }),
+              libvirtDriver({ ...driverConfig, uid: 65534 }, { runId: opts.runId, transcript: opts.transcript }),
           }
         : {}),
     },
