@@ -27,7 +27,8 @@ import {
 } from './backup-manifest.js';
 import { defaultBackupDir, type LibvirtBase } from './core.js';
 import { sha256File } from './disk-files.js';
-import { type DomainBuild, parseCapabilities } from './mapping.js';
+import type { DomainBuild } from './mapping.js';
+import { parseCapabilities } from './virsh-output.js';
 import type { LibvirtVms } from './vms.js';
 
 export class LibvirtBackups implements BackupOps {

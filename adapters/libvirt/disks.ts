@@ -15,15 +15,8 @@ import {
   type VolumeFile,
 } from '../contract/index.js';
 import { type LibvirtBase, noHandle } from './core.js';
-import {
-  buildDeviceXml,
-  diskXml,
-  nextFreeTarget,
-  ownedVolumeRun,
-  parsePoolXml,
-  parseVolumeXml,
-  toVolume,
-} from './mapping.js';
+import { buildDeviceXml, diskXml, nextFreeTarget, ownedVolumeRun, parseVolumeXml, toVolume } from './mapping.js';
+import { parsePoolXml } from './virsh-output.js';
 import type { LibvirtVms } from './vms.js';
 
 export class LibvirtDisks implements DiskOps {

@@ -13,7 +13,7 @@ import {
   type VmRef,
 } from '../contract/index.js';
 import type { LibvirtBase } from './core.js';
-import { parseEventLine } from './mapping.js';
+import { parseEventLine } from './virsh-output.js';
 
 export class LibvirtEvents implements EventOps {
   constructor(private readonly b: LibvirtBase) {}

@@ -8,7 +8,7 @@ import {
   parseNodeCpuStats,
   parseNodeMemTotal,
   toVmMetrics,
-} from './mapping.js';
+} from './virsh-output.js';
 
 export class LibvirtHosts implements HostOps {
   constructor(private readonly b: LibvirtBase) {}

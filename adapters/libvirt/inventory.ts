@@ -2,7 +2,8 @@
 import { type Capabilities, type CoreOps, NotFound, type OwnedObject, type PlatformInfo } from '../contract/index.js';
 import type { LibvirtBackups } from './backups.js';
 import type { LibvirtBase } from './core.js';
-import { ownedVolumeRun, parseVersion } from './mapping.js';
+import { ownedVolumeRun } from './mapping.js';
+import { parseVersion } from './virsh-output.js';
 
 export class LibvirtInventory implements CoreOps {
   constructor(

@@ -7,19 +7,21 @@ import {
   libvirtStateMap,
   mapDomState,
   nextFreeTarget,
-  parseCapabilities,
   parseDomainXml,
+  parseImageVolumeName,
+  parseVolumeXml,
+} from './mapping.js';
+import {
+  parseCapabilities,
   parseDomStats,
   parseDomStatsRecords,
   parseEventLine,
-  parseImageVolumeName,
   parseNodeCpuStats,
   parseNodeMemTotal,
   parsePoolXml,
   parseVersion,
-  parseVolumeXml,
   toVmMetrics,
-} from './mapping.js';
+} from './virsh-output.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/libvirt/${name}`, import.meta.url), 'utf8');
 

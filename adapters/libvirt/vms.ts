@@ -17,14 +17,8 @@ import {
   type VmState,
 } from '../contract/index.js';
 import { type LibvirtBase, mac, noHandle } from './core.js';
-import {
-  buildDomainXml,
-  type DomainBuild,
-  parseCapabilities,
-  parseDomainXml,
-  parseVolumeXml,
-  targetFor,
-} from './mapping.js';
+import { buildDomainXml, type DomainBuild, parseDomainXml, parseVolumeXml, targetFor } from './mapping.js';
+import { parseCapabilities } from './virsh-output.js';
 
 /** Domain parts every domain of this adapter gets from its config and run, whatever created it. */
 type FixedParts = 'name' | 'accel' | 'kernel' | 'initrd' | 'cmdline' | 'consoleLog' | 'pool' | 'owner' | 'ownedVolumes';
