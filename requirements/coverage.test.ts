@@ -1,24 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildCoverage, coverageProblems, readSuiteTests, suiteTests } from './coverage.js';
-import { type Requirement, requirements } from './registry.js';
+import { requirements } from './registry.js';
+import { fakeRequirement } from './testkit.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
-function req(overrides: Partial<Requirement> & { id: string }): Requirement {
-  return {
-    title: 't',
-    evidence: 'e',
-    adrSection: 's',
-    adrClause: 'c',
-    dimension: 'lifecycle',
-    level: 'MUST',
-    verification: 'auto',
-    suite: 'suites/a.conformance.ts',
-    manual: false,
-    ...overrides,
-  };
-}
+const req = fakeRequirement;
 
 describe('suiteTests', () => {
   it('reads requirement() calls: literal IDs and title, named as the runner names the test', () => {

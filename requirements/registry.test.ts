@@ -7,11 +7,11 @@ import {
   adrSections,
   dimensions,
   isRequirementId,
-  type Requirement,
   type RequirementId,
   requirementById,
   requirements,
 } from './registry.js';
+import { fakeRequirement } from './testkit.js';
 
 // The requirement catalogue and the ADR are shared documents kept beside the repository (../shared), not
 // in it: a clone without them skips the cross-checks, visibly, and runs everything else.
@@ -59,20 +59,7 @@ function adrBySection(lines: string[]): Map<string, string[]> {
 
 const bulletText = (line: string): string => line.replace(/^- /, '');
 
-function req(overrides: Partial<Requirement> & { id: string }): Requirement {
-  return {
-    title: 't',
-    evidence: 'e',
-    adrSection: 'Mandatory platform requirements',
-    adrClause: 'non-interactive automation',
-    dimension: 'lifecycle',
-    level: 'MUST',
-    verification: 'auto',
-    suite: 'suites/a.conformance.ts',
-    manual: false,
-    ...overrides,
-  };
-}
+const req = fakeRequirement;
 
 describe('parseCatalogue', () => {
   const sample = [
