@@ -110,6 +110,34 @@ describe('report rendering', () => {
     expect(gates.testcase).toHaveLength(5);
   });
 
+  it('JUnit never shows a simulated or container-only result green: skipped, with the evidence as the reason', () => {
+    const m = model([
+      makeBundle('incus', {
+        ...allPass(ids),
+        'LC-01': { verdict: 'pass', evidence: 'container-only' },
+        'LC-02': { verdict: 'fail', evidence: 'container-only' },
+      }),
+      makeBundle('proxmox', {
+        'LC-01': { verdict: 'simulated', evidence: 'simulated', reason: 'Passed against a simulator.' },
+        'LC-02': { verdict: 'pass', evidence: 'simulated' },
+      }),
+    ]);
+    const doc = new XMLParser({ ignoreAttributes: false }).parse(renderJunit(m));
+    const cases = (suite: string) =>
+      doc.testsuites.testsuite.find((s: { '@_name': string }) => s['@_name'] === suite).testcase as {
+        '@_name': string;
+        skipped?: { '@_message': string };
+      }[];
+    const find = (suite: string, id: string) => cases(suite).find((t) => t['@_name'].startsWith(`${id} `));
+    expect(find('vmconform.incus.requirements', 'LC-01')?.skipped?.['@_message']).toMatch(/container-only evidence/);
+    expect(find('vmconform.incus.requirements', 'LC-02')?.skipped?.['@_message']).toMatch(/container-only evidence/);
+    expect(find('vmconform.proxmox.requirements', 'LC-01')?.skipped?.['@_message']).toMatch(/^simulated.*simulator/);
+    expect(find('vmconform.proxmox.requirements', 'LC-02')?.skipped?.['@_message']).toMatch(/simulated evidence/);
+    // Not one proxmox case or gate is green: every result there is simulated.
+    for (const suite of ['vmconform.proxmox.requirements', 'vmconform.proxmox.gate'])
+      for (const t of cases(suite)) expect(Object.keys(t).filter((k) => !k.startsWith('@_'))).not.toEqual([]);
+  });
+
   it('the timing chart draws one row per operation on a log scale', () => {
     const svg = timingChart('t', [
       { name: 'start', s: { n: 3, min: 10, median: 20, p90: 30, p95: 40, max: 50 } },

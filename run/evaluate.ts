@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { newRunId, type Say } from '../adapters/contract/index.js';
 import { configuredPlatforms, loadLabConfig } from '../adapters/lab-config.js';
 import { ConfigInvalid } from '../evidence/errors.js';
+import { tallyText } from '../evidence/tally.js';
 import { isLab } from '../lab/labs.js';
 import { knownFindingsEnv } from '../requirements/known-findings.js';
 import { requirements } from '../requirements/registry.js';
@@ -73,7 +74,7 @@ export async function evaluate(
       const out = resolve(evaluation.outDir, p);
       say(`evaluating ${p}, run ${runId} -> ${out}`);
       evaluation.bundles.push(resolve(out, 'results.json'));
-      const { counts, leaks, bundlePath } = await runPlatform({
+      const { counts, leaks, bundle, bundlePath } = await runPlatform({
         platform: p,
         runId,
         config,
@@ -83,8 +84,9 @@ export async function evaluate(
         say,
         ...(opts.lab && isLab(p) ? { recover: () => labUp(p, say) } : {}),
       });
+      // Requirement verdicts, not vitest's test states: a simulated or container-only pass is no pass.
       say(
-        `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); bundle: ${bundlePath}`,
+        `${p}: ${tallyText(bundle.requirements)}; ${counts.failed} of ${counts.total} tests failed; bundle: ${bundlePath}`,
       );
       failed ||= counts.failed > 0 || counts.total === 0 || leaks.after.length > 0;
       if (counts.interrupted) {
