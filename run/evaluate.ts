@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { newRunId, type Say } from '../adapters/contract/index.js';
 import { configuredPlatforms, loadLabConfig } from '../adapters/lab-config.js';
 import { ConfigInvalid } from '../evidence/errors.js';
+import { checkSignKey, sealRun } from '../evidence/manifest.js';
 import { tallyText } from '../evidence/tally.js';
 import { isLab } from '../lab/labs.js';
 import { knownFindingsEnv } from '../requirements/known-findings.js';
@@ -21,6 +22,8 @@ export interface EvaluateOptions {
   out?: string;
   requirement?: string;
   lab: boolean;
+  /** SSH private key file that signs the run's manifest. */
+  signKey?: string;
 }
 
 export interface Evaluation {
@@ -56,6 +59,7 @@ export async function evaluate(
   const { config } = await loadLabConfig(configPath);
   const chosen = opts.platform ?? configuredPlatforms(config);
   if (opts.requirement) checkRequirementPattern(opts.requirement);
+  if (opts.signKey) await checkSignKey(opts.signKey);
   for (const p of chosen)
     if (!config.platforms[p as keyof typeof config.platforms])
       throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
@@ -99,5 +103,7 @@ export async function evaluate(
   } finally {
     await unregister();
     await finish(evaluation);
+    // Tamper evidence: hashes of everything the run and its report wrote (signed with --sign-key).
+    await sealRun(evaluation.outDir, opts.signKey, say);
   }
 }
