@@ -31,8 +31,8 @@ table{border-collapse:collapse}td,th{border:1px solid var(--line);padding:4px 8p
 .v-not-implemented,.v-prereq-missing{background:var(--grey)}.v-simulated{background:#57606a;background-image:repeating-linear-gradient(45deg,transparent 0 6px,rgba(255,255,255,.25) 6px 12px)}
 .v-manual{background:var(--man)}.v.incl{outline:3px dashed var(--open);outline-offset:-3px}
 .tag{display:inline-block;font-size:11px;border:1px solid currentColor;border-radius:3px;padding:0 4px;margin-left:4px;font-weight:600}
-.tag-sim{color:#57606a}.tag-cont{color:var(--open)}.tag-draft{color:var(--man)}
-.banner{border-left:6px solid var(--open);background:#fff8c5;padding:6px 10px;margin:8px 0}
+.tag-sim{color:#57606a}.tag-bad{color:var(--bad)}.tag-cont{color:var(--open)}.tag-draft{color:var(--man)}
+.banner{border-left:6px solid var(--open);background:#fff8c5;padding:6px 10px;margin:8px 0}.banner.tampered{border-left-color:var(--bad);background:#ffebe9}
 .matrix td.id{font-family:ui-monospace,monospace;white-space:nowrap}.matrix tr.dim th{background:#eaeef2}
 .detail{display:none;border:2px solid #0969da;border-radius:6px;padding:8px 14px;margin:12px 0;background:#f6f8fa}
 .detail:target{display:block}.detail .v{display:inline-block;min-width:80px}
@@ -172,7 +172,7 @@ function matrix(model: ReportModel): string {
   const head = model.columns
     .map(
       (c) =>
-        `<th>${esc(c.platform)}${c.evidenceLabel !== 'real VMs' ? `<br><span class="tag tag-sim">${esc(c.evidenceLabel)}</span>` : ''}</th>`,
+        `<th>${esc(c.platform)}${c.evidenceLabel !== 'real VMs' ? `<br><span class="tag tag-sim">${esc(c.evidenceLabel)}</span>` : ''}${c.integrity?.state === 'failed' ? '<br><span class="tag tag-bad">FAILED VERIFICATION</span>' : ''}</th>`,
     )
     .join('');
   const body: string[] = [];
@@ -246,6 +246,12 @@ export function renderHtml(model: ReportModel): string {
       (c) =>
         `<div class="banner"><b>${esc(c.platform)}: ${esc(c.evidenceLabel)} evidence.</b> It proves the adapter and API path, not the platform's VMs; its passes count as inconclusive in the gate.</div>`,
     );
+  const tampered = model.columns
+    .filter((c) => c.integrity?.state === 'failed')
+    .map(
+      (c) =>
+        `<div class="banner tampered"><b>${esc(c.platform)}: EVIDENCE FAILED VERIFICATION.</b> Its run folder no longer matches the run's manifest; do not rely on these results.<ul>${(c.integrity?.lines ?? []).map((l) => `<li>${esc(l)}</li>`).join('')}</ul></div>`,
+    );
   const incomplete = model.columns
     .filter((c) => !c.bundle.complete)
     .map(
@@ -261,7 +267,7 @@ export function renderHtml(model: ReportModel): string {
 <title>vmconform report: ${esc(model.columns.map((c) => c.platform).join(', '))}</title><style>${css}</style></head><body>
 <h1>vmconform evidence report</h1>
 <div class="muted">Generated ${esc(model.generatedAt)} from ${model.columns.length} bundle(s): ${model.columns.map((c) => `${esc(c.platform)} run ${esc(c.bundle.runId)}`).join(', ')}. SHOULD threshold ${Math.round(model.scoring.threshold * 100)}%.</div>
-${labels.join('')}${incomplete.join('')}${drafts}
+${tampered.join('')}${labels.join('')}${incomplete.join('')}${drafts}
 <h2>Five-dimension summary</h2>${dimensionSummary(model)}
 ${comparisons(model)}
 <h2>Requirements × platforms</h2><p class="small muted">Click a verdict for its checks, reasons, timings and transcript. Dashed outline: counted as inconclusive (draft assessment, container-only or simulated evidence).</p>${matrix(model)}

@@ -17,10 +17,16 @@ function label(c: Cell, evidence: string): string {
 export function renderMarkdown(model: ReportModel): string {
   const cols = model.columns;
   const out: string[] = ['# vmconform evidence report', '', `Generated ${model.generatedAt}.`, ''];
+  for (const c of cols)
+    if (c.integrity?.state === 'failed')
+      out.push(
+        `> **${c.platform}: EVIDENCE FAILED VERIFICATION.** Its run folder no longer matches the run's manifest; do not rely on these results. ${mdCell(c.integrity.lines.join('; '))}`,
+        '',
+      );
   for (const c of cols) {
     const i = c.bundle.facts?.info;
     out.push(
-      `- **${c.platform}**: run ${c.bundle.runId}${c.bundle.complete ? '' : ' (INCOMPLETE)'}, ${i ? `${i.product} ${i.version}, guests on ${i.accel.toUpperCase()}` : 'platform not reached'}, evidence: ${c.evidenceLabel}, harness ${c.bundle.harness.version} (${c.bundle.harness.commit.slice(0, 12)}${c.bundle.harness.dirty ? ', uncommitted changes' : ''}), leaks left: ${c.bundle.leaks ? c.bundle.leaks.remaining.length : 'not recorded'}`,
+      `- **${c.platform}**: run ${c.bundle.runId}${c.bundle.complete ? '' : ' (INCOMPLETE)'}, ${i ? `${i.product} ${i.version}, guests on ${i.accel.toUpperCase()}` : 'platform not reached'}, evidence: ${c.evidenceLabel}, harness ${c.bundle.harness.version} (${c.bundle.harness.commit.slice(0, 12)}${c.bundle.harness.dirty ? ', uncommitted changes' : ''}), leaks left: ${c.bundle.leaks ? c.bundle.leaks.remaining.length : 'not recorded'}${c.integrity ? `, integrity: ${c.integrity.state === 'failed' ? '**FAILED VERIFICATION**' : c.integrity.state}` : ''}`,
     );
   }
   if (cols.some((c) => Object.values(c.score.cells).some((x) => x.assessment?.status === 'draft')))
@@ -119,6 +125,11 @@ export function renderJunit(model: ReportModel): string {
       (d) =>
         `    <testcase classname="vmconform.${xml(c.platform)}.gate" name="${xml(d.title)}">${d.gate === 'not acceptable' ? `<failure message="${xml(d.reasons.join('; '))}"/>` : d.gate === 'inconclusive' ? `<skipped message="${xml(d.reasons.join('; '))}"/>` : ''}</testcase>`,
     );
+    // A bundle that fails verification is an error a CI dashboard shows, whatever its verdicts say.
+    if (c.integrity)
+      suites.push(
+        `  <testsuite name="vmconform.${xml(c.platform)}.integrity" tests="1" failures="0" errors="${c.integrity.state === 'failed' ? 1 : 0}" skipped="${c.integrity.state === 'unsealed' ? 1 : 0}">\n    <testcase classname="vmconform.${xml(c.platform)}.integrity" name="run folder matches its manifest">${c.integrity.state === 'failed' ? `<error message="${xml(`EVIDENCE FAILED VERIFICATION: ${c.integrity.lines.join('; ')}`)}"/>` : c.integrity.state === 'unsealed' ? `<skipped message="${xml(c.integrity.lines.join('; '))}"/>` : ''}</testcase>\n  </testsuite>`,
+      );
     suites.push(
       `  <testsuite name="vmconform.${xml(c.platform)}.gate" tests="${gates.length}" failures="${gates.filter((x) => x.includes('<failure')).length}" errors="0" skipped="${gates.filter((x) => x.includes('<skipped')).length}">\n${gates.join('\n')}\n  </testsuite>`,
     );

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../evidence/bundle.js';
+import { writeManifest } from '../evidence/manifest.js';
 import { allPass, makeBundle, type Spec } from '../evidence/testkit.js';
 import { requirements } from '../requirements/registry.js';
 import { timingChart } from './html-parts.js';
@@ -11,7 +12,7 @@ import { renderHtml } from './render-html.js';
 import { renderJunit, renderMarkdown } from './render-text.js';
 import { buildModel } from './report-model.js';
 import { parseScoring } from './score.js';
-import { bundlePaths, writeReport } from './write.js';
+import { bundlePaths, summaryLines, writeReport } from './write.js';
 
 const ids = requirements.filter((r) => r.verification !== 'manual').map((r) => r.id);
 const scoring = parseScoring('', 'defaults');
@@ -110,6 +111,34 @@ describe('report rendering', () => {
     expect(gates.testcase).toHaveLength(5);
   });
 
+  it('JUnit never shows a simulated or container-only result green: skipped, with the evidence as the reason', () => {
+    const m = model([
+      makeBundle('incus', {
+        ...allPass(ids),
+        'LC-01': { verdict: 'pass', evidence: 'container-only' },
+        'LC-02': { verdict: 'fail', evidence: 'container-only' },
+      }),
+      makeBundle('proxmox', {
+        'LC-01': { verdict: 'simulated', evidence: 'simulated', reason: 'Passed against a simulator.' },
+        'LC-02': { verdict: 'pass', evidence: 'simulated' },
+      }),
+    ]);
+    const doc = new XMLParser({ ignoreAttributes: false }).parse(renderJunit(m));
+    const cases = (suite: string) =>
+      doc.testsuites.testsuite.find((s: { '@_name': string }) => s['@_name'] === suite).testcase as {
+        '@_name': string;
+        skipped?: { '@_message': string };
+      }[];
+    const find = (suite: string, id: string) => cases(suite).find((t) => t['@_name'].startsWith(`${id} `));
+    expect(find('vmconform.incus.requirements', 'LC-01')?.skipped?.['@_message']).toMatch(/container-only evidence/);
+    expect(find('vmconform.incus.requirements', 'LC-02')?.skipped?.['@_message']).toMatch(/container-only evidence/);
+    expect(find('vmconform.proxmox.requirements', 'LC-01')?.skipped?.['@_message']).toMatch(/^simulated.*simulator/);
+    expect(find('vmconform.proxmox.requirements', 'LC-02')?.skipped?.['@_message']).toMatch(/simulated evidence/);
+    // Not one proxmox case or gate is green: every result there is simulated.
+    for (const suite of ['vmconform.proxmox.requirements', 'vmconform.proxmox.gate'])
+      for (const t of cases(suite)) expect(Object.keys(t).filter((k) => !k.startsWith('@_'))).not.toEqual([]);
+  });
+
   it('the timing chart draws one row per operation on a log scale', () => {
     const svg = timingChart('t', [
       { name: 'start', s: { n: 3, min: 10, median: 20, p90: 30, p95: 40, max: 50 } },
@@ -134,6 +163,37 @@ describe('vmconform report on files', () => {
     expect((await readFile(r.markdown, 'utf8')).split('\n')[0]).toBe('# vmconform evidence report');
     expect(r.htmlBytes).toBeGreaterThan(10_000);
     await expect(writeReport({ bundles: [join(dir, 'nope')] })).rejects.toThrow(/nope: no such bundle/);
+  });
+
+  it('marks, loudly, a bundle whose run folder fails verification; an intact one stays intact after a report', async () => {
+    const dir = await mkdtemp('/tmp/vmconform-report-');
+    for (const p of ['libvirt', 'incus'] as const) {
+      await mkdir(join(dir, p));
+      await writeFile(join(dir, p, 'results.json'), JSON.stringify(makeBundle(p, allPass(ids)), null, 2));
+    }
+    const first = await writeReport({ bundles: [dir] });
+    expect(first.model.columns.map((c) => c.integrity?.state)).toEqual(['unsealed', 'unsealed']);
+    await writeManifest(dir);
+    // The report rewrites report.* in the run folder: that must not count against the bundles.
+    await writeReport({ bundles: [dir] });
+    const path = join(dir, 'libvirt', 'results.json');
+    await writeFile(path, (await readFile(path, 'utf8')).replace('Domain started', 'Domain startes'));
+    const r = await writeReport({ bundles: [dir] });
+    expect(r.model.columns.map((c) => [c.platform, c.integrity?.state])).toEqual([
+      ['incus', 'intact'],
+      ['libvirt', 'failed'],
+    ]);
+    const lines = summaryLines(r);
+    expect(lines.find((l) => l.startsWith('libvirt: EVIDENCE FAILED VERIFICATION'))).toContain(
+      'changed: libvirt/results.json',
+    );
+    expect(lines.some((l) => l.startsWith('incus: EVIDENCE'))).toBe(false);
+    expect(await readFile(r.html, 'utf8')).toContain('<b>libvirt: EVIDENCE FAILED VERIFICATION.</b>');
+    expect(await readFile(r.markdown, 'utf8')).toContain('> **libvirt: EVIDENCE FAILED VERIFICATION.**');
+    const doc = new XMLParser({ ignoreAttributes: false }).parse(await readFile(r.junit, 'utf8'));
+    const suite = (n: string) => doc.testsuites.testsuite.find((s: { '@_name': string }) => s['@_name'] === n);
+    expect(suite('vmconform.libvirt.integrity').testcase.error['@_message']).toMatch(/changed: libvirt\/results\.json/);
+    expect(suite('vmconform.incus.integrity')['@_errors']).toBe('0');
   });
 
   it('--bench adds a benchmark section; a file that is not a bench.json is rejected with the field', async () => {

@@ -17,6 +17,18 @@ export interface Column {
   score: PlatformScore;
   /** What kind of evidence the run produced: the report labels anything but real VMs. */
   evidenceLabel: 'real VMs' | 'container-only' | 'simulated' | 'unknown';
+  /** The bundle's folder checked against its run's manifest; absent when not checked (e.g. in memory). */
+  integrity?: Integrity;
+}
+
+/**
+ * A bundle whose run folder fails verification is reported, loudly marked, not refused: the reader
+ * sees what was claimed and that it cannot be trusted. 'unsealed': a run folder without a manifest.
+ */
+export interface Integrity {
+  state: 'intact' | 'failed' | 'unsealed';
+  /** What verification found, one line each (vmconform verify's words). */
+  lines: string[];
 }
 
 export interface Change {
@@ -92,19 +104,28 @@ export function compare(older: Column, newer: Column): Comparison {
 }
 
 export function buildModel(opts: {
-  bundles: { source: string; bundle: Bundle }[];
+  bundles: { source: string; bundle: Bundle; integrity?: Integrity }[];
   older?: { source: string; bundle: Bundle }[];
   assessments: (platform: string) => AssessmentFile | null;
   scoring: Scoring;
   bench?: Bench | null;
   now?: Date;
 }): ReportModel {
-  const column = ({ source, bundle }: { source: string; bundle: Bundle }): Column => ({
+  const column = ({
+    source,
+    bundle,
+    integrity,
+  }: {
+    source: string;
+    bundle: Bundle;
+    integrity?: Integrity;
+  }): Column => ({
     platform: bundle.platform,
     source,
     bundle,
     score: scorePlatform(bundle.platform, bundle, opts.assessments(bundle.platform), opts.scoring),
     evidenceLabel: evidenceLabel(bundle),
+    ...(integrity ? { integrity } : {}),
   });
   const columns: Column[] = [];
   for (const b of opts.bundles) {

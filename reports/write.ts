@@ -3,12 +3,13 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Bundle, readBundle } from '../evidence/bundle.js';
 import { ConfigInvalid } from '../evidence/errors.js';
+import { manifestName, verificationLines, verifyRun } from '../evidence/manifest.js';
 import { redactText } from '../evidence/redact.js';
 import { type AssessmentFile, defaultAssessmentsDir, loadAssessments } from './assessments.js';
 import { readBench } from './bench.js';
 import { renderHtml } from './render-html.js';
 import { renderJunit, renderMarkdown } from './render-text.js';
-import { buildModel, type ReportModel } from './report-model.js';
+import { buildModel, type Integrity, type ReportModel } from './report-model.js';
 import { defaultScoringFile, loadScoring } from './score.js';
 
 /**
@@ -43,6 +44,18 @@ export async function bundlePaths(arg: string): Promise<string[]> {
   return found.sort();
 }
 
+/**
+ * Checks a bundle's platform folder (out/<run>/<platform>) against the run's manifest and its
+ * signature. Only that folder: the report files beside it are rewritten by every report.
+ */
+export async function integrityOf(bundlePath: string): Promise<Integrity> {
+  const platformDir = dirname(bundlePath);
+  const prefix = `${basename(platformDir)}/`;
+  const v = await verifyRun(dirname(platformDir), { only: (f) => f.startsWith(prefix) });
+  if (!v.sealed) return { state: 'unsealed', lines: [`not sealed: no ${manifestName} in its run folder`] };
+  return { state: v.intact ? 'intact' : 'failed', lines: verificationLines(v) };
+}
+
 export interface WrittenReport {
   dir: string;
   html: string;
@@ -63,8 +76,10 @@ export async function writeReport(opts: {
   if (opts.bundles.length === 0)
     throw new ConfigInvalid('give at least one evidence bundle (results.json or its folder)');
   const load = async (args: string[]) => {
-    const out: { source: string; bundle: Bundle }[] = [];
-    for (const a of args) for (const p of await bundlePaths(a)) out.push({ source: p, bundle: await readBundle(p) });
+    const out: { source: string; bundle: Bundle; integrity: Integrity }[] = [];
+    for (const a of args)
+      for (const p of await bundlePaths(a))
+        out.push({ source: p, bundle: await readBundle(p), integrity: await integrityOf(p) });
     return out;
   };
   const bundles = await load(opts.bundles);
@@ -107,6 +122,9 @@ export function summaryLines(r: WrittenReport): string[] {
       (c) =>
         `${c.platform}: ${c.score.gate} (${c.score.dimensions.map((d) => `${d.dimension} ${d.gate}`).join(', ')})${c.evidenceLabel !== 'real VMs' ? ` [${c.evidenceLabel} evidence]` : ''}`,
     ),
+    ...r.model.columns
+      .filter((c) => c.integrity?.state === 'failed')
+      .map((c) => `${c.platform}: EVIDENCE FAILED VERIFICATION (${c.integrity?.lines.join('; ')}); ${c.source}`),
     `report: ${r.html} (${Math.round(r.htmlBytes / 1024)} KiB), ${r.markdown}, ${r.junit}`,
   ];
 }

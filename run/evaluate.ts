@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { newRunId, type Say } from '../adapters/contract/index.js';
 import { configuredPlatforms, loadLabConfig } from '../adapters/lab-config.js';
 import { ConfigInvalid } from '../evidence/errors.js';
+import { checkSignKey, sealRun } from '../evidence/manifest.js';
+import { tallyText } from '../evidence/tally.js';
 import { isLab } from '../lab/labs.js';
 import { knownFindingsEnv } from '../requirements/known-findings.js';
 import { requirements } from '../requirements/registry.js';
@@ -20,6 +22,8 @@ export interface EvaluateOptions {
   out?: string;
   requirement?: string;
   lab: boolean;
+  /** SSH private key file that signs the run's manifest. */
+  signKey?: string;
 }
 
 export interface Evaluation {
@@ -55,6 +59,7 @@ export async function evaluate(
   const { config } = await loadLabConfig(configPath);
   const chosen = opts.platform ?? configuredPlatforms(config);
   if (opts.requirement) checkRequirementPattern(opts.requirement);
+  if (opts.signKey) await checkSignKey(opts.signKey);
   for (const p of chosen)
     if (!config.platforms[p as keyof typeof config.platforms])
       throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
@@ -73,7 +78,7 @@ export async function evaluate(
       const out = resolve(evaluation.outDir, p);
       say(`evaluating ${p}, run ${runId} -> ${out}`);
       evaluation.bundles.push(resolve(out, 'results.json'));
-      const { counts, leaks, bundlePath } = await runPlatform({
+      const { counts, leaks, bundle, bundlePath } = await runPlatform({
         platform: p,
         runId,
         config,
@@ -83,8 +88,9 @@ export async function evaluate(
         say,
         ...(opts.lab && isLab(p) ? { recover: () => labUp(p, say) } : {}),
       });
+      // Requirement verdicts, not vitest's test states: a simulated or container-only pass is no pass.
       say(
-        `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); bundle: ${bundlePath}`,
+        `${p}: ${tallyText(bundle.requirements)}; ${counts.failed} of ${counts.total} tests failed; bundle: ${bundlePath}`,
       );
       failed ||= counts.failed > 0 || counts.total === 0 || leaks.after.length > 0;
       if (counts.interrupted) {
@@ -97,5 +103,7 @@ export async function evaluate(
   } finally {
     await unregister();
     await finish(evaluation);
+    // Tamper evidence: hashes of everything the run and its report wrote (signed with --sign-key).
+    await sealRun(evaluation.outDir, opts.signKey, say);
   }
 }

@@ -5,6 +5,7 @@
 import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { ResultsWriter } from '../evidence/results.js';
+import { tallyLabel, tallyText } from '../evidence/tally.js';
 
 const icon: Record<string, string> = {
   pass: 'PASS',
@@ -16,6 +17,7 @@ const icon: Record<string, string> = {
   'prereq-missing': 'PREQ',
   simulated: 'SIM ',
   manual: 'MAN ',
+  'container-only': 'CONT',
 };
 
 export default class EvidenceReporter implements Reporter {
@@ -35,7 +37,7 @@ export default class EvidenceReporter implements Reporter {
     const state = testCase.result().state;
     const secs = (ev.durationMs / 1000).toFixed(1);
     process.stdout.write(
-      `  ${icon[ev.outcome.verdict] ?? ev.outcome.verdict} ${ev.requirements.join(',').padEnd(14)} ${ev.title} (${secs} s)${ev.outcome.reason ? `\n       ${ev.outcome.reason.slice(0, 300)}` : ''}\n`,
+      `  ${icon[tallyLabel({ ...ev.outcome, evidence: ev.evidence })] ?? ev.outcome.verdict} ${ev.requirements.join(',').padEnd(14)} ${ev.title} (${secs} s)${ev.outcome.reason ? `\n       ${ev.outcome.reason.slice(0, 300)}` : ''}\n`,
     );
     if (!this.writer) return;
     this.writer.add({
@@ -55,10 +57,8 @@ export default class EvidenceReporter implements Reporter {
     await this.pending;
     if (!this.writer) return;
     const results = await this.writer.write(reason === 'passed' || reason === 'failed');
-    const counts = new Map<string, number>();
-    for (const r of Object.values(results.requirements)) counts.set(r.verdict, (counts.get(r.verdict) ?? 0) + 1);
     process.stdout.write(
-      `\nvmconform: ${Object.keys(results.requirements).length} requirements on ${results.platform}: ${[...counts].map(([v, n]) => `${n} ${v}`).join(', ')}\nresults: ${this.writer.path}${errors.length ? ` (${errors.length} run errors)` : ''}${modules.length === 0 ? ' (no test files ran)' : ''}\n`,
+      `\nvmconform on ${results.platform}: ${tallyText(results.requirements)}\nresults: ${this.writer.path}${errors.length ? ` (${errors.length} run errors)` : ''}${modules.length === 0 ? ' (no test files ran)' : ''}\n`,
     );
   }
 }

@@ -12,6 +12,7 @@ import { registerReport } from './commands/report.js';
 import { registerRequirements } from './commands/requirements.js';
 import { registerSweep } from './commands/sweep.js';
 import { registerTest } from './commands/test.js';
+import { registerVerify } from './commands/verify.js';
 
 const program = new Command()
   .name('vmconform')
@@ -33,6 +34,7 @@ for (const register of [
   registerBridge,
   registerFaultProxy,
   registerRequirements,
+  registerVerify,
 ])
   register(program);
 

@@ -26,6 +26,10 @@ export function registerEvaluate(program: Command): void {
       '-r, --requirement <pattern>',
       "only tests whose requirement ids match this regular expression, e.g. LC-0 or 'DSK|NIC'",
     )
+    .option(
+      '--sign-key <file>',
+      'SSH private key file that signs the run manifest (ssh-keygen -Y sign, namespace vmconform)',
+    )
     .option('--no-lab', 'do not bring the local lab up first (use for a remote lab host)')
     .action(async (opts: EvaluateOptions) => {
       let reportFailed = false;

@@ -40,6 +40,8 @@ export function registerReport(program: Command): void {
           ...(opts.scoring ? { scoring: resolve(opts.scoring) } : {}),
         });
         for (const line of summaryLines(r)) say(line);
+        // Written and marked, but a bundle that fails verification fails the command too.
+        if (r.model.columns.some((c) => c.integrity?.state === 'failed')) process.exitCode = 1;
       },
     );
 }
