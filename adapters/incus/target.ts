@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { sh } from '../../host/host.js';
 import { bridgeState, hostNetworkSnapshot } from '../../host/network.js';
 import { type ConnectOptions, PrereqMissing, type Target } from '../contract/index.js';
-import { type IncusConfig, IncusDriver } from './adapter.js';
+import { type IncusConfig, incusDriver } from './adapter.js';
 import type { IncusPlatformConfig } from './config.js';
 import { incusLabDefaults, readIncusLabState, restartIncusd, startIncusdAgain, stopIncusd } from './lab/lab.js';
 
@@ -40,7 +40,7 @@ export async function connectIncus(c: IncusPlatformConfig, opts: ConnectOptions)
     ...(state?.guest ? { kernel: state.guest.kernel, initrd: state.guest.initrd } : {}),
   };
   const { socketPath: _local, ...remote } = driverConfig;
-  const driver = new IncusDriver(driverConfig, { runId: opts.runId, transcript: opts.transcript });
+  const driver = incusDriver(driverConfig, { runId: opts.runId, transcript: opts.transcript });
   const say = opts.log ?? (() => undefined);
   const image = instanceType === 'container' ? c.image : c.vmImage;
   return {
@@ -66,7 +66,7 @@ export async function connectIncus(c: IncusPlatformConfig, opts: ConnectOptions)
               ),
             // A client certificate Incus never trusted, over the loopback HTTPS listener: must be a typed auth error.
             badCredentials: () =>
-              new IncusDriver(
+              incusDriver(
                 {
                   ...remote,
                   url: `https://${incusLabDefaults.httpsAddress}`,
