@@ -10,7 +10,8 @@ import {
   type VmRef,
 } from '../contract/index.js';
 import { enc, type IncusBase, receipt } from './core.js';
-import { keys, operationIdOf, ownerOf } from './mapping.js';
+import { keys, ownerOf } from './mapping.js';
+import { operationIdOf } from './operations.js';
 
 export class IncusBackups implements BackupOps {
   constructor(private readonly b: IncusBase) {}

@@ -7,7 +7,7 @@ import { WebSocket } from 'undici';
 import type { VmconformError } from '../../evidence/errors.js';
 import type { Transcript } from '../../evidence/transcript.js';
 import { HttpClient, type HttpResponse, type RequestOptions, type TlsOptions } from '../http/client.js';
-import { type IncusOperation, incusErrorFromResponse, operationIdOf, waitError } from './mapping.js';
+import { type IncusOperation, incusErrorFromResponse, operationIdOf, waitError } from './operations.js';
 
 export interface IncusClientOptions {
   /** Unix socket path (local) or an https:// URL (remote, with `tls`). */

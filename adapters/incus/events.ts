@@ -8,7 +8,8 @@ import {
   type VmRef,
 } from '../contract/index.js';
 import { enc, type IncusBase } from './core.js';
-import { type IncusOperation, parseEvent, toTaskInfo } from './mapping.js';
+import { parseEvent } from './mapping.js';
+import { type IncusOperation, toTaskInfo } from './operations.js';
 
 export class IncusEvents implements EventOps {
   constructor(private readonly b: IncusBase) {}

@@ -3,24 +3,26 @@ import { describe, expect, it } from 'vitest';
 import { AuthFailed, Conflict, NotFound, PlatformError, PrereqMissing, Unsupported } from '../contract/index.js';
 import {
   capacityFrom,
-  classifyIncusError,
   diskDevice,
   type IncusInstance,
-  type IncusOperation,
   type IncusResources,
-  incusErrorFromResponse,
   mapPower,
   metricValues,
   nicDevice,
-  operationError,
-  operationIdOf,
   ownerOf,
   parseEvent,
   parseInstance,
   parseSize,
+} from './mapping.js';
+import {
+  classifyIncusError,
+  type IncusOperation,
+  incusErrorFromResponse,
+  operationError,
+  operationIdOf,
   toTaskInfo,
   waitError,
-} from './mapping.js';
+} from './operations.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/incus/${name}`, import.meta.url), 'utf8');
 const json = <T>(name: string) => JSON.parse(fixture(name)) as T;
