@@ -1,7 +1,7 @@
 /** The `platforms.incus` section of the lab config: a local socket or a remote server with a client certificate. */
 import { z } from 'zod';
 import { secretRef, waitsSchema } from '../contract/index.js';
-import { incusLabDefaults as inc } from './lab/lab.js';
+import { incusLabDefaults as inc } from './lab/state.js';
 
 export const incusConfigSchema = z.strictObject({
   /** Local unix socket; ignored when `url` names a remote server. */

@@ -8,8 +8,8 @@ export const incus = definePlatform({
   connect: async (section, opts) => (await import('./target.js')).connectIncus(section, opts),
   labs: {
     incus: async () => {
-      const m = await import('./lab/lab.js');
-      return { up: m.incusUp, down: m.incusDown, status: m.readIncusLabState };
+      const [m, state] = await Promise.all([import('./lab/lab.js'), import('./lab/state.js')]);
+      return { up: m.incusUp, down: m.incusDown, status: state.readIncusLabState };
     },
   },
   directBaseline: async (ctx) => (await import('./direct.js')).incusRestDirect(ctx),

@@ -6,7 +6,8 @@ import { bridgeState, hostNetworkSnapshot } from '../../host/network.js';
 import { type ConnectOptions, PrereqMissing, type Target } from '../contract/index.js';
 import { type IncusConfig, incusDriver } from './adapter.js';
 import type { IncusPlatformConfig } from './config.js';
-import { incusLabDefaults, readIncusLabState, restartIncusd, startIncusdAgain, stopIncusd } from './lab/lab.js';
+import { restartIncusd, startIncusdAgain, stopIncusd } from './lab/lab.js';
+import { incusLabDefaults, readIncusLabState } from './lab/state.js';
 
 export async function connectIncus(c: IncusPlatformConfig, opts: ConnectOptions): Promise<Target> {
   const local = !c.url;

@@ -1,6 +1,6 @@
 /**
- * Pure mapping between libvirt's structured output (domain/volume/pool XML, virsh text tables)
- * and contract types. No I/O here, so all of it is unit-tested on recorded output.
+ * Pure mapping between libvirt's domain and volume XML and contract types (virsh's host-side
+ * output is parsed in virsh-output.ts). No I/O here, so all of it is unit-tested on recorded output.
  */
 import {
   type AttachedDisk,

@@ -3,64 +3,19 @@
  * a preseed with its own bridges and a dir pool, images built offline and imported through the API,
  * an external bridge Incus did not create (NIC-05), and a measured answer to "can VMs start here?".
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { execa } from 'execa';
-import { buildGuest, guestArtefacts } from '../../../host/guest/artefacts.js';
-import { ensurePackages, pidAlive, readJson, type Say, sh, stopPid, writeJson } from '../../../host/host.js';
+import { ensurePackages, pidAlive, type Say, sh, stopPid } from '../../../host/host.js';
 import { defaultWaitPolicies, waitFor } from '../../../host/wait.js';
-import type { Capabilities } from '../../contract/index.js';
+import { ensureGuest, ensureImages } from './images.js';
+import { probeQuota, probeVlan, probeVm } from './probes.js';
+import { incusLabDefaults as d, type IncusLabState, incus, readIncusLabState, writeIncusLabState } from './state.js';
 
-export const incusLabDefaults = {
-  root: '/var/lib/vmconform/incus',
-  socket: '/var/lib/incus/unix.socket',
-  pool: 'vmconform',
-  project: 'vmconform',
-  network: 'vmcincbr0',
-  network2: 'vmcincbr1',
-  /** Addresses inside 10.77.0.0/23: clear of libvirt's default 192.168.122.0/24 and the host's own nets. */
-  address: '10.77.0.1/24',
-  address2: '10.77.1.1/24',
-  /** Our own external bridge (not the libvirt lab's vmc-ext0), so the Incus lab stands alone. */
-  externalBridge: 'vmcinc-ext0',
-  /** Loopback HTTPS listener: the remote (client certificate) path, and AUT-01's untrusted client. */
-  httpsAddress: '127.0.0.1:8443',
-  untrustedCert: '/var/lib/vmconform/incus/untrusted-client.crt',
-  untrustedKey: '/var/lib/vmconform/incus/untrusted-client.key',
-  serverCert: '/var/lib/incus/server.crt',
-  containerImage: 'vmc-base-v1',
-  vmImage: 'vmc-base-v1-vm',
-};
-const d = incusLabDefaults;
-
-export interface IncusLabState {
-  version: string;
-  /** Whether an Incus virtual machine started here, and Incus's own error when it did not. */
-  vm: { canStart: boolean; error?: string };
-  prereqMissing: Capabilities['prereqMissing'];
-  startedPids: { incusd?: number };
-  createdBridge: boolean;
-  images: { container: string; vm?: string };
-  /** Why volume sizes are not enforced on the lab's pool, when they are not (a dir pool needs project quotas). */
-  sizesNotEnforced?: string;
-  /** Direct kernel boot artefacts for Incus VMs (raw.qemu), the same the libvirt lab boots. */
-  guest: { kernel: string; initrd: string; baseImage: string };
-  bringUp: { ms: number; at: string; cold: boolean };
-}
-
-const statePath = join(d.root, 'lab.json');
-const imageDir = join(d.root, 'images');
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const backports = '/etc/apt/sources.list.d/vmconform-bookworm-backports.sources';
 
 export const incusPackages = ['incus-base', 'incus-client', 'incus-agent'];
 const helperPackages = ['busybox-static', 'qemu-utils', 'iproute2', 'procps', 'openssl'];
-
-export const readIncusLabState = () => readJson<IncusLabState>(statePath);
-
-const incus = (args: string[], allowFail = false) => sh('incus', args, { allowFail });
 
 async function ensureBackports(say: Say): Promise<void> {
   const have = await sh('sh', ['-c', 'grep -rls "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/'], {
@@ -199,91 +154,6 @@ async function ensureProject(): Promise<void> {
   await execa('incus', ['profile', 'edit', 'default', '--project', d.project], { input: profile });
 }
 
-async function imageFingerprint(alias: string): Promise<string | undefined> {
-  const r = await incus(['image', 'info', alias, '--project', d.project], true);
-  return r.exitCode === 0 ? /Fingerprint:\s*([0-9a-f]+)/.exec(r.stdout)?.[1] : undefined;
-}
-
-/** The kernel, initramfs and base disk the VM image is made from: this checkout's guest, built if missing. */
-async function ensureGuest(say: Say): Promise<IncusLabState['guest']> {
-  await ensurePackages(['busybox-static', 'cpio', 'genisoimage'], say);
-  await buildGuest();
-  const g = await guestArtefacts();
-  return { kernel: g.kernel, initrd: g.initrd, baseImage: g.base };
-}
-
-async function ensureImages(say: Say, guest: IncusLabState['guest']): Promise<IncusLabState['images']> {
-  const build = await execa(
-    'bash',
-    [join(repoRoot, 'adapters/incus/lab/build-images.sh'), imageDir, dirname(guest.baseImage)],
-    {
-      reject: false,
-      all: true,
-      stdin: 'ignore',
-    },
-  );
-  if (build.exitCode !== 0) throw new Error(`incus image build failed:\n${build.all}`);
-  let container = await imageFingerprint(d.containerImage);
-  // A unified image's fingerprint is its tarball's sha256: a rebuilt guest (container-init changed)
-  // replaces the alias, so a warm lab never runs an old guest. Instances made from the old one keep it.
-  const tarball = createHash('sha256')
-    .update(await readFile(join(imageDir, 'container.tar.gz')))
-    .digest('hex');
-  if (container && container !== tarball) {
-    await incus(['image', 'delete', d.containerImage, '--project', d.project]);
-    say(`container guest rebuilt: replacing image ${d.containerImage} (${container.slice(0, 12)})`);
-    container = undefined;
-  }
-  if (!container) {
-    await incus([
-      'image',
-      'import',
-      join(imageDir, 'container.tar.gz'),
-      '--alias',
-      d.containerImage,
-      '--project',
-      d.project,
-    ]);
-    container = await imageFingerprint(d.containerImage);
-    say(`imported container image ${d.containerImage} (${container})`);
-  }
-  let vm = await imageFingerprint(d.vmImage);
-  if (!vm) {
-    const r = await incus(
-      [
-        'image',
-        'import',
-        join(imageDir, 'vm-meta.tar.gz'),
-        join(imageDir, 'vm-disk.qcow2'),
-        '--alias',
-        d.vmImage,
-        '--project',
-        d.project,
-      ],
-      true,
-    );
-    vm = r.exitCode === 0 ? await imageFingerprint(d.vmImage) : undefined;
-    say(vm ? `imported VM image ${d.vmImage} (${vm})` : `VM image import failed: ${r.stderr.trim()}`);
-  }
-  return { container: container ?? '', ...(vm ? { vm } : {}) };
-}
-
-/** Tries a real VM start; Incus's own error is the evidence for every VM-only verdict. */
-async function probeVm(): Promise<IncusLabState['vm']> {
-  const name = 'vmc-lab-vmprobe';
-  const p = ['--project', d.project];
-  await incus(['delete', '--force', name, ...p], true);
-  const create = await incus(['init', d.vmImage, name, '--vm', ...p, '-c', 'user.vmconform.lab=probe'], true);
-  if (create.exitCode !== 0) return { canStart: false, error: create.stderr.trim().replace(/^Error: /, '') };
-  try {
-    const start = await incus(['start', name, ...p], true);
-    if (start.exitCode !== 0) return { canStart: false, error: start.stderr.trim().replace(/^Error: /, '') };
-    return { canStart: true };
-  } finally {
-    await incus(['delete', '--force', name, ...p], true);
-  }
-}
-
 async function ensureExternalBridge(previous: IncusLabState | undefined): Promise<boolean> {
   let created = previous?.createdBridge ?? false;
   if ((await sh('ip', ['link', 'show', d.externalBridge], { allowFail: true })).exitCode !== 0) {
@@ -296,43 +166,6 @@ async function ensureExternalBridge(previous: IncusLabState | undefined): Promis
   await sh('sysctl', ['-q', '-w', `net.ipv6.conf.${d.externalBridge}.disable_ipv6=1`]);
   await sh('ip', ['link', 'set', d.externalBridge, 'up']);
   return created;
-}
-
-/** A dir pool applies volume sizes only where its filesystem has project quotas; otherwise Incus records them. */
-async function probeQuota(): Promise<string | undefined> {
-  const r = await sh('findmnt', ['-no', 'FSTYPE,OPTIONS', '--target', `/var/lib/incus/storage-pools/${d.pool}`], {
-    allowFail: true,
-  });
-  const [fstype, options = ''] = r.stdout.trim().split(/\s+/);
-  if (/prjquota/.test(options) || fstype === 'xfs') return undefined;
-  return `the lab's dir pool sits on ${fstype ?? 'a filesystem'} without project quotas: Incus records volume sizes there but does not apply them ("The backing filesystem doesn't support quotas, skipping set quota")`;
-}
-
-/** Tries a VLAN-tagged NIC on a container: Incus's own error is the evidence when the host cannot. */
-async function probeVlan(): Promise<string | undefined> {
-  const name = 'vmc-lab-vlanprobe';
-  const p = ['--project', d.project];
-  await incus(['delete', '--force', name, ...p], true);
-  try {
-    await incus(['init', d.containerImage, name, ...p, '-c', 'user.vmconform.lab=probe']);
-    const nic = ['nictype=bridged', `parent=${d.externalBridge}`, 'vlan=10', 'name=eth0'];
-    await incus(['config', 'device', 'add', name, 'eth0', 'nic', ...nic, ...p]);
-    const r = await incus(['start', name, ...p], true);
-    if (r.exitCode === 0) return undefined;
-    const err = /^Error: (.*)$/m.exec(r.stderr)?.[1] ?? r.stderr.trim();
-    const kernel = await sh(
-      'ip',
-      ['link', 'add', 'link', d.externalBridge, 'name', 'vmci-vlan', 'type', 'vlan', 'id', '10'],
-      {
-        allowFail: true,
-      },
-    );
-    if (kernel.exitCode === 0) await sh('ip', ['link', 'del', 'vmci-vlan'], { allowFail: true });
-    const why = kernel.exitCode === 0 ? '' : ` (this kernel has no 802.1q: ${kernel.stderr.trim()})`;
-    return `Incus could not start a NIC with vlan=10 on ${d.externalBridge}: ${err}${why}`;
-  } finally {
-    await incus(['delete', '--force', name, ...p], true);
-  }
 }
 
 /** HTTPS on loopback only, plus a client certificate Incus has never trusted (wrong credentials for AUT-01). */
@@ -385,7 +218,7 @@ export async function incusUp(say: Say): Promise<IncusLabState> {
     guest,
     bringUp: { ms, at: new Date().toISOString(), cold: !previous },
   };
-  await writeJson(statePath, state);
+  await writeIncusLabState(state);
   say(`incus lab up in ${(ms / 1000).toFixed(1)} s (${previous ? 'warm' : 'cold'})`);
   return state;
 }
@@ -401,7 +234,7 @@ export async function stopIncusd(say: Say): Promise<void> {
 export async function startIncusdAgain(say: Say): Promise<void> {
   const state = await readIncusLabState();
   const started = await startIncusd(say);
-  if (state) await writeJson(statePath, { ...state, startedPids: started ? { incusd: started } : {} });
+  if (state) await writeIncusLabState({ ...state, startedPids: started ? { incusd: started } : {} });
 }
 
 /** Restarts incusd (only one the lab started); instances keep running across it (OPS-04, ID-01). */
@@ -455,6 +288,6 @@ export async function incusDown(say: Say, opts: { purge?: boolean } = {}): Promi
     // The next bring-up is cold: images rebuilt and re-imported, the VM start probed again.
     await rm(d.root, { recursive: true, force: true });
     say(`purged ${d.root} and the lab's project, images, volumes, networks and pool`);
-  } else if (state) await writeJson(statePath, { ...state, startedPids: {}, createdBridge: false });
+  } else if (state) await writeIncusLabState({ ...state, startedPids: {}, createdBridge: false });
   say('incus lab down');
 }
