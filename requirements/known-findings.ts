@@ -5,10 +5,10 @@
  * finding: ..."), never as passed; a listed finding that no longer reproduces (the requirement passes)
  * fails the test, so the list cannot go stale. `evaluate` never reads it.
  *
- * Rules: a simulator's fail is a bug to fix in the simulator, adapter or suite, not a finding; the one
- * exception is behaviour the platform's own documentation states, which the simulator models on
- * purpose (`documented` names the source). One entry per finding, matched on the reason so a different
- * failure of the same requirement still fails.
+ * Rules: real platforms only. A simulator's fail is a bug to fix in the simulator, adapter or suite,
+ * or, when the simulator reproduces the platform's own behaviour on purpose, a modelled expectation
+ * (modelled-expectations.ts), never a finding. One entry per finding, matched on the reason so a
+ * different failure of the same requirement still fails.
  */
 /** A registered platform name. */
 type Platform = string;
@@ -25,8 +25,6 @@ export interface KnownFinding {
   why: string;
   /** When it was first observed in this lab (UTC date). */
   observed: string;
-  /** For a simulated platform: the platform documentation that states the behaviour. */
-  documented?: string;
 }
 
 export const knownFindings: KnownFinding[] = [
@@ -38,18 +36,6 @@ export const knownFindings: KnownFinding[] = [
       /^check-failed: Failed checks: returned verbatim: expected \{[^{}]*empty: ''[^{}]*\}, got \{(?![^{}]*empty:)[^{}]*\}; verbatim after start and stop: expected \{[^{}]*\}, got \{(?![^{}]*empty:)[^{}]*\}$/,
     why: 'Incus drops a user.* config key whose value is the empty string (setting a key to "" unsets it), so metadata with an empty value does not round-trip. Real incusd behaviour.',
     observed: '2026-11-25',
-  },
-  {
-    platform: 'proxmox',
-    requirement: 'INV-02',
-    // Only volume attachedTo drift (a reused volume id now on the new VM) and, in consequence, the deleted
-    // VM's volume not reported missing; any other drift or failed check is not this finding.
-    reason:
-      /^check-failed: Failed checks: nothing else drifted: expected \[\], got \[ (\{ kind: 'volume', id: '[^']*vm-\d+-disk-\d+', name: '[^']*', field: 'attachedTo', expected: \[ '[0-9a-f-]{36}' \], actual: \[ '[0-9a-f-]{36}' \] \}(, )?)+ \]; the deleted VM, its volumes and NICs are missing: \[[^\]]*\]$/,
-    why: "Proxmox volume ids are not durable: a disk volume is named vm-<VMID>-disk-<n>, and /cluster/nextid hands a deleted VM's VMID to the next VM, so the next VM's disk gets the deleted one's volume id. Proxmox volumes carry no UUID the adapter could report instead.",
-    observed: '2026-11-25',
-    documented:
-      'pve-docs api-viewer: GET /cluster/nextid "Get next free VMID" (lowest free); qm(1) / pvesm(1): volume names vm-<VMID>-disk-<N>',
   },
 ];
 

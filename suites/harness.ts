@@ -29,6 +29,7 @@ import type { RequirementOutcome } from '../evidence/verdict.js';
 import { boots, diskBySerial, type GuestReport } from '../host/guest/report.js';
 import { defaultWaitPolicies, waitFor } from '../host/wait.js';
 import { classifyFinding, knownFindings, knownFindingsEnv } from '../requirements/known-findings.js';
+import { asModelledExpectation, modelledExpectations } from '../requirements/modelled-expectations.js';
 import type { RequirementId } from '../requirements/registry.js';
 
 declare module 'vitest' {
@@ -141,11 +142,12 @@ export interface ReqContext {
   phase(op: string, ms: number): void;
 }
 
-const inconclusive = new Set(['unsupported', 'partial', 'prereq-missing', 'not-implemented']);
+// A simulated result proves the adapter, never the platform: never shown or counted as a passed test.
+const inconclusive = new Set(['simulated', 'unsupported', 'partial', 'prereq-missing', 'not-implemented']);
 
 /**
  * A conformance test for one or more requirement IDs. Verdict mapping to the test runner:
- * pass passes; fail and error fail; unsupported, partial, prereq-missing and not-implemented are
+ * pass passes; fail and error fail; simulated, unsupported, partial, prereq-missing and not-implemented are
  * reported as skipped with their reason (never counted as passed). The verdict itself goes to evidence.
  */
 export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqContext) => Promise<void>): void {
@@ -177,12 +179,15 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
     } catch (e) {
       outcome = checks.outcomeFromError(e);
     }
-    if (outcome.verdict === 'pass' && run.caps.evidence === 'simulated') {
-      outcome = {
-        verdict: 'simulated',
-        reasonCode: 'simulator',
-        reason: 'Passed against a simulator: proves the adapter, not the platform.',
-      };
+    const platform = (process.env.VMCONFORM_PLATFORM ?? 'libvirt') as Platform;
+    if (run.caps.evidence === 'simulated') {
+      if (outcome.verdict === 'pass')
+        outcome = {
+          verdict: 'simulated',
+          reasonCode: 'simulator',
+          reason: 'Passed against a simulator: proves the adapter, not the platform.',
+        };
+      else outcome = asModelledExpectation(modelledExpectations, platform, ids, outcome) ?? outcome;
     }
     task.meta.vmconform = redact({
       requirements: ids,
@@ -198,8 +203,7 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
     });
     // `vmconform test` only: a listed real-platform finding is skipped (the evidence above keeps `fail`),
     // and a listed finding that passes fails the test so the list cannot go stale.
-    if (process.env[knownFindingsEnv] === '1') {
-      const platform = (process.env.VMCONFORM_PLATFORM ?? 'libvirt') as Platform;
+    if (process.env[knownFindingsEnv] === '1' && run.caps.evidence !== 'simulated') {
       const d = classifyFinding(knownFindings, platform, ids, outcome);
       if (d.kind === 'stale') throw new Error(redactText(d.message));
       if (d.kind === 'known') {
