@@ -1,6 +1,7 @@
 /** What every platform's bench shares: one lifecycle through the driver contract, timed by phase. */
 import { directPoll, type Target, type VmRef } from '../adapters/contract/index.js';
-import { type Stats, stats } from '../evidence/results.js';
+import type { Stats } from '../evidence/bundle.js';
+import { stats } from '../evidence/stats.js';
 import { boots } from '../host/guest/report.js';
 import { waitFor } from '../host/wait.js';
 import type { BenchPhase } from '../reports/bench.js';

@@ -15,11 +15,11 @@ import {
   bundleSchemaVersion,
   type EvidenceKind,
   parseBundle,
-  type Stats,
   type TimelineEntry,
   type taskHandleSchema,
 } from './bundle.js';
 import { redact } from './redact.js';
+import { stats } from './stats.js';
 import type { TranscriptEntry } from './transcript.js';
 import { type Check, combineOutcomes, type RequirementOutcome } from './verdict.js';
 
@@ -52,14 +52,6 @@ export interface TestEvidence {
 export interface TestRecord extends TestEvidence {
   file: string;
   state: 'passed' | 'failed' | 'skipped';
-}
-
-export function stats(values: number[]): Stats {
-  const v = [...values].sort((a, b) => a - b);
-  // Nearest-rank percentiles: honest for the small samples a lab run produces.
-  const q = (p: number) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(p * v.length) - 1))] ?? 0;
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return { n: v.length, min: r(v[0] ?? 0), median: r(q(0.5)), p90: r(q(0.9)), p95: r(q(0.95)), max: r(v.at(-1) ?? 0) };
 }
 
 const evidenceRank: EvidenceKind[] = ['simulated', 'container-only', 'real'];

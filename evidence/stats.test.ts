@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, percentile, spread } from './stats.js';
+import { median, percentile, spread, stats } from './stats.js';
 
 describe('stats', () => {
   it('takes the nearest-rank percentile', () => {
@@ -10,9 +10,22 @@ describe('stats', () => {
     expect(percentile([3], 95)).toBe(3);
   });
 
-  it('takes the median of odd and even samples', () => {
+  it('takes the nearest-rank median: a measured value, the lower middle of an even sample', () => {
     expect(median([3, 1, 2])).toBe(2);
-    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([4, 1, 3, 2])).toBe(2);
+  });
+
+  it("gives LC-07's spread and the report's timing summary the same median and p95 on an even sample", () => {
+    const xs = [120, 80, 100, 400, 90, 110];
+    const suite = spread(xs);
+    const report = stats(xs);
+    expect([suite.median, suite.p95]).toEqual([100, 400]);
+    expect([report.median, report.p95]).toEqual([suite.median, suite.p95]);
+    expect(report).toEqual({ n: 6, min: 80, median: 100, p90: 400, p95: 400, max: 400 });
+  });
+
+  it('summarises no samples as zeros (a bundle may have an op with none)', () => {
+    expect(stats([])).toEqual({ n: 0, min: 0, median: 0, p90: 0, p95: 0, max: 0 });
   });
 
   it('reports the p95/median ratio', () => {

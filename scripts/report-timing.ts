@@ -4,7 +4,7 @@
  * Usage: node --import tsx scripts/report-timing.ts <report.html> [runs=5]
  */
 import { stat } from 'node:fs/promises';
-import { stats } from '../evidence/results.js';
+import { stats } from '../evidence/stats.js';
 import { launchChromium, openReport } from '../reports/chromium.js';
 
 const file = process.argv[2];

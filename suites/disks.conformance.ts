@@ -2,32 +2,55 @@
 import { describe } from 'vitest';
 import type { VmRef } from '../adapters/contract/index.js';
 import { lastState } from '../host/guest/report.js';
-import { baseSpec, blankDisksUserData, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
+import {
+  baseSpec,
+  blankDisksUserData,
+  bootNumber,
+  currentRun,
+  ensureRunning,
+  fixture,
+  ownedVms,
+  type ReqContext,
+  requirement,
+  waitGuest,
+} from './harness.js';
 
 const MiB = 1024 * 1024;
 
 describe('disks', () => {
   const vms = ownedVms();
-  let vm1: VmRef | undefined;
-  let dataVolume: string | undefined;
-  let hotVolume: string | undefined;
   const marker = `VMCDATA:${process.env.VMCONFORM_RUN_ID ?? 'local'}`;
-  const need = () => {
-    if (!vm1) throw new Error('depends on DSK-01, which did not produce a VM');
-    return vm1;
-  };
+  // The guest writes a marker to the blank data disk at boot (NoCloud user data); DSK-03 looks for it elsewhere.
+  const vm1Spec = (ctx: ReqContext) =>
+    baseSpec(ctx.run, 'dk1', {
+      userData: blankDisksUserData([`printf '${marker}\\n' | dd of="$dev" conv=notrunc 2>/dev/null`]),
+    });
+  /** DSK-01's VM and the volumes attached to it, which DSK-02..04 reuse. */
+  interface DiskVm {
+    vm: VmRef;
+    dataVolume?: string;
+    hotVolume?: string;
+  }
+  // Made by DSK-01 with its checks, or here, as DSK-01 leaves it (data1 attached, booted once), when
+  // a run leaves DSK-01 out.
+  const dk = fixture<DiskVm>(async (ctx) => {
+    const vm = await vms.create(ctx, vm1Spec(ctx));
+    const attached = await ctx.t.driver.attachDisk(vm, { name: 'data1', sizeBytes: 32 * MiB });
+    await ctx.t.driver.start(vm);
+    await waitGuest(ctx, vm, 'boot with data1', bootNumber(1));
+    return { vm, dataVolume: attached.result.volumeId };
+  });
 
   requirement(
     ['DSK-01'],
     'attach a new data disk: deterministic target and serial in inspection and in the guest',
     async (ctx) => {
       const { t, checks: c } = ctx;
-      // The guest writes a marker to the blank data disk at boot (NoCloud user data); DSK-03 looks for it elsewhere.
-      const userData = blankDisksUserData([`printf '${marker}\\n' | dd of="$dev" conv=notrunc 2>/dev/null`]);
-      vm1 = await vms.create(ctx, baseSpec(ctx.run, 'dk1', { userData }));
+      const f = dk.adopt({ vm: await vms.create(ctx, vm1Spec(ctx)) });
+      const vm1 = f.vm;
       const r = await ctx.time('attach-disk', t.driver.attachDisk(vm1, { name: 'data1', sizeBytes: 32 * MiB }));
       const attached = r.result;
-      dataVolume = attached.volumeId;
+      f.dataVolume = attached.volumeId;
       const s = await t.driver.inspect(vm1);
       const d = c.need(
         'inspection shows the attached volume',
@@ -63,12 +86,14 @@ describe('disks', () => {
   );
 
   requirement(['DSK-02'], 'hot-attach to a running VM: the guest sees the disk by serial', async (ctx) => {
-    const vm = need();
     const { t, checks: c } = ctx;
     if (!ctx.caps.hotplugDisk) return c.unsupported('disk hot-attach', 'the platform reports no disk hotplug');
+    const f = await dk.get(ctx);
+    const vm = f.vm;
+    await ensureRunning(ctx, vm);
     const hot = (await ctx.time('hot-attach-disk', t.driver.attachDisk(vm, { name: 'hot1', sizeBytes: 16 * MiB })))
       .result;
-    hotVolume = hot.volumeId;
+    f.hotVolume = hot.volumeId;
     // By the serial the platform gave it (DSK-01 records whether a caller-chosen one is kept).
     c.ok(
       'inspection shows hot1 with the serial the attach returned',
@@ -82,9 +107,11 @@ describe('disks', () => {
   });
 
   requirement(['DSK-04'], 'grow a disk: the new size shows in inspection and in the guest', async (ctx) => {
-    const vm = need();
     const { t, checks: c } = ctx;
     if (ctx.caps.resizeDisk === 'none') return c.unsupported('disk resize', 'the platform reports no disk resize');
+    const { vm, hotVolume, dataVolume } = await dk.get(ctx);
+    // Online growth is seen by a running guest.
+    if (ctx.caps.resizeDisk === 'online') await ensureRunning(ctx, vm);
     const disks = (await t.driver.inspect(vm)).config.disks;
     const disk = c.need(
       'a data disk to grow',
@@ -104,9 +131,11 @@ describe('disks', () => {
   });
 
   requirement(['DSK-03'], 'detach keeps the volume; it re-attaches to another VM with its data intact', async (ctx) => {
-    const vm = need();
+    const { vm, dataVolume } = await dk.get(ctx);
     const { t, checks: c } = ctx;
     const volumeId = c.need('DSK-01 recorded the data volume', dataVolume);
+    // Its guest writes the marker at boot and the graceful stop below needs it running.
+    await ensureRunning(ctx, vm);
     const before = c.need(
       'data1 attached before detach',
       (await t.driver.inspect(vm)).config.disks.find((d) => d.volumeId === volumeId),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Driver } from '../adapters/contract/index.js';
 import type { TimelineEntry } from '../evidence/bundle.js';
-import { recordTimeline } from './harness.js';
+import { fixture, type ReqContext, recordTimeline } from './harness.js';
 
 // A driver stand-in with just the calls the timeline watches; power follows start/stop.
 function fakeDriver() {
@@ -41,5 +41,39 @@ describe('the per-VM state timeline', () => {
       ['vmc-a', 'inspect', true, 'running'],
       ['vmc-a', 'stop', false, 'domain is not running'],
     ]);
+  });
+});
+
+describe('a shared fixture', () => {
+  const ctx = {} as ReqContext;
+
+  it('is made on first need, once, and reused', async () => {
+    let made = 0;
+    const f = fixture(async () => ({ vm: `vm-${++made}` }));
+    expect(f.peek()).toBeUndefined();
+    const [a, b] = await Promise.all([f.get(ctx), f.get(ctx)]);
+    expect(a).toBe(b);
+    expect(await f.get(ctx)).toEqual({ vm: 'vm-1' });
+    expect(made).toBe(1);
+  });
+
+  it('takes what the requirement that tests the making made, and makes anew after forget', async () => {
+    let made = 0;
+    const f = fixture(async () => ({ vm: `made-${++made}` }));
+    const own = f.adopt({ vm: 'by-LC-01' });
+    expect(await f.get(ctx)).toBe(own);
+    f.forget();
+    expect(await f.get(ctx)).toEqual({ vm: 'made-1' });
+  });
+
+  it('gives a failed make to every later requirement without trying again', async () => {
+    let tries = 0;
+    const f = fixture(async () => {
+      tries++;
+      throw new Error('create refused');
+    });
+    await expect(f.get(ctx)).rejects.toThrow('create refused');
+    await expect(f.get(ctx)).rejects.toThrow('create refused');
+    expect(tries).toBe(1);
   });
 });

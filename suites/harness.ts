@@ -264,6 +264,66 @@ export function ownedVms(): {
 }
 
 /**
+ * State that several requirements of a suite share (a VM and what was done to it), made on first
+ * need: a run filtered to one requirement builds what that requirement needs, a full run makes it
+ * once. `make` registers what it creates (ownedVms) so cleanup does not depend on who made it.
+ */
+export interface Fixture<T> {
+  /** The shared state, made now if nothing made it yet; a failed make is not retried (same error). */
+  get(ctx: ReqContext): Promise<T>;
+  /** The requirement that tests the making itself hands over what it made, for the others to reuse. */
+  adopt(value: T): T;
+  /** What there is so far, without making it. */
+  peek(): T | undefined;
+  /** Forget it (a requirement deleted it): the next get makes a new one. */
+  forget(): void;
+}
+
+export function fixture<T>(make: (ctx: ReqContext) => Promise<T>): Fixture<T> {
+  let value: T | undefined;
+  let pending: Promise<T> | undefined;
+  return {
+    get(ctx) {
+      if (value !== undefined) return Promise.resolve(value);
+      pending ??= make(ctx).then((v) => {
+        value = v;
+        return v;
+      });
+      return pending;
+    },
+    adopt(v) {
+      value = v;
+      pending = undefined;
+      return v;
+    },
+    peek: () => value,
+    forget() {
+      value = undefined;
+      pending = undefined;
+    },
+  };
+}
+
+/**
+ * A requirement's precondition "running, guest up": starts the VM if it is not running and waits
+ * for its latest boot to report ready; a no-op on a VM an earlier requirement left running.
+ */
+export async function ensureRunning(ctx: ReqContext, vm: VmRef): Promise<void> {
+  const d = ctx.t.driver;
+  let n = boots(await d.guest(vm).read()).length;
+  if ((await d.inspect(vm)).power !== 'running') {
+    await d.start(vm);
+    n += 1;
+  }
+  await waitGuest(ctx, vm, `boot ${Math.max(1, n)} ready`, bootNumber(Math.max(1, n)));
+}
+
+/** A requirement's precondition "stopped": stops the VM now unless it already is (a repeated stop may be refused). */
+export async function ensureStopped(ctx: ReqContext, vm: VmRef): Promise<void> {
+  if ((await ctx.t.driver.inspect(vm)).power !== 'stopped') await stopNow(ctx.t.driver, vm);
+}
+
+/**
  * A small raw disk image whose first line is `VMCIMG:<label>`: the guest reports a disk's first line,
  * so which image a VM booted is proven from inside it.
  */

@@ -1,21 +1,24 @@
 /** LC-01..LC-06: create, start, reboot, stop, delete, and invalid transitions, proven by API and guest. */
 import { describe } from 'vitest';
-import { Conflict, NotFound, Unsupported, type VmRef, type VmSpec } from '../adapters/contract/index.js';
+import { Conflict, NotFound, Unsupported } from '../adapters/contract/index.js';
 import { boots } from '../host/guest/report.js';
-import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
+import {
+  baseSpec,
+  bootNumber,
+  currentRun,
+  ensureRunning,
+  fixture,
+  ownedVms,
+  requirement,
+  waitGuest,
+} from './harness.js';
 
 describe('lifecycle', () => {
   const vms = ownedVms();
-  let vm: VmRef | undefined;
-  let spec: VmSpec | undefined;
-  const need = () => {
-    if (!vm || !spec) throw new Error('depends on LC-01 (create), which did not produce a VM');
-    return { vm, spec };
-  };
-
-  requirement(['LC-01'], 'create from a declared spec; config read back equals the spec', async (ctx) => {
-    const { t, checks: c } = ctx;
-    spec = baseSpec(ctx.run, 'lc', {
+  // The VM LC-01 creates and LC-02..05 drive through its life; made by whichever of them runs first.
+  const lc = fixture(async (ctx) => {
+    const { t } = ctx;
+    const spec = baseSpec(ctx.run, 'lc', {
       vcpus: 2,
       memoryMiB: 320,
       disks: [{ name: 'data1', sizeBytes: 32 * 1024 * 1024 }],
@@ -25,7 +28,12 @@ describe('lifecycle', () => {
       ],
       metadata: { tenant: 'acme', project: 'web', environment: 'prod', 'sentral-id': 'vm-0001' },
     });
-    vm = await vms.create(ctx, spec);
+    return { spec, vm: await vms.create(ctx, spec) };
+  });
+
+  requirement(['LC-01'], 'create from a declared spec; config read back equals the spec', async (ctx) => {
+    const { t, checks: c } = ctx;
+    const { vm, spec } = await lc.get(ctx);
     c.ok('create returned a durable id', /^[0-9a-f-]{36}$/i.test(vm.id), vm.id);
     const s = await t.driver.inspect(vm);
     c.eq('name', s.ref.name, spec.name);
@@ -57,7 +65,8 @@ describe('lifecycle', () => {
   });
 
   requirement(['LC-02'], 'start: platform state running and the guest reports ready', async (ctx) => {
-    const { vm } = need();
+    // Needs the created, never started VM: as LC-01 leaves it, or made now.
+    const { vm } = await lc.get(ctx);
     const r = await ctx.time('start', ctx.t.driver.start(vm));
     const s = await ctx.t.driver.inspect(vm);
     ctx.checks.eq('platform state', s.power, 'running');
@@ -71,7 +80,8 @@ describe('lifecycle', () => {
   });
 
   requirement(['LC-04'], 'reboot: boot id changes, identity and config unchanged', async (ctx) => {
-    const { vm } = need();
+    const { vm } = await lc.get(ctx);
+    await ensureRunning(ctx, vm);
     const before = await ctx.t.driver.inspect(vm);
     const first = (await waitGuest(ctx, vm, 'first boot', bootNumber(1))).value;
     const r = await ctx.time('reboot', ctx.t.driver.reboot(vm));
@@ -89,7 +99,8 @@ describe('lifecycle', () => {
   });
 
   requirement(['LC-03'], 'graceful stop is seen by the guest; forced stop ends stopped', async (ctx) => {
-    const { vm } = need();
+    const { vm } = await lc.get(ctx);
+    await ensureRunning(ctx, vm);
     const { t, checks: c } = ctx;
     await ctx.time('stop-graceful', t.driver.stop(vm, { force: false }));
     c.eq('stopped after graceful stop', (await t.driver.inspect(vm)).power, 'stopped');
@@ -115,11 +126,12 @@ describe('lifecycle', () => {
   });
 
   requirement(['LC-05'], 'delete: VM gone, its volumes released, nothing leaked', async (ctx) => {
-    const { vm } = need();
+    const { vm } = await lc.get(ctx);
     const { t, checks: c } = ctx;
     const disks = (await t.driver.inspect(vm)).config.disks.map((d) => d.volumeId);
     await ctx.time('delete', t.driver.delete(vm));
     vms.all.splice(vms.all.indexOf(vm), 1);
+    lc.forget();
     const gone = await t.driver.inspect(vm).then(
       () => false,
       (e) => e instanceof NotFound,
