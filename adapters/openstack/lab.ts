@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerSecret } from '../../evidence/redact.js';
 import { pidAlive, readJson, type Say, spawnBackground, stopPid, writeJson } from '../../host/host.js';
+import { sourceDigest } from '../../host/source-digest.js';
 import { defaultWaitPolicies, waitFor } from '../../host/wait.js';
 import { NotFound, ownedKinds } from '../contract/index.js';
 
@@ -51,6 +52,8 @@ export interface OpenStackLabState {
   bringUpMs: number;
   rssKiB?: number;
   evidence: 'simulated';
+  /** Digest of the simulator's source it was started from: other code restarts it (host/source-digest). */
+  code?: string;
   prereqMissing: { vlan: string; 'second-site': string };
   realAttempt: typeof realAttempt;
 }
@@ -108,6 +111,11 @@ export async function openstackUp(say: Say): Promise<OpenStackLabState> {
   const previous = await readOpenStackLabState();
   let pid = previous?.pid;
   let started = false;
+  const code = await sourceDigest(dirname(simMain));
+  if (pid && previous?.code !== code && (await pidAlive(pid))) {
+    say(`the OpenStack simulator (pid ${pid}) runs other code than this checkout's: restarting it`);
+    await stopPid(pid, 'openstack-simulator', say);
+  }
   if (!pid || !(await pidAlive(pid)) || !(await healthy(d.port))) {
     started = true;
     if (await healthy(d.port))
@@ -124,6 +132,7 @@ export async function openstackUp(say: Say): Promise<OpenStackLabState> {
     bringUpMs: started || !previous ? Math.round(performance.now() - t0) : previous.bringUpMs,
     ...((await rssKiB(pid)) ? { rssKiB: await rssKiB(pid) } : {}),
     evidence: 'simulated',
+    code,
     prereqMissing: {
       vlan: 'the OpenStack simulator has no data plane: isolation between VLAN segments cannot be observed',
       'second-site': 'the OpenStack lab has one availability zone on one simulated host',
