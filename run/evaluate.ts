@@ -9,16 +9,19 @@ import { configuredPlatforms, loadLabConfig } from '../adapters/lab-config.js';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { isLab } from '../lab/labs.js';
 import { knownFindingsEnv } from '../requirements/known-findings.js';
-import { requirements } from '../requirements/registry.js';
 import { labsUp, labUp } from './labs-up.js';
 import { runPlatform } from './platform-run.js';
 import { registerRun } from './runs.js';
+import { namePattern, select } from './selection.js';
 
 export interface EvaluateOptions {
   config: string;
   platform?: string[];
   out?: string;
+  /** IDs, prefixes or regexes over IDs, comma-separated (run/selection.ts). */
   requirement?: string;
+  /** Same syntax: requirements excluded from the run. */
+  skip?: string;
   lab: boolean;
 }
 
@@ -29,18 +32,6 @@ export interface Evaluation {
   /** Every platform's bundle path that a run started, written or not. */
   bundles: string[];
   exitCode: number;
-}
-
-/** Refuses a --requirement pattern that is not a regex or matches no requirement id. */
-function checkRequirementPattern(pattern: string): void {
-  let re: RegExp;
-  try {
-    re = new RegExp(pattern);
-  } catch {
-    throw new ConfigInvalid(`--requirement '${pattern}': not a valid regular expression (e.g. LC-0 or 'DSK|NIC')`);
-  }
-  if (!requirements.some((r) => re.test(r.id)))
-    throw new ConfigInvalid(`--requirement '${pattern}' matches no requirement id (e.g. LC-01, DSK-0, 'DSK|NIC')`);
 }
 
 /** Runs the evaluation; `finish` is called with what ran however it ends (the report is written there). */
@@ -54,7 +45,7 @@ export async function evaluate(
   const configPath = resolve(opts.config);
   const { config } = await loadLabConfig(configPath);
   const chosen = opts.platform ?? configuredPlatforms(config);
-  if (opts.requirement) checkRequirementPattern(opts.requirement);
+  const selection = select(opts);
   for (const p of chosen)
     if (!config.platforms[p as keyof typeof config.platforms])
       throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
@@ -67,6 +58,10 @@ export async function evaluate(
   };
   const unregister = await registerRun(runId, chosen);
   let failed = false;
+  if (selection.narrowed)
+    say(
+      `selected ${selection.run.length} requirements: ${selection.run.join(' ')}${selection.skipped.some((s) => s.why === 'skip') ? `; skipped: ${selection.skipped.flatMap((s) => (s.why === 'skip' ? [s.id] : [])).join(' ')}` : ''}`,
+    );
   try {
     if (opts.lab) await labsUp(config, chosen, say);
     for (const p of chosen) {
@@ -79,7 +74,8 @@ export async function evaluate(
         config,
         configPath,
         out,
-        vitestArgs: ['--project', 'conformance', ...(opts.requirement ? ['-t', opts.requirement] : [])],
+        vitestArgs: ['--project', 'conformance'],
+        ...(selection.narrowed ? { namePattern: namePattern(selection.run) } : {}),
         say,
         ...(opts.lab && isLab(p) ? { recover: () => labUp(p, say) } : {}),
       });

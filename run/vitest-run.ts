@@ -22,7 +22,12 @@ interface VitestJson {
   numPendingTests: number;
   numTodoTests: number;
   numTotalTests: number;
-  testResults: { name: string; status: string; message?: string; assertionResults: unknown[] }[];
+  testResults: {
+    name: string;
+    status: string;
+    message?: string;
+    assertionResults: { fullName: string; status: string }[];
+  }[];
 }
 
 /**
@@ -33,7 +38,11 @@ export async function runVitest(
   args: string[],
   env: Record<string, string>,
   jsonPath: string,
-  opts: { onSecondInterrupt?: () => void } = {},
+  opts: {
+    onSecondInterrupt?: () => void;
+    /** vitest's -t: tests it filters out are not counted at all (they were never asked for). */
+    namePattern?: string;
+  } = {},
 ): Promise<VitestCounts> {
   await mkdir(dirname(jsonPath), { recursive: true });
   await rm(jsonPath, { force: true });
@@ -42,6 +51,7 @@ export async function runVitest(
     [
       'run',
       ...args,
+      ...(opts.namePattern ? ['-t', opts.namePattern] : []),
       '--reporter=default',
       `--reporter=${join(repoRoot, 'run/reporter.ts')}`,
       '--reporter=json',
@@ -96,11 +106,17 @@ export async function runVitest(
   if (!json) return { passed: 0, failed: 0, skipped: 0, total: 0, exitCode: res.exitCode ?? 1, interrupted };
   // A file that failed to load has no tests in the counts; count it as a failure so it is never hidden.
   const brokenFiles = json.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+  // vitest counts a test its -t filtered out as skipped; here it was not selected, so it is no result at all.
+  const re = opts.namePattern ? new RegExp(opts.namePattern) : undefined;
+  const deselected = re
+    ? json.testResults.flatMap((f) => f.assertionResults).filter((a) => a.status === 'skipped' && !re.test(a.fullName))
+        .length
+    : 0;
   return {
     passed: json.numPassedTests,
     failed: json.numFailedTests + brokenFiles,
-    skipped: json.numPendingTests + json.numTodoTests,
-    total: json.numTotalTests,
+    skipped: json.numPendingTests + json.numTodoTests - deselected,
+    total: json.numTotalTests - deselected,
     exitCode: res.exitCode ?? 1,
     interrupted,
   };

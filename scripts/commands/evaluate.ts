@@ -23,9 +23,10 @@ export function registerEvaluate(program: Command): void {
     )
     .option('-o, --out <dir>', 'output folder (default: outputDir from the config)')
     .option(
-      '-r, --requirement <pattern>',
-      "only tests whose requirement ids match this regular expression, e.g. LC-0 or 'DSK|NIC'",
+      '-r, --requirement <ids>',
+      "only these requirements, comma-separated: exact ids (LC-01), prefixes (LC-, DSK) or regular expressions over ids only ('^LC-0[12]$', 'DSK|NIC'); exactly the tests tagged with them run",
     )
+    .option('--skip <ids>', 'leave these requirements out (same syntax as --requirement)')
     .option('--no-lab', 'do not bring the local lab up first (use for a remote lab host)')
     .action(async (opts: EvaluateOptions) => {
       let reportFailed = false;
