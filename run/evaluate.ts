@@ -34,6 +34,18 @@ export interface Evaluation {
   exitCode: number;
 }
 
+/** What an evaluation (or its --list) works from: the config, the platforms and the selection, all checked. */
+export async function prepare(opts: EvaluateOptions) {
+  const configPath = resolve(opts.config);
+  const { config } = await loadLabConfig(configPath);
+  const chosen = opts.platform ?? configuredPlatforms(config);
+  const selection = select(opts);
+  for (const p of chosen)
+    if (!config.platforms[p as keyof typeof config.platforms])
+      throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
+  return { config, configPath, chosen, selection };
+}
+
 /** Runs the evaluation; `finish` is called with what ran however it ends (the report is written there). */
 export async function evaluate(
   opts: EvaluateOptions,
@@ -42,13 +54,7 @@ export async function evaluate(
 ): Promise<number> {
   // An evaluation reports every finding as it is: the test pass's known-findings list never applies here.
   delete process.env[knownFindingsEnv];
-  const configPath = resolve(opts.config);
-  const { config } = await loadLabConfig(configPath);
-  const chosen = opts.platform ?? configuredPlatforms(config);
-  const selection = select(opts);
-  for (const p of chosen)
-    if (!config.platforms[p as keyof typeof config.platforms])
-      throw new ConfigInvalid(`platform '${p}' is not configured in ${opts.config} (platforms.${p} is missing)`);
+  const { config, configPath, chosen, selection } = await prepare(opts);
   const runId = newRunId();
   const evaluation: Evaluation = {
     runId,

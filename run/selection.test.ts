@@ -2,16 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { requirements } from '../requirements/registry.js';
-import { namePattern, resolveIds, select } from './selection.js';
+import { namePattern, resolveIds, select, taggedIds } from './selection.js';
 
-const catalogue = [
-  { id: 'LC-01', suite: 's/lc' },
-  { id: 'LC-02', suite: 's/lc' },
-  { id: 'LC-10', suite: 's/lc' },
-  { id: 'DSK-01', suite: 's/dsk' },
-  { id: 'NIC-01', suite: 's/nic' },
-  { id: 'COM-01', suite: null },
-];
+const catalogue = ['LC-01', 'LC-02', 'LC-10', 'DSK-01', 'NIC-01', 'COM-01'].map((id) => ({ id }));
+const tagged = new Set(['LC-01', 'LC-02', 'LC-10', 'DSK-01', 'NIC-01']);
 
 describe('requirement selection by id', () => {
   test('exact ids, prefixes and regexes over ids, comma-separated, in catalogue order', () => {
@@ -33,7 +27,7 @@ describe('requirement selection by id', () => {
   });
 
   test('--skip excludes, unselected ones are named apart, untested ones never run', () => {
-    const s = select({ requirement: 'LC-,COM-01', skip: 'LC-02' }, catalogue);
+    const s = select({ requirement: 'LC-,COM-01', skip: 'LC-02' }, catalogue, tagged);
     expect(s.run).toEqual(['LC-01', 'LC-10']);
     expect(s.noTest).toEqual(['COM-01']);
     expect(s.skipped).toEqual([
@@ -42,11 +36,13 @@ describe('requirement selection by id', () => {
       { id: 'NIC-01', why: 'not-selected' },
     ]);
     expect(s.narrowed).toBe(true);
-    expect(select({}, catalogue)).toMatchObject({
+    expect(select({}, catalogue, tagged)).toMatchObject({
       run: ['LC-01', 'LC-02', 'LC-10', 'DSK-01', 'NIC-01'],
       narrowed: false,
     });
-    expect(() => select({ requirement: 'COM-' }, catalogue)).toThrow(/runs nothing \(COM-01: no suite tests them/);
+    expect(() => select({ requirement: 'COM-' }, catalogue, tagged)).toThrow(
+      /runs nothing \(no test is tagged with COM-01/,
+    );
   });
 
   test('the name filter matches the id list of a test title only, never a describe or the title words', () => {
@@ -66,8 +62,12 @@ describe('requirement selection by id', () => {
         expect(m[2], f).not.toContain(': ');
   });
 
-  test('every requirement a suite produces evidence for can be selected alone', () => {
-    for (const r of requirements.filter((x) => x.suite !== null))
-      expect(select({ requirement: r.id }).run).toEqual([r.id]);
+  test('tags are read from the suites: every one is a requirement id, and each can be selected alone', () => {
+    const ids = taggedIds();
+    expect(ids.size).toBeGreaterThan(40);
+    for (const id of ids) {
+      expect(requirements.map((r) => r.id)).toContain(id);
+      expect(select({ requirement: id }).run).toEqual([id]);
+    }
   });
 });

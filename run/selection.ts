@@ -2,13 +2,14 @@
  * Which requirements a run asks for: `-r`/`--requirement` and `--skip` resolved against requirement IDs
  * only (never test titles), and the vitest name filter that runs exactly the tests tagged with them.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { type Requirement, requirements } from '../requirements/registry.js';
 
 export interface Selection {
   /** Selected requirements a suite produces evidence for: what the run asks for, in registry order. */
   run: string[];
-  /** Selected requirements no suite tests (an assessment file supplies them): asked for, never run. */
+  /** Selected requirements no test is tagged with (an assessment file supplies them, or a harness gap): never run. */
   noTest: string[];
   /** Requirements excluded, and why. */
   skipped: { id: string; why: 'skip' | 'not-selected' }[];
@@ -57,10 +58,23 @@ export function resolveIds(spec: string, flag: string, catalogue: readonly Pick<
   return ids.filter((id) => found.has(id));
 }
 
+/**
+ * The IDs conformance tests are tagged with: the literal ID lists of `requirement([...], ...)` calls in
+ * suites/*.conformance.ts, read from source so listing a run needs no test collection.
+ */
+export function taggedIds(dir = new URL('../suites/', import.meta.url)): Set<string> {
+  const ids = new Set<string>();
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.conformance.ts')))
+    for (const call of readFileSync(new URL(f, dir), 'utf8').matchAll(/\brequirement\(\s*\[([^\]]*)\]/g))
+      for (const id of (call[1] ?? '').matchAll(/['"`]([A-Z][A-Z0-9]*-\w+)['"`]/g)) ids.add(id[1] as string);
+  return ids;
+}
+
 /** Resolves -r and --skip over the catalogue; a selection that would run nothing is bad input. */
 export function select(
   opts: { requirement?: string; skip?: string },
-  catalogue: readonly Pick<Requirement, 'id' | 'suite'>[] = requirements,
+  catalogue: readonly Pick<Requirement, 'id'>[] = requirements,
+  tagged: ReadonlySet<string> = taggedIds(),
 ): Selection {
   const picked = new Set(opts.requirement ? resolveIds(opts.requirement, '--requirement', catalogue) : []);
   const skipped = new Set(opts.skip ? resolveIds(opts.skip, '--skip', catalogue) : []);
@@ -68,12 +82,12 @@ export function select(
   for (const r of catalogue) {
     if (skipped.has(r.id)) sel.skipped.push({ id: r.id, why: 'skip' });
     else if (opts.requirement && !picked.has(r.id)) sel.skipped.push({ id: r.id, why: 'not-selected' });
-    else if (r.suite === null) sel.noTest.push(r.id);
+    else if (!tagged.has(r.id)) sel.noTest.push(r.id);
     else sel.run.push(r.id);
   }
   if (sel.run.length === 0)
     throw new ConfigInvalid(
-      `the selection runs nothing${sel.noTest.length ? ` (${sel.noTest.join(' ')}: no suite tests them, an assessment file supplies them)` : ''}`,
+      `the selection runs nothing${sel.noTest.length ? ` (no test is tagged with ${sel.noTest.join(' ')}: an assessment file supplies them)` : ''}`,
     );
   return sel;
 }

@@ -1,9 +1,12 @@
 /** `vmconform evaluate`: the main job, labs up, suites per platform, bundles and one report. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { ConfigInvalid } from '../../evidence/errors.js';
+import { redact, redactText } from '../../evidence/redact.js';
 import { summaryLines, writeReport } from '../../reports/write.js';
 import { type EvaluateOptions, evaluate } from '../../run/evaluate.js';
-import { platformList, say } from '../options.js';
+import { listPlan, planLines } from '../../run/evaluate-list.js';
+import { platformList, say, sayErr } from '../options.js';
 
 export function registerEvaluate(program: Command): void {
   program
@@ -28,7 +31,20 @@ export function registerEvaluate(program: Command): void {
     )
     .option('--skip <ids>', 'leave these requirements out (same syntax as --requirement)')
     .option('--no-lab', 'do not bring the local lab up first (use for a remote lab host)')
-    .action(async (opts: EvaluateOptions) => {
+    .option(
+      '--list',
+      'run nothing: per platform, print the requirements that would run, the ones skipped and why, and the ones its capabilities already say will end prereq-missing (connects, never brings a lab up)',
+    )
+    .option('--json', 'with --list: print the plan as JSON on stdout')
+    .action(async (opts: EvaluateOptions & { list?: boolean; json?: boolean }) => {
+      if (opts.json && !opts.list) throw new ConfigInvalid('--json: only with --list');
+      if (opts.list) {
+        // With --json, stdout holds only the JSON: progress goes to stderr.
+        const plans = await listPlan(opts, opts.json ? sayErr : say);
+        if (opts.json) process.stdout.write(`${JSON.stringify(redact(plans), null, 2)}\n`);
+        else for (const p of plans) process.stdout.write(redactText(`${planLines(p).join('\n')}\n`));
+        return;
+      }
       let reportFailed = false;
       const code = await evaluate(opts, say, async (e) => {
         // A platform run that failed before its suites wrote anything has no bundle to show.
