@@ -9,6 +9,7 @@ import { configuredPlatforms, loadLabConfig } from '../adapters/lab-config.js';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { isLab } from '../lab/labs.js';
 import { knownFindingsEnv } from '../requirements/known-findings.js';
+import { evaluationExitCode } from './exit-codes.js';
 import { labsUp, labUp } from './labs-up.js';
 import { runPlatform } from './platform-run.js';
 import { registerRun } from './runs.js';
@@ -64,6 +65,7 @@ export async function evaluate(
   };
   const unregister = await registerRun(runId, chosen);
   let failed = false;
+  let harnessError = false;
   if (selection.narrowed)
     say(
       `selected ${selection.run.length} requirements: ${selection.run.join(' ')}${selection.skipped.some((s) => s.why === 'skip') ? `; skipped: ${selection.skipped.flatMap((s) => (s.why === 'skip' ? [s.id] : [])).join(' ')}` : ''}`,
@@ -74,7 +76,7 @@ export async function evaluate(
       const out = resolve(evaluation.outDir, p);
       say(`evaluating ${p}, run ${runId} -> ${out}`);
       evaluation.bundles.push(resolve(out, 'results.json'));
-      const { counts, leaks, bundlePath } = await runPlatform({
+      const { counts, leaks, bundle, bundlePath } = await runPlatform({
         platform: p,
         runId,
         config,
@@ -88,13 +90,19 @@ export async function evaluate(
       say(
         `${p}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} inconclusive (skipped); bundle: ${bundlePath}`,
       );
-      failed ||= counts.failed > 0 || counts.total === 0 || leaks.after.length > 0;
+      failed ||= counts.failed > 0 || leaks.after.length > 0;
       if (counts.interrupted) {
-        evaluation.exitCode = 130;
+        evaluation.exitCode = evaluationExitCode({ signal: counts.signal ?? 'SIGINT', harnessError, failed });
         return evaluation.exitCode;
       }
+      // What was selected is what runs: a selected requirement no test ran is the harness's error, not a verdict.
+      const ran = new Set(bundle.tests.flatMap((t) => t.requirements));
+      const missed = selection.run.filter((id) => !ran.has(id));
+      if (counts.total === 0) say(`${p}: no test ran: that is a harness error, not a success`);
+      else if (missed.length > 0) say(`${p}: selected but no test ran for: ${missed.join(' ')}`);
+      harnessError ||= counts.total === 0 || missed.length > 0;
     }
-    evaluation.exitCode = failed ? 1 : 0;
+    evaluation.exitCode = evaluationExitCode({ harnessError, failed });
     return evaluation.exitCode;
   } finally {
     await unregister();

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { waitFor } from '../host/wait.js';
+import { signalExitCode } from './exit-codes.js';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
@@ -14,6 +15,8 @@ export interface VitestCounts {
   total: number;
   exitCode: number;
   interrupted: boolean;
+  /** The first signal that interrupted the run (the exit code says which). */
+  signal?: 'SIGINT' | 'SIGTERM';
 }
 
 interface VitestJson {
@@ -69,6 +72,7 @@ export async function runVitest(
     },
   );
   let interrupted = false;
+  let signal: 'SIGINT' | 'SIGTERM' = 'SIGINT';
   const group = (sig: NodeJS.Signals | 0) => {
     try {
       if (child.pid) process.kill(-child.pid, sig);
@@ -77,13 +81,14 @@ export async function runVitest(
       return false;
     }
   };
-  const forward = () => {
+  const forward = (sig: NodeJS.Signals) => {
     if (interrupted) {
       opts.onSecondInterrupt?.();
       group('SIGKILL');
-      process.exit(130);
+      process.exit(signalExitCode(signal));
     }
     interrupted = true;
+    signal = sig === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
     // vitest's workers carry on through SIGINT (a run then finishes every test); SIGTERM stops them now,
     // and the caller's cleanup removes what the run created.
     group('SIGTERM');
@@ -103,7 +108,8 @@ export async function runVitest(
     (s) => JSON.parse(s) as VitestJson,
     () => undefined,
   );
-  if (!json) return { passed: 0, failed: 0, skipped: 0, total: 0, exitCode: res.exitCode ?? 1, interrupted };
+  const stop = interrupted ? { signal } : {};
+  if (!json) return { passed: 0, failed: 0, skipped: 0, total: 0, exitCode: res.exitCode ?? 1, interrupted, ...stop };
   // A file that failed to load has no tests in the counts; count it as a failure so it is never hidden.
   const brokenFiles = json.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
   // vitest counts a test its -t filtered out as skipped; here it was not selected, so it is no result at all.
@@ -119,5 +125,6 @@ export async function runVitest(
     total: json.numTotalTests - deselected,
     exitCode: res.exitCode ?? 1,
     interrupted,
+    ...stop,
   };
 }

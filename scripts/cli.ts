@@ -1,6 +1,5 @@
 /** vmconform command line: a thin shell over run/, features/, lab/ and reports/; one file per command. */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { isVmconformError } from '../evidence/errors.js';
 import { redactText } from '../evidence/redact.js';
 import { registerBridge } from './commands/bridge.js';
 import { registerEvaluate } from './commands/evaluate.js';
@@ -12,6 +11,7 @@ import { registerReport } from './commands/report.js';
 import { registerRequirements } from './commands/requirements.js';
 import { registerSweep } from './commands/sweep.js';
 import { registerTest } from './commands/test.js';
+import { exitCodeFor, exitCodeHelp } from './exit-codes.js';
 
 const program = new Command()
   .name('vmconform')
@@ -19,6 +19,7 @@ const program = new Command()
     'Drives real hypervisor APIs through one driver contract and records evidence against the VM platform requirement catalogue.',
   )
   .option('--debug', 'print stack traces on errors')
+  .addHelpText('after', `\n${exitCodeHelp}`)
   // Bad input exits 2 (documented); commander's own default is 1.
   .exitOverride();
 
@@ -39,16 +40,10 @@ for (const register of [
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof CommanderError) {
-    // commander already printed its message; help and version are not errors.
-    process.exitCode = e.exitCode === 0 ? 0 : 2;
-  } else if (isVmconformError(e) || e instanceof InvalidArgumentError) {
-    process.stderr.write(redactText(`vmconform: ${e.message}\n`));
-    if (program.opts().debug) process.stderr.write(redactText(`${(e as Error).stack}\n`));
-    process.exitCode = 2;
-  } else {
+  // commander already printed its own errors (bad option, unknown command); help and version are not errors.
+  if (!(e instanceof CommanderError) || e instanceof InvalidArgumentError) {
     process.stderr.write(redactText(`vmconform: ${e instanceof Error ? e.message : String(e)}\n`));
     if (program.opts().debug) process.stderr.write(redactText(`${(e as Error).stack}\n`));
-    process.exitCode = 1;
   }
+  process.exitCode = exitCodeFor(e);
 }

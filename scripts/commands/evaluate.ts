@@ -6,6 +6,7 @@ import { redact, redactText } from '../../evidence/redact.js';
 import { summaryLines, writeReport } from '../../reports/write.js';
 import { type EvaluateOptions, evaluate } from '../../run/evaluate.js';
 import { listPlan, planLines } from '../../run/evaluate-list.js';
+import { exitCodes } from '../../run/exit-codes.js';
 import { platformList, say, sayErr } from '../options.js';
 
 export function registerEvaluate(program: Command): void {
@@ -60,6 +61,7 @@ export function registerEvaluate(program: Command): void {
           },
         );
       });
-      process.exitCode = code === 0 && reportFailed ? 1 : code;
+      // A report that could not be written is the harness's error; an interrupt or a harness error says more.
+      process.exitCode = reportFailed && code < exitCodes.harness ? exitCodes.harness : code;
     });
 }
