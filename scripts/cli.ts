@@ -1,4 +1,5 @@
 /** vmconform command line: a thin shell over run/, features/, lab/ and reports/; one file per command. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { redactText } from '../evidence/redact.js';
 import { registerBridge } from './commands/bridge.js';
@@ -13,10 +14,18 @@ import { registerSweep } from './commands/sweep.js';
 import { registerTest } from './commands/test.js';
 import { exitCodeFor, exitCodeHelp } from './exit-codes.js';
 
+const harnessVersion = () =>
+  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const program = new Command()
   .name('vmconform')
   .description(
     'Drives real hypervisor APIs through one driver contract and records evidence against the VM platform requirement catalogue.',
+  )
+  .version(
+    harnessVersion(),
+    '-V, --version',
+    'print the harness version (package.json; bundles also record the commit)',
   )
   .option('--debug', 'print stack traces on errors')
   .addHelpText('after', `\n${exitCodeHelp}`)
