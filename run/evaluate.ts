@@ -82,7 +82,8 @@ export async function evaluate(
         config,
         configPath,
         out,
-        vitestArgs: ['--project', 'conformance'],
+        // Narrowed: only the suite files holding selected tests are loaded (vitest takes them as filters).
+        vitestArgs: ['--project', 'conformance', ...(selection.narrowed ? selection.files : [])],
         ...(selection.narrowed ? { namePattern: namePattern(selection.run) } : {}),
         say,
         ...(opts.lab && isLab(p) ? { recover: () => labUp(p, say) } : {}),
@@ -100,7 +101,10 @@ export async function evaluate(
       const missed = selection.run.filter((id) => !ran.has(id));
       if (counts.total === 0) say(`${p}: no test ran: that is a harness error, not a success`);
       else if (missed.length > 0) say(`${p}: selected but no test ran for: ${missed.join(' ')}`);
-      harnessError ||= counts.total === 0 || missed.length > 0;
+      // An `error` verdict is the harness's (or the lab's) failure, never the platform's: it pages someone else.
+      const errored = Object.entries(bundle.requirements).flatMap(([id, v]) => (v.verdict === 'error' ? [id] : []));
+      if (errored.length > 0) say(`${p}: harness error, not a platform verdict, for: ${errored.join(' ')}`);
+      harnessError ||= counts.total === 0 || missed.length > 0 || errored.length > 0;
     }
     evaluation.exitCode = evaluationExitCode({ harnessError, failed });
     return evaluation.exitCode;

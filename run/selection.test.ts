@@ -5,7 +5,13 @@ import { requirements } from '../requirements/registry.js';
 import { namePattern, resolveIds, select, taggedIds } from './selection.js';
 
 const catalogue = ['LC-01', 'LC-02', 'LC-10', 'DSK-01', 'NIC-01', 'COM-01'].map((id) => ({ id }));
-const tagged = new Set(['LC-01', 'LC-02', 'LC-10', 'DSK-01', 'NIC-01']);
+const tagged = new Map([
+  ['LC-01', ['suites/lc.conformance.ts']],
+  ['LC-02', ['suites/lc.conformance.ts']],
+  ['LC-10', ['suites/lc.conformance.ts', 'suites/x.conformance.ts']],
+  ['DSK-01', ['suites/dsk.conformance.ts']],
+  ['NIC-01', ['suites/nic.conformance.ts']],
+]);
 
 describe('requirement selection by id', () => {
   test('exact ids, prefixes and regexes over ids, comma-separated, in catalogue order', () => {
@@ -29,6 +35,7 @@ describe('requirement selection by id', () => {
   test('--skip excludes, unselected ones are named apart, untested ones never run', () => {
     const s = select({ requirement: 'LC-,COM-01', skip: 'LC-02' }, catalogue, tagged);
     expect(s.run).toEqual(['LC-01', 'LC-10']);
+    expect(s.files).toEqual(['suites/lc.conformance.ts', 'suites/x.conformance.ts']);
     expect(s.noTest).toEqual(['COM-01']);
     expect(s.skipped).toEqual([
       { id: 'LC-02', why: 'skip' },
@@ -65,7 +72,8 @@ describe('requirement selection by id', () => {
   test('tags are read from the suites: every one is a requirement id, and each can be selected alone', () => {
     const ids = taggedIds();
     expect(ids.size).toBeGreaterThan(40);
-    for (const id of ids) {
+    expect(ids.get('LC-01')).toEqual(['suites/lifecycle.conformance.ts']);
+    for (const id of ids.keys()) {
       expect(requirements.map((r) => r.id)).toContain(id);
       expect(select({ requirement: id }).run).toEqual([id]);
     }

@@ -9,6 +9,8 @@ import { type Requirement, requirements } from '../requirements/registry.js';
 export interface Selection {
   /** Selected requirements a suite produces evidence for: what the run asks for, in registry order. */
   run: string[];
+  /** The suite files holding their tests: vitest loads only these. */
+  files: string[];
   /** Selected requirements no test is tagged with (an assessment file supplies them, or a harness gap): never run. */
   noTest: string[];
   /** Requirements excluded, and why. */
@@ -59,14 +61,18 @@ export function resolveIds(spec: string, flag: string, catalogue: readonly Pick<
 }
 
 /**
- * The IDs conformance tests are tagged with: the literal ID lists of `requirement([...], ...)` calls in
- * suites/*.conformance.ts, read from source so listing a run needs no test collection.
+ * The IDs conformance tests are tagged with, each with the suite files that tag it: the literal ID lists of
+ * `requirement([...], ...)` calls in suites/*.conformance.ts, read from source so listing needs no collection.
  */
-export function taggedIds(dir = new URL('../suites/', import.meta.url)): Set<string> {
-  const ids = new Set<string>();
+export function taggedIds(dir = new URL('../suites/', import.meta.url)): Map<string, string[]> {
+  const ids = new Map<string, string[]>();
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.conformance.ts')))
     for (const call of readFileSync(new URL(f, dir), 'utf8').matchAll(/\brequirement\(\s*\[([^\]]*)\]/g))
-      for (const id of (call[1] ?? '').matchAll(/['"`]([A-Z][A-Z0-9]*-\w+)['"`]/g)) ids.add(id[1] as string);
+      for (const m of (call[1] ?? '').matchAll(/['"`]([A-Z][A-Z0-9]*-\w+)['"`]/g)) {
+        const files = ids.get(m[1] as string) ?? [];
+        if (!files.includes(`suites/${f}`)) files.push(`suites/${f}`);
+        ids.set(m[1] as string, files);
+      }
   return ids;
 }
 
@@ -74,16 +80,19 @@ export function taggedIds(dir = new URL('../suites/', import.meta.url)): Set<str
 export function select(
   opts: { requirement?: string; skip?: string },
   catalogue: readonly Pick<Requirement, 'id'>[] = requirements,
-  tagged: ReadonlySet<string> = taggedIds(),
+  tagged: ReadonlyMap<string, readonly string[]> = taggedIds(),
 ): Selection {
   const picked = new Set(opts.requirement ? resolveIds(opts.requirement, '--requirement', catalogue) : []);
   const skipped = new Set(opts.skip ? resolveIds(opts.skip, '--skip', catalogue) : []);
-  const sel: Selection = { run: [], noTest: [], skipped: [], narrowed: !!(opts.requirement || opts.skip) };
+  const sel: Selection = { run: [], files: [], noTest: [], skipped: [], narrowed: !!(opts.requirement || opts.skip) };
   for (const r of catalogue) {
     if (skipped.has(r.id)) sel.skipped.push({ id: r.id, why: 'skip' });
     else if (opts.requirement && !picked.has(r.id)) sel.skipped.push({ id: r.id, why: 'not-selected' });
     else if (!tagged.has(r.id)) sel.noTest.push(r.id);
-    else sel.run.push(r.id);
+    else {
+      sel.run.push(r.id);
+      for (const f of tagged.get(r.id) ?? []) if (!sel.files.includes(f)) sel.files.push(f);
+    }
   }
   if (sel.run.length === 0)
     throw new ConfigInvalid(

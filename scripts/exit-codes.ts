@@ -17,6 +17,6 @@ export const exitCodeHelp = `Exit codes:
   0    every selected requirement gave a verdict and none failed
   1    requirements failed (or the run left objects behind); preflight, inventory reconcile: findings
   2    bad input: config, option, credential (the message names the field; --debug adds the stack)
-  3    harness or lab error: a platform unreachable, a lab that did not come up, a run that ran nothing
-       or not what was selected, a report that could not be written
+  3    harness or lab error: a platform unreachable, a lab that did not come up, an \`error\` verdict,
+       a run that ran nothing or not what was selected, a report that could not be written
   130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM`;
