@@ -1,50 +1,10 @@
 /** vmconform command line: a thin shell over run/, features/, lab/ and reports/; one file per command. */
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { CommanderError, InvalidArgumentError } from 'commander';
 import { redactText } from '../evidence/redact.js';
-import { registerBridge } from './commands/bridge.js';
-import { registerEvaluate } from './commands/evaluate.js';
-import { registerFaultProxy } from './commands/fault-proxy.js';
-import { registerInventory } from './commands/inventory.js';
-import { registerLab } from './commands/lab.js';
-import { registerPreflight } from './commands/preflight.js';
-import { registerReport } from './commands/report.js';
-import { registerRequirements } from './commands/requirements.js';
-import { registerSweep } from './commands/sweep.js';
-import { registerTest } from './commands/test.js';
-import { exitCodeFor, exitCodeHelp } from './exit-codes.js';
+import { exitCodeFor } from './exit-codes.js';
+import { buildProgram } from './program.js';
 
-const harnessVersion = () =>
-  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-const program = new Command()
-  .name('vmconform')
-  .description(
-    'Drives real hypervisor APIs through one driver contract and records evidence against the VM platform requirement catalogue.',
-  )
-  .version(
-    harnessVersion(),
-    '-V, --version',
-    'print the harness version (package.json; bundles also record the commit)',
-  )
-  .option('--debug', 'print stack traces on errors')
-  .addHelpText('after', `\n${exitCodeHelp}`)
-  // Bad input exits 2 (documented); commander's own default is 1.
-  .exitOverride();
-
-for (const register of [
-  registerLab,
-  registerPreflight,
-  registerEvaluate,
-  registerReport,
-  registerTest,
-  registerSweep,
-  registerInventory,
-  registerBridge,
-  registerFaultProxy,
-  registerRequirements,
-])
-  register(program);
+const program = buildProgram();
 
 try {
   await program.parseAsync();
