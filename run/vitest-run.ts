@@ -62,7 +62,14 @@ export async function runVitest(
     ],
     {
       cwd: repoRoot,
-      env: { ...env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+      // A caller's FORCE_COLOR or NO_COLOR passes through as given; otherwise colour only on a terminal (vitest
+      // colours whenever FORCE_COLOR is set at all, even to 0, so it is left unset for a log file or CI).
+      env: {
+        ...env,
+        ...(process.stdout.isTTY && process.env.FORCE_COLOR === undefined && process.env.NO_COLOR === undefined
+          ? { FORCE_COLOR: '1' }
+          : {}),
+      },
       stdin: 'ignore',
       stdout: 'inherit',
       stderr: 'inherit',
