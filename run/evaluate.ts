@@ -33,6 +33,8 @@ export interface Evaluation {
   /** Every platform's bundle path that a run started, written or not. */
   bundles: string[];
   exitCode: number;
+  /** Requirements -r/--skip left out: the report, which scores the whole catalogue, shows them as not run. */
+  leftOut: number;
 }
 
 /** What an evaluation (or its --list) works from: the config, the platforms and the selection, all checked. */
@@ -62,6 +64,7 @@ export async function evaluate(
     outDir: resolve(opts.out ?? config.outputDir, runId),
     bundles: [],
     exitCode: 0,
+    leftOut: selection.skipped.length,
   };
   const unregister = await registerRun(runId, chosen);
   let failed = false;
