@@ -28,6 +28,8 @@ export async function runPlatform(opts: {
   configPath: string;
   out: string;
   vitestArgs: string[];
+  /** Runs only the tests whose titles this vitest -t pattern matches (see run/selection.ts). */
+  namePattern?: string;
   say: (m: string) => void;
   /** Brings a local lab's daemons back (an interrupt can land mid daemon-restart) before cleanup. */
   recover?: () => Promise<void>;
@@ -56,6 +58,7 @@ export async function runPlatform(opts: {
     },
     join(opts.out, 'vitest.json'),
     {
+      ...(opts.namePattern ? { namePattern: opts.namePattern } : {}),
       onSecondInterrupt: () =>
         say(
           `may be left on ${platform}: objects of run ${runId}; remove them with: vmconform sweep -p ${platform} --run ${runId}`,

@@ -24,6 +24,7 @@ export async function testPass(opts: { unitOnly?: boolean }, say: Say): Promise<
     total.skipped += c.skipped;
     total.total += c.total;
     total.interrupted ||= c.interrupted;
+    if (c.signal) total.signal ??= c.signal;
     if (c.exitCode !== 0 && c.skipped === 0) total.exitCode = c.exitCode;
   };
   if (opts.unitOnly) {

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { waitFor } from '../host/wait.js';
+import { signalExitCode } from './exit-codes.js';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
@@ -14,6 +15,8 @@ export interface VitestCounts {
   total: number;
   exitCode: number;
   interrupted: boolean;
+  /** The first signal that interrupted the run (the exit code says which). */
+  signal?: 'SIGINT' | 'SIGTERM';
 }
 
 interface VitestJson {
@@ -22,7 +25,12 @@ interface VitestJson {
   numPendingTests: number;
   numTodoTests: number;
   numTotalTests: number;
-  testResults: { name: string; status: string; message?: string; assertionResults: unknown[] }[];
+  testResults: {
+    name: string;
+    status: string;
+    message?: string;
+    assertionResults: { fullName: string; status: string }[];
+  }[];
 }
 
 /**
@@ -33,7 +41,11 @@ export async function runVitest(
   args: string[],
   env: Record<string, string>,
   jsonPath: string,
-  opts: { onSecondInterrupt?: () => void } = {},
+  opts: {
+    onSecondInterrupt?: () => void;
+    /** vitest's -t: tests it filters out are not counted at all (they were never asked for). */
+    namePattern?: string;
+  } = {},
 ): Promise<VitestCounts> {
   await mkdir(dirname(jsonPath), { recursive: true });
   await rm(jsonPath, { force: true });
@@ -42,6 +54,7 @@ export async function runVitest(
     [
       'run',
       ...args,
+      ...(opts.namePattern ? ['-t', opts.namePattern] : []),
       '--reporter=default',
       `--reporter=${join(repoRoot, 'run/reporter.ts')}`,
       '--reporter=json',
@@ -49,7 +62,14 @@ export async function runVitest(
     ],
     {
       cwd: repoRoot,
-      env: { ...env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+      // A caller's FORCE_COLOR or NO_COLOR passes through as given; otherwise colour only on a terminal (vitest
+      // colours whenever FORCE_COLOR is set at all, even to 0, so it is left unset for a log file or CI).
+      env: {
+        ...env,
+        ...(process.stdout.isTTY && process.env.FORCE_COLOR === undefined && process.env.NO_COLOR === undefined
+          ? { FORCE_COLOR: '1' }
+          : {}),
+      },
       stdin: 'ignore',
       stdout: 'inherit',
       stderr: 'inherit',
@@ -59,6 +79,7 @@ export async function runVitest(
     },
   );
   let interrupted = false;
+  let signal: 'SIGINT' | 'SIGTERM' = 'SIGINT';
   const group = (sig: NodeJS.Signals | 0) => {
     try {
       if (child.pid) process.kill(-child.pid, sig);
@@ -67,13 +88,14 @@ export async function runVitest(
       return false;
     }
   };
-  const forward = () => {
+  const forward = (sig: NodeJS.Signals) => {
     if (interrupted) {
       opts.onSecondInterrupt?.();
       group('SIGKILL');
-      process.exit(130);
+      process.exit(signalExitCode(signal));
     }
     interrupted = true;
+    signal = sig === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
     // vitest's workers carry on through SIGINT (a run then finishes every test); SIGTERM stops them now,
     // and the caller's cleanup removes what the run created.
     group('SIGTERM');
@@ -93,15 +115,23 @@ export async function runVitest(
     (s) => JSON.parse(s) as VitestJson,
     () => undefined,
   );
-  if (!json) return { passed: 0, failed: 0, skipped: 0, total: 0, exitCode: res.exitCode ?? 1, interrupted };
+  const stop = interrupted ? { signal } : {};
+  if (!json) return { passed: 0, failed: 0, skipped: 0, total: 0, exitCode: res.exitCode ?? 1, interrupted, ...stop };
   // A file that failed to load has no tests in the counts; count it as a failure so it is never hidden.
   const brokenFiles = json.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+  // vitest counts a test its -t filtered out as skipped; here it was not selected, so it is no result at all.
+  const re = opts.namePattern ? new RegExp(opts.namePattern) : undefined;
+  const deselected = re
+    ? json.testResults.flatMap((f) => f.assertionResults).filter((a) => a.status === 'skipped' && !re.test(a.fullName))
+        .length
+    : 0;
   return {
     passed: json.numPassedTests,
     failed: json.numFailedTests + brokenFiles,
-    skipped: json.numPendingTests + json.numTodoTests,
-    total: json.numTotalTests,
+    skipped: json.numPendingTests + json.numTodoTests - deselected,
+    total: json.numTotalTests - deselected,
     exitCode: res.exitCode ?? 1,
     interrupted,
+    ...stop,
   };
 }

@@ -6,6 +6,8 @@ import { isLab, labNames } from '../lab/labs.js';
 
 // Everything the CLI prints passes the redactor: a registered secret never reaches the terminal or CI log.
 export const say = (msg: string) => process.stdout.write(redactText(`[vmconform] ${msg}\n`));
+/** Progress where stdout carries data (JSON). */
+export const sayErr = (msg: string) => process.stderr.write(redactText(`[vmconform] ${msg}\n`));
 export function labName(value: string): string {
   if (!isLab(value))
     throw new InvalidArgumentError(`expected one of: ${labNames.join(', ')} (the local labs this build can bring up)`);

@@ -1,9 +1,13 @@
 /** `vmconform evaluate`: the main job, labs up, suites per platform, bundles and one report. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { ConfigInvalid } from '../../evidence/errors.js';
+import { redact, redactText } from '../../evidence/redact.js';
 import { summaryLines, writeReport } from '../../reports/write.js';
 import { type EvaluateOptions, evaluate } from '../../run/evaluate.js';
-import { platformList, say } from '../options.js';
+import { listPlan, planLines } from '../../run/evaluate-list.js';
+import { exitCodes } from '../../run/exit-codes.js';
+import { platformList, say, sayErr } from '../options.js';
 
 export function registerEvaluate(program: Command): void {
   program
@@ -23,15 +27,29 @@ export function registerEvaluate(program: Command): void {
     )
     .option('-o, --out <dir>', 'output folder (default: outputDir from the config)')
     .option(
-      '-r, --requirement <pattern>',
-      "only tests whose requirement ids match this regular expression, e.g. LC-0 or 'DSK|NIC'",
+      '-r, --requirement <ids>',
+      "only these requirements, comma-separated: exact ids (LC-01), prefixes (LC-, DSK) or regular expressions over ids only ('^LC-0[12]$', 'DSK|NIC'); exactly the tests tagged with them run",
     )
     .option(
       '--sign-key <file>',
       'SSH private key file that signs the run manifest (ssh-keygen -Y sign, namespace vmconform)',
     )
+    .option('--skip <ids>', 'leave these requirements out (same syntax as --requirement)')
     .option('--no-lab', 'do not bring the local lab up first (use for a remote lab host)')
-    .action(async (opts: EvaluateOptions) => {
+    .option(
+      '--list',
+      'run nothing: per platform, print the requirements that would run, the ones skipped and why, and the ones its capabilities already say will end prereq-missing (connects, never brings a lab up)',
+    )
+    .option('--json', 'with --list: print the plan as JSON on stdout')
+    .action(async (opts: EvaluateOptions & { list?: boolean; json?: boolean }) => {
+      if (opts.json && !opts.list) throw new ConfigInvalid('--json: only with --list');
+      if (opts.list) {
+        // With --json, stdout holds only the JSON: progress goes to stderr.
+        const plans = await listPlan(opts, opts.json ? sayErr : say);
+        if (opts.json) process.stdout.write(`${JSON.stringify(redact(plans), null, 2)}\n`);
+        else for (const p of plans) process.stdout.write(redactText(`${planLines(p).join('\n')}\n`));
+        return;
+      }
       let reportFailed = false;
       const code = await evaluate(opts, say, async (e) => {
         // A platform run that failed before its suites wrote anything has no bundle to show.
@@ -40,6 +58,11 @@ export function registerEvaluate(program: Command): void {
         await writeReport({ bundles: written, out: e.outDir }).then(
           (r) => {
             for (const line of summaryLines(r)) say(line);
+            // The bundle does not record the selection, so the gates score the whole catalogue.
+            if (e.leftOut > 0)
+              say(
+                `${e.leftOut} requirements were not selected (-r/--skip): the report's gates count them as not run, hence inconclusive`,
+              );
           },
           (err: unknown) => {
             say(`report not written: ${err instanceof Error ? err.message : String(err)}`);
@@ -47,6 +70,7 @@ export function registerEvaluate(program: Command): void {
           },
         );
       });
-      process.exitCode = code === 0 && reportFailed ? 1 : code;
+      // A report that could not be written is the harness's error; an interrupt or a harness error says more.
+      process.exitCode = reportFailed && code < exitCodes.harness ? exitCodes.harness : code;
     });
 }

@@ -21,10 +21,35 @@ export function registerLab(program: Command): void {
     .action(async (name: string, opts: { purge?: boolean }) => (await lab(name)).down(say, opts));
   labCmd
     .command('status')
+    .argument('[lab]', `one of: ${labNames.join(', ')} (default: every lab)`, labName)
     .description('print what `lab up` measured per lab (accelerator, missing prerequisites, bring-up time)')
-    .action(async () => {
+    .option('--json', 'print the full recorded state as JSON')
+    .action(async (name: string | undefined, opts: { json?: boolean }) => {
       const all: Record<string, unknown> = {};
-      for (const name of labNames) all[name] = (await (await lab(name)).status()) ?? 'not brought up';
-      process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+      for (const n of name ? [name] : labNames) all[n] = (await (await lab(n)).status()) ?? 'not brought up';
+      if (opts.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+      else for (const [n, st] of Object.entries(all)) process.stdout.write(`${statusLine(n, st)}\n`);
     });
+}
+
+/** One line per lab from the fields most labs record; --json has everything. */
+export function statusLine(name: string, status: unknown): string {
+  if (status === null || typeof status !== 'object') return `${name}: not brought up`;
+  const s = status as {
+    accel?: string;
+    prereqMissing?: Record<string, string>;
+    bringUp?: { ms?: number; at?: string; cold?: boolean };
+  };
+  const parts = [
+    ...(s.bringUp?.at
+      ? [
+          `brought up ${s.bringUp.at}${s.bringUp.ms !== undefined ? ` in ${(s.bringUp.ms / 1000).toFixed(1)} s${s.bringUp.cold ? ' (cold)' : ''}` : ''}`,
+        ]
+      : ['brought up']),
+    ...(s.accel ? [`accel ${s.accel}`] : []),
+    ...(s.prereqMissing && Object.keys(s.prereqMissing).length > 0
+      ? [`prerequisites missing: ${Object.keys(s.prereqMissing).join(', ')}`]
+      : []),
+  ];
+  return `${name}: ${parts.join('; ')}`;
 }

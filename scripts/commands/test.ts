@@ -1,5 +1,6 @@
 /** `vmconform test`: the project's own test pass, what CI runs; ends with the summary line. */
 import type { Command } from 'commander';
+import { signalExitCode } from '../../run/exit-codes.js';
 import { testPass } from '../../run/test-pass.js';
 import { say } from '../options.js';
 
@@ -15,7 +16,7 @@ export function registerTest(program: Command): void {
       if (total.total === 0) say('no test ran: that is a failure, not a success');
       process.stdout.write(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
       process.exitCode = total.interrupted
-        ? 130
+        ? signalExitCode(total.signal ?? 'SIGINT')
         : total.failed > 0 || total.total === 0 || total.exitCode !== 0
           ? 1
           : 0;
