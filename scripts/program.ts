@@ -11,6 +11,7 @@ import { registerReport } from './commands/report.js';
 import { registerRequirements } from './commands/requirements.js';
 import { registerSweep } from './commands/sweep.js';
 import { registerTest } from './commands/test.js';
+import { registerVerify } from './commands/verify.js';
 import { exitCodeHelp } from './exit-codes.js';
 
 const harnessVersion = () =>
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     registerBridge,
     registerFaultProxy,
     registerRequirements,
+    registerVerify,
   ])
     register(program);
   return program;
