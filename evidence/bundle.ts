@@ -106,6 +106,8 @@ export const bundleSchema = z.object({
   platform: platformName,
   /** False while the run is going and after an interrupt: the verdicts cover only what ran. */
   complete: z.boolean(),
+  /** The requirement ids a narrowed run (-r, --skip) was limited to; absent when it ran the whole catalogue. */
+  selected: z.array(z.string()).optional(),
   startedAt: z.string(),
   endedAt: z.string().optional(),
   /** dirty: tracked files differed from the commit when the run started. */

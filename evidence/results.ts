@@ -143,6 +143,8 @@ export class ResultsWriter {
     readonly outDir: string,
     readonly runId: string,
     readonly platform: string,
+    /** The ids a narrowed run was limited to (recorded so a report tells "not selected" from "not run"). */
+    readonly selected?: string[],
   ) {}
 
   get path(): string {
@@ -170,6 +172,7 @@ export class ResultsWriter {
       runId: this.runId,
       platform: this.platform as Bundle['platform'],
       complete,
+      ...(this.selected ? { selected: this.selected } : {}),
       startedAt: this.startedAt,
       ...(complete ? { endedAt: new Date().toISOString() } : {}),
       harness: this.harness,

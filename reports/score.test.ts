@@ -104,6 +104,16 @@ describe('scoring a platform per dimension', () => {
     expect(r.cells['LC-04']?.reason).toMatch(/harness gap/);
   });
 
+  it('a requirement a narrowed run did not select is not selected, neither a harness gap nor a platform result', () => {
+    const b = makeBundle('libvirt', allPass(['LC-01']));
+    for (const t of b.tests) t.file = 'suites/lifecycle.conformance.ts';
+    b.selected = ['LC-01'];
+    const r = scorePlatform('libvirt', b, assessed(), scoring);
+    expect(r.cells['LC-01']?.verdict).toBe('pass');
+    expect(r.cells['LC-04']).toMatchObject({ standing: 'inconclusive', reasonCode: 'not-selected' });
+    expect(r.cells['LC-04']?.reason).toMatch(/Not selected in .* \(narrowed with -r\/--skip\)/);
+  });
+
   describe('manual assessments', () => {
     it('a draft counts as inconclusive until Dataverket signs it', () => {
       const r = score(

@@ -165,6 +165,11 @@ function fromRun(r: Requirement, v: Bundle['requirements'][string]): Cell {
 /** Why a requirement has no evidence: a harness gap (no test yet) or a run that did not reach it. */
 function notRun(r: Requirement, bundle: Bundle | null): { reasonCode: string; reason: string } {
   if (!bundle) return { reasonCode: 'no-bundle', reason: 'No evidence bundle for this platform.' };
+  if (bundle.selected && !bundle.selected.includes(r.id))
+    return {
+      reasonCode: 'not-selected',
+      reason: `Not selected in ${bundle.runId} (narrowed with -r/--skip): this run gives no evidence for it.`,
+    };
   if (r.suite === null || bundle.tests.some((t) => t.file === r.suite))
     return {
       reasonCode: 'no-test',

@@ -37,7 +37,7 @@ export interface Evaluation {
   /** Every platform's bundle path that a run started, written or not. */
   bundles: string[];
   exitCode: number;
-  /** Requirements -r/--skip left out: the report, which scores the whole catalogue, shows them as not run. */
+  /** Requirements -r/--skip left out: the report marks them not selected (inconclusive for its gates). */
   leftOut: number;
 }
 
@@ -92,7 +92,7 @@ export async function evaluate(
         out,
         // Narrowed: only the suite files holding selected tests are loaded (vitest takes them as filters).
         vitestArgs: ['--project', 'conformance', ...(selection.narrowed ? selection.files : [])],
-        ...(selection.narrowed ? { namePattern: namePattern(selection.run) } : {}),
+        ...(selection.narrowed ? { namePattern: namePattern(selection.run), selected: selection.run } : {}),
         say,
         ...(opts.lab && isLab(p) ? { recover: () => labUp(p, say) } : {}),
       });

@@ -30,6 +30,8 @@ export async function runPlatform(opts: {
   vitestArgs: string[];
   /** Runs only the tests whose titles this vitest -t pattern matches (see run/selection.ts). */
   namePattern?: string;
+  /** The requirement ids a narrowed run is limited to, recorded in the bundle. */
+  selected?: string[];
   say: (m: string) => void;
   /** Brings a local lab's daemons back (an interrupt can land mid daemon-restart) before cleanup. */
   recover?: () => Promise<void>;
@@ -55,6 +57,7 @@ export async function runPlatform(opts: {
       VMCONFORM_RUN_ID: runId,
       VMCONFORM_CONFIG: opts.configPath,
       VMCONFORM_OUT: opts.out,
+      ...(opts.selected ? { VMCONFORM_SELECTED: opts.selected.join(',') } : {}),
     },
     join(opts.out, 'vitest.json'),
     {

@@ -28,7 +28,8 @@ export default class EvidenceReporter implements Reporter {
     const out = process.env.VMCONFORM_OUT;
     const runId = process.env.VMCONFORM_RUN_ID;
     const platform = process.env.VMCONFORM_PLATFORM;
-    if (out && runId && platform) this.writer = new ResultsWriter(out, runId, platform);
+    const selected = process.env.VMCONFORM_SELECTED?.split(',').filter(Boolean);
+    if (out && runId && platform) this.writer = new ResultsWriter(out, runId, platform, selected);
   }
 
   onTestCaseResult(testCase: TestCase): void {

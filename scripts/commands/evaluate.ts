@@ -58,10 +58,10 @@ export function registerEvaluate(program: Command): void {
         await writeReport({ bundles: written, out: e.outDir }).then(
           (r) => {
             for (const line of summaryLines(r)) say(line);
-            // The bundle does not record the selection, so the gates score the whole catalogue.
+            // The bundle records the selection; the gates still score the whole catalogue.
             if (e.leftOut > 0)
               say(
-                `${e.leftOut} requirements were not selected (-r/--skip): the report's gates count them as not run, hence inconclusive`,
+                `${e.leftOut} requirements were not selected (-r/--skip): the report marks them not selected, inconclusive for its gates`,
               );
           },
           (err: unknown) => {
