@@ -198,6 +198,7 @@ metadata_proxy_shared_secret = $PW
 metadata_workers = 1
 C
 
+BACKEND=fake; [ -f "$D/ceph/ceph.conf" ] && BACKEND=rbd
 { common; cat <<C
 [DEFAULT]
 state_path = $D/cinder
@@ -207,12 +208,19 @@ osapi_volume_workers = 1
 auth_strategy = keystone
 api_paste_config = /etc/cinder/api-paste.ini
 rootwrap_config = /etc/cinder/rootwrap.conf
-enabled_backends = fake
+enabled_backends = $BACKEND
 [database]
 connection = $(db cinder cinder)
+# Without Ceph: an API-only fake (volumes reach "available"; attach fails in os-brick).
 [fake]
 volume_backend_name = fake
 volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
+# No rbd_user: Cinder then reports auth_enabled=false and Nova's libvirt needs no secret (auth none).
+[rbd]
+volume_backend_name = rbd
+volume_driver = cinder.volume.drivers.rbd.RBDDriver
+rbd_pool = volumes
+rbd_ceph_conf = $D/ceph/ceph.conf
 C
 authtoken cinder; } >"$ETC/cinder/cinder.conf"
 echo "configs written"

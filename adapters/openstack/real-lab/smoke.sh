@@ -6,7 +6,8 @@ set -eu
 . "$(dirname "$0")/common.sh"
 G=$(ls -d /var/lib/vmconform/guest/*/ | head -1)
 if [ "${1:-}" = clean ]; then
-  osc server delete --wait osr-smoke 2>/dev/null || true
+  osc server delete --wait osr-smoke osr-bfv 2>/dev/null || true
+  osc volume delete osr-data osr-bootvol 2>/dev/null || true
   for i in osr-base osr-initrd osr-kernel; do osc image delete "$i" 2>/dev/null || true; done
   osc flavor delete osr.tiny 2>/dev/null || true
   osc network delete osr-net 2>/dev/null || true
@@ -39,3 +40,19 @@ for _ in $(seq 1 120); do
   sleep 2
 done
 osc console log show "$id" | tail -5
+
+# Volumes, when Cinder has the RBD backend: attach one to the running guest, then boot from a volume.
+grep -q '^enabled_backends = rbd' "$ETC/cinder/cinder.conf" || { echo "no RBD backend: volume checks skipped"; exit 0; }
+vwait() { for _ in $(seq 1 120); do s=$(osc volume show "$1" -f value -c status); case $s in "$2"|error*) break;; esac; sleep 1; done; echo "$s"; }
+t0=$(t); osc volume create --size 1 osr-data >/dev/null; echo "volume $(vwait osr-data available) after $(since "$t0") s"
+t0=$(t); osc server add volume "$id" osr-data >/dev/null; echo "attach: $(vwait osr-data in-use) after $(since "$t0") s"
+for _ in $(seq 1 30); do osc console log show "$id" | grep -q 'VMC STATE.*,vdb:' && { echo "guest sees vdb after $(since "$t0") s"; break; }; sleep 2; done
+t0=$(t); osc volume create --image osr-base --size 1 --bootable osr-bootvol >/dev/null
+echo "bootable volume $(vwait osr-bootvol available) after $(since "$t0") s"
+t0=$(t); b=$(osc server create --flavor osr.tiny --volume osr-bootvol --network osr-net osr-bfv -f value -c id)
+while :; do st=$(osc server show "$b" -f value -c status); case $st in ACTIVE|ERROR) break;; esac; sleep 1; done
+echo "boot-from-volume server $st after $(since "$t0") s"
+for _ in $(seq 1 120); do
+  osc console log show "$b" 2>/dev/null | grep -q '^VMC READY' && { echo "boot-from-volume guest READY after $(since "$t0") s"; break; }
+  sleep 2
+done
