@@ -1,0 +1,43 @@
+#!/bin/sh
+# Stops exactly what up.sh started: the lab's guests, every daemon whose PID is under $D/pids, the
+# helpers the agents daemonised (privsep, dnsmasq, haproxy: found by the lab's own paths in their
+# command lines or PID files), and the bridges, namespaces and veth Neutron made for the lab's networks.
+# `down.sh --purge` also removes $D (databases, images, keys).
+set -u
+. "$(dirname "$0")/common.sh"
+[ -d "$D" ] || exit 0
+sock="qemu:///system?socket=$D/libvirt/run/libvirt-sock"
+if alive libvirtd; then
+  for dom in $(virsh -c "$sock" list --all --name 2>/dev/null); do
+    virsh -c "$sock" destroy "$dom" >/dev/null 2>&1; virsh -c "$sock" undefine --nvram "$dom" >/dev/null 2>&1 || virsh -c "$sock" undefine "$dom" >/dev/null 2>&1
+  done
+fi
+stop() { # pids...: TERM, then KILL what is left after 10 s
+  [ $# -gt 0 ] || return 0
+  kill "$@" 2>/dev/null
+  for _ in $(seq 1 20); do alive_any=; for p in "$@"; do kill -0 "$p" 2>/dev/null && alive_any=1; done; [ -z "$alive_any" ] && return 0; sleep 0.5; done
+  kill -9 "$@" 2>/dev/null; return 0
+}
+# Services first (agents respawn helpers while they live), then the helpers, then the infrastructure.
+svc=; for n in nova-api nova-conductor nova-scheduler nova-compute neutron-server neutron-linuxbridge-agent \
+  neutron-dhcp-agent neutron-metadata-agent cinder-api cinder-scheduler cinder-volume glance-api keystone placement; do
+  p=$(pidof_svc "$n") && kill -0 "$p" 2>/dev/null && svc="$svc $p"
+done
+stop $svc
+helpers=$(pgrep -f "privsep-helper --config-file $ETC/" | tr '\n' ' ')
+for f in "$D"/neutron/dhcp/*/pid "$D"/neutron/external/pids/*.pid*; do [ -f "$f" ] && helpers="$helpers $(cat "$f")"; done
+stop $helpers
+infra=; for n in libvirtd virtlogd ceph-osd.0 ceph-mon.a memcached rabbitmq epmd mariadb; do
+  p=$(pidof_svc "$n") && kill -0 "$p" 2>/dev/null && infra="$infra $p"
+done
+stop $infra
+for dir in "$D"/neutron/dhcp/*/; do
+  [ -d "$dir" ] || continue; net=$(basename "$dir")
+  ip netns delete "qdhcp-$net" 2>/dev/null
+  br="brq$(echo "$net" | cut -c1-11)"
+  ip link show "$br" >/dev/null 2>&1 && { ip link set "$br" down; ip link delete "$br" type bridge; }
+done
+ip link show "$PHYS_IF" >/dev/null 2>&1 && ip link delete "$PHYS_IF"
+rm -f "$PIDS"/*.pid
+[ "${1:-}" = --purge ] && rm -rf "$D"
+echo "openstack-real lab down"
