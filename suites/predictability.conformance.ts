@@ -5,6 +5,7 @@
 import { describe } from 'vitest';
 import { isVmconformError, type Receipt, type VmRef } from '../adapters/contract/index.js';
 import { spread } from '../evidence/stats.js';
+import { type MachineLoad, machineLoad, overloaded } from '../host/load.js';
 import { baseSpec, currentRun, ownedVms, requirement, stopNow } from './harness.js';
 
 const ms = (x: number) => `${Math.round(x)} ms`;
@@ -25,7 +26,14 @@ describe('predictability', () => {
         samples[op].push(got.doneMs);
         return got;
       };
+      // The busiest the machine was while sampling, recorded beside the figures.
+      let peak: MachineLoad = machineLoad();
+      const sampleLoad = () => {
+        const l = machineLoad();
+        if (l.load1 > peak.load1) peak = l;
+      };
       for (let i = 0; i < repetitions; i++) {
+        sampleLoad();
         const vm = (await measure('create', t.driver.create(baseSpec(ctx.run, `lc7-${i}`, { nics: [] }))))
           .result as VmRef;
         vms.all.push(vm);
@@ -34,13 +42,19 @@ describe('predictability', () => {
         await measure('delete', t.driver.delete(vm));
         vms.all.splice(vms.all.indexOf(vm), 1);
       }
+      sampleLoad();
+      const load = `machine load ${peak.load1.toFixed(1)} on ${peak.cpus} cores`;
       for (const op of ops) {
         const s = spread(samples[op]);
-        c.ok(
-          `${op}: p95/median ${s.ratio.toFixed(2)} <= ${maxP95OverMedian}`,
-          s.ratio <= maxP95OverMedian,
-          `n=${s.n} min ${ms(s.min)} median ${ms(s.median)} p95 ${ms(s.p95)} max ${ms(s.max)}`,
-        );
+        const name = `${op}: p95/median ${s.ratio.toFixed(2)} <= ${maxP95OverMedian}`;
+        const figures = `n=${s.n} min ${ms(s.min)} median ${ms(s.median)} p95 ${ms(s.p95)} max ${ms(s.max)}; ${load}`;
+        // A spread measured on an overloaded machine says more about the machine than the platform.
+        if (s.ratio > maxP95OverMedian && overloaded(peak))
+          c.prereqMissing(
+            name,
+            `${figures}: measured under load, not attributable to the platform; re-run on a quiet machine`,
+          );
+        else c.ok(name, s.ratio <= maxP95OverMedian, figures);
       }
     },
   );
