@@ -12,7 +12,7 @@ import {
   type VmRef,
 } from '../contract/index.js';
 import { ownerIf, type ProxmoxBase } from './core.js';
-import { buildTags, parseConfig } from './mapping.js';
+import { buildTags, parseConfig, parseTags } from './mapping.js';
 
 export class ProxmoxBackups implements BackupOps {
   constructor(private readonly b: ProxmoxBase) {}
@@ -49,12 +49,24 @@ export class ProxmoxBackups implements BackupOps {
     const { b } = this;
     const t0 = performance.now();
     const vmid = await b.api.get<number | string>('/cluster/nextid').then(Number);
-    const r = await b.mutate(
-      'POST',
-      `${b.nodePath}/qemu`,
-      { vmid, archive: backup.id, storage: b.c.storage, unique: 1, ...(b.c.pool ? { pool: b.c.pool } : {}) },
-      'create',
-    );
+    let accepted = false;
+    const r = await b
+      .mutate(
+        'POST',
+        `${b.nodePath}/qemu`,
+        { vmid, archive: backup.id, storage: b.c.storage, unique: 1, ...(b.c.pool ? { pool: b.c.pool } : {}) },
+        'create',
+        undefined,
+        () => {
+          accepted = true;
+        },
+      )
+      .catch(async (e: unknown) => {
+        // Proxmox reserved the VMID for this call before its task ran, and a failed restore leaves that
+        // VM behind ("state is NOT cleaned up"): remove it, as this call made it.
+        if (accepted) await this.removeFailedRestore(vmid);
+        throw e;
+      });
     const uuid = randomUUID();
     const cfg = await b.config(vmid);
     await b.mutate(
@@ -75,6 +87,21 @@ export class ProxmoxBackups implements BackupOps {
       acceptedMs: r.acceptedMs,
       doneMs: performance.now() - t0,
     };
+  }
+
+  /**
+   * Removes what a failed restore left at the VMID this call reserved: only a VM that carries no tags
+   * (the bare config left when the data never arrived) or our ownership tag. Never fails: the sweeper
+   * finds what it cannot remove by its tags.
+   */
+  private async removeFailedRestore(vmid: number): Promise<void> {
+    const { b } = this;
+    const left = (await b.vmList().catch(() => [])).find((v) => v.vmid === vmid);
+    if (!left || left.lock) return;
+    if (left.tags !== undefined && !parseTags(left.tags).owned) return;
+    await b
+      .mutate('DELETE', `${b.nodePath}/qemu/${vmid}`, { purge: 1, 'destroy-unreferenced-disks': 1 }, 'delete')
+      .catch(() => undefined);
   }
 
   async deleteBackup(id: string): Promise<Receipt> {

@@ -20,7 +20,8 @@ export const proxmoxLabDefaults = {
   port: 18006,
   node: 'pve1',
   tokenId: 'root@pam!vmconform',
-  version: process.env.VMCONFORM_PVE_VERSION ?? '8.4.1',
+  // The newest release mode by default; VMCONFORM_PVE_VERSION=8.4.1 runs the lab as 8.4 (see simulator/behaviours.ts).
+  version: process.env.VMCONFORM_PVE_VERSION ?? '9.2.11',
 };
 
 const d = proxmoxLabDefaults;
