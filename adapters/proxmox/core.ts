@@ -63,6 +63,8 @@ export interface NodeVm {
   vmid: number;
   name?: string;
   status: string;
+  cpus?: number;
+  maxmem?: number;
   template?: number | boolean;
   tags?: string;
   lock?: string;
