@@ -153,10 +153,18 @@ export class ProxmoxVms implements VmOps {
     return this.b.receipt(r, undefined);
   }
 
+  /**
+   * The reboot task ends once the guest is down; qmeventd then starts it again in a qmstart task of its
+   * own (run as root@pam, so a token may not see it): the reboot is done when the VM runs again.
+   */
   async reboot(vm: VmRef): Promise<Receipt> {
+    const t0 = performance.now();
     const l = await this.b.mine(vm);
     const r = await this.b.mutate('POST', `${this.b.nodePath}/qemu/${l.vmid}/status/reboot`, {}, 'reboot');
-    return this.b.receipt(r, undefined);
+    await waitFor(`VM ${l.vmid} running again after its reboot`, this.b.policy('reboot'), async () =>
+      (await this.b.power(l.vmid)).status === 'running' ? true : undefined,
+    );
+    return { ...this.b.receipt(r, undefined), doneMs: performance.now() - t0 };
   }
 
   async delete(vm: VmRef): Promise<Receipt> {

@@ -139,6 +139,20 @@ const cases: Record<string, (version: string, release: Release) => Promise<void>
     await l.ok('POST', `/qemu/${id}/status/start`);
     await expect(l.call('DELETE', `/qemu/${id}`)).rejects.toThrow(`HTTP 500: VM ${id} is running - destroy failed`);
   },
+  'B-REBOOT-1': async (version) => {
+    const l = await lab(version, { privileges: [] });
+    const id = await l.vm('reboot1');
+    await l.ok('POST', `/qemu/${id}/status/start`);
+    await l.ok('POST', `/qemu/${id}/status/reboot`);
+    const status = async () => (await l.api.get<{ status: string }>(`${l.n}/qemu/${id}/status/current`)).status;
+    expect(await status()).toBe('stopped');
+    for (let i = 0; i < 100 && (await status()) !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await status()).toBe('running');
+    // The restart's task is root@pam's: the token sees only its own qmreboot.
+    const types = (await l.api.get<{ type: string }[]>(`${l.n}/tasks`, { vmid: id, source: 'all' })).map((t) => t.type);
+    expect(types).toContain('qmreboot');
+    expect(types.filter((t) => t === 'qmstart')).toHaveLength(1);
+  },
   'B-CLONE-1': async (version) => {
     const l = await lab(version);
     const id = await l.vm('clone1');
@@ -244,6 +258,49 @@ const cases: Record<string, (version: string, release: Release) => Promise<void>
     expect(left).toBeDefined();
     expect(left?.lock).toBeUndefined();
     expect(await l.api.get(`${l.n}/storage/local-lvm/content`, { vmid: 190 })).toEqual([]);
+  },
+  'B-STOR-2': async (version) => {
+    const l = await lab(version);
+    const id = await l.vm('stor2');
+    await l.ok('POST', `/qemu/${id}/config`, { virtio1: 'local-lvm:0.00390625' });
+    const cfg = await l.api.get<Record<string, string>>(`${l.n}/qemu/${id}/config`);
+    const volid = cfg.virtio1?.split(',')[0] as string;
+    const upid = await l.call('DELETE', `/storage/local-lvm/content/${encodeURIComponent(volid)}`);
+    expect(upid).toContain(`:imgdel:${id}@local-lvm:`);
+    expect((await l.task(upid)).exit).toBe('OK');
+    // The config still names the freed volume.
+    expect((await l.api.get<Record<string, string>>(`${l.n}/qemu/${id}/config`)).virtio1).toContain(volid);
+    const vols = await l.api.get<{ volid: string }[]>(`${l.n}/storage/local-lvm/content`, { vmid: id });
+    expect(vols.map((v) => v.volid)).not.toContain(volid);
+  },
+  'B-MOVE-1': async (version) => {
+    const l = await lab(version);
+    const a = await l.vm('move1a');
+    const b = await l.vm('move1b');
+    await l.ok('POST', `/qemu/${a}/config`, { virtio1: 'local-lvm:0.00390625' });
+    await expect(
+      l.call('POST', `/qemu/${a}/move_disk`, { disk: 'virtio1', 'target-vmid': b, 'target-disk': 'virtio0' }),
+    ).rejects.toThrow(`HTTP 500: Target disk key 'virtio0' is already in use for VM '${b}'`);
+    await expect(
+      l.call('POST', `/qemu/${a}/move_disk`, { disk: 'virtio7', 'target-vmid': b, 'target-disk': 'virtio1' }),
+    ).rejects.toThrow(`HTTP 500: Disk 'virtio7' for VM '${a}' does not exist`);
+    l.sim.lock(b, 'backup');
+    await expect(
+      l.call('POST', `/qemu/${a}/move_disk`, { disk: 'virtio1', 'target-vmid': b, 'target-disk': 'virtio1' }),
+    ).rejects.toThrow('HTTP 500: VM is locked (backup)');
+  },
+  'B-NEXTID-1': async (version) => {
+    const l = await lab(version);
+    const err = await l.api.get('/cluster/nextid', { vmid: 9000 }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/HTTP 400: .*vmid: VM 9000 already exists/);
+    const [x, y] = await Promise.all([l.api.get('/cluster/nextid'), l.api.get('/cluster/nextid')]);
+    expect(x).toBe(y);
+  },
+  'B-CONF-1': async (version) => {
+    const l = await lab(version);
+    await expect(l.api.get(`${l.n}/qemu/4242/config`)).rejects.toThrow(
+      "HTTP 500: Configuration file 'nodes/pve1/qemu-server/4242.conf' does not exist",
+    );
   },
   'B-TASK-1': async (version) => {
     const none = await lab(version, { privileges: ['VM.Monitor', 'VM.GuestAgent.Audit', 'VM.GuestAgent.FileRead'] });

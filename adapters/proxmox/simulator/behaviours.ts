@@ -138,6 +138,18 @@ export const behaviours: Behaviour[] = [
     adapter: 'delete() stops a running VM first.',
   },
   {
+    id: 'B-REBOOT-1',
+    endpoint: 'POST qemu/{vmid}/status/reboot',
+    real: "The qmreboot task ends OK once the guest has shut down; qmeventd's `qm cleanup` then starts the VM again through vm_start, a separate qmstart task run as root@pam (which a token does not see in the task lists).",
+    kind: 'task-exit',
+    releases: both,
+    sources: [
+      { repo: qs, file: serverPm, fn: 'vm_reboot', lines: { '8.4': '6791-6815', '9.x': '6375-6399' } },
+      { repo: qs, file: 'src/PVE/CLI/qm.pm', fn: 'cleanup', lines: { '8.4': '1114-1128', '9.x': '1163-1177' } },
+    ],
+    adapter: 'reboot() waits (reboot policy) for status/current to say running again.',
+  },
+  {
     id: 'B-CLONE-1',
     endpoint: 'POST qemu/{vmid}/clone',
     real: 'A new VMID whose config exists is refused before any task: HTTP 500 `unable to create VM <newid>: config file already exists`.',
@@ -234,6 +246,55 @@ export const behaviours: Behaviour[] = [
     adapter: 'restore() removes the VM its accepted call left, if it carries no tags or our ownership tag.',
   },
   {
+    id: 'B-STOR-2',
+    endpoint: 'DELETE /nodes/{node}/storage/{storage}/content/{volume}',
+    real: 'No VM config is consulted: the volume is freed in an `imgdel` task (id `<owner vmid>@<storage>`) even if a config still names it, which then dangles.',
+    kind: 'task-exit',
+    releases: both,
+    sources: [
+      { repo: 'pve-storage', file: 'src/PVE/API2/Storage/Content.pm', fn: 'delete', lines: { '9.x': '452-522' } },
+    ],
+    adapter: 'Used for backups only; a VM disk is removed through its VM (delete of unusedN), never here.',
+  },
+  {
+    id: 'B-MOVE-1',
+    endpoint: 'POST qemu/{vmid}/move_disk (target-vmid)',
+    real: "Checked before the task: both VMs' locks (HTTP 500 `VM is locked (<lock>)`), the source slot (`Disk '<disk>' for VM '<vmid>' does not exist`) and the target slot (`Target disk key '<disk>' is already in use for VM '<vmid>'`).",
+    kind: 'sync-error',
+    releases: both,
+    sources: [
+      {
+        repo: qs,
+        file: qemuPm,
+        fn: 'move_vm_disk $load_and_check_reassign_configs',
+        lines: { '8.4': '4877-4897', '9.x': '5012-5033' },
+      },
+    ],
+    adapter: 'mutate() waits out a lock; attachDisk picks a free slot first.',
+  },
+  {
+    id: 'B-NEXTID-1',
+    endpoint: 'GET /cluster/nextid (vmid=)',
+    real: 'A VMID in use is a parameter error: HTTP 400 with errors `{ vmid: "VM <vmid> already exists" }`. Without vmid it proposes the lowest free VMID, the same to callers racing.',
+    kind: 'sync-error',
+    releases: both,
+    sources: [
+      { repo: 'pve-manager', file: 'PVE/API2/Cluster.pm', fn: 'nextid', lines: { '8.4': '908', '9.x': '1039' } },
+    ],
+    adapter: 'create() and restore() take the proposal and cope with losing it (B-CLONE-1/2).',
+  },
+  {
+    id: 'B-CONF-1',
+    endpoint: 'GET qemu/{vmid}/config (missing VM)',
+    real: "HTTP 500 `Configuration file 'nodes/<node>/qemu-server/<vmid>.conf' does not exist`.",
+    kind: 'sync-error',
+    releases: both,
+    sources: [
+      { repo: 'pve-guest-common', file: 'src/PVE/AbstractConfig.pm', fn: 'load_config', lines: { '9.x': '50-58' } },
+    ],
+    adapter: 'A NotFound; VMs are listed before their config is read, as reads retry 500s.',
+  },
+  {
     id: 'B-TASK-1',
     endpoint: 'GET /cluster/tasks',
     real: "Without Sys.Audit on / only tasks whose user equals the caller are listed, and a token's task user is split into user and tokenid first: a token sees none of its own tasks.",
@@ -247,7 +308,7 @@ export const behaviours: Behaviour[] = [
   {
     id: 'B-TASK-2',
     endpoint: 'GET /nodes/{node}/tasks',
-    real: 'A token sees its own tasks without Sys.Audit on /nodes/{node}; only finished tasks unless source=active or all.',
+    real: "Without Sys.Audit on /nodes/{node} a token sees only its own tasks (others' status and log: HTTP 403); only finished tasks are listed unless source=active or all.",
     kind: 'visibility',
     releases: both,
     sources: [
@@ -255,7 +316,7 @@ export const behaviours: Behaviour[] = [
         repo: 'pve-manager',
         file: 'PVE/API2/Tasks.pm',
         fn: '$check_task_user, node_tasks',
-        lines: { '8.4': '27-37, 94, 178', '9.x': '27-37, 94, 184' },
+        lines: { '8.4': '27-37, 94, 178', '9.x': '27-37, 94, 184, 400-407' },
       },
     ],
     adapter: 'events() polls it with source=all.',

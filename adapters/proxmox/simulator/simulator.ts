@@ -534,22 +534,19 @@ export class ProxmoxSimulator {
         const volid = p.volume?.includes(':') ? p.volume : `${p.storage}:${p.volume}`;
         const v = this.volumes.get(volid);
         if (!v) throw new ApiError(500, `volume '${volid}' does not exist`);
-        const users = [...this.vms.values()].filter((vm) =>
-          Object.values(vm.config).some((x) => x.split(',')[0] === volid),
-        );
-        if (users.some((vm) => !Object.entries(vm.config).some(([k, x]) => /^unused\d+$/.test(k) && x === volid)))
-          throw new ApiError(500, `unable to delete volume '${volid}' - volume is still in use`);
-        // Proxmox forks imgdel without an id (a UPID field cannot hold the volid's ':').
-        return this.task('imgdel', '', () => {
+        // No VM config is consulted: the volume is freed even if a config still names it, which then
+        // dangles. The task's id is `<owner vmid>@<storage>` (B-STOR-2).
+        return this.task('imgdel', `${v.vmid}@${v.storage}`, () => {
           this.volumes.delete(volid);
-          for (const vm of users) for (const [k, x] of Object.entries(vm.config)) if (x === volid) delete vm.config[k];
         });
       }
       case 'GET /nodes/{node}/tasks': {
         // Finished tasks only unless source=active|all; a token sees its own tasks without Sys.Audit (B-TASK-2).
         const vmid = p.vmid;
         const source = p.source ?? 'archive';
+        // Without it, a token sees only the tasks its own UPIDs name.
         return this.tasks
+          .filter((t) => this.can('Sys.Audit') || t.user === this.o.tokenId)
           .filter((t) => !vmid || t.id === vmid)
           .filter((t) => source === 'all' || (source === 'active') === (t.status === 'running'))
           .slice(-(Number(p.limit) || 50))
@@ -559,11 +556,13 @@ export class ProxmoxSimulator {
       case 'GET /nodes/{node}/tasks/{upid}/status': {
         const t = this.tasks.find((x) => x.upid === p.upid);
         if (!t) throw new ApiError(500, `no such task`);
+        if (t.user !== this.o.tokenId) this.checkAny(`/nodes/${node}`, ['Sys.Audit']);
         return this.taskRow(t);
       }
       case 'GET /nodes/{node}/tasks/{upid}/log': {
         const t = this.tasks.find((x) => x.upid === p.upid);
         if (!t) throw new ApiError(500, `no such task`);
+        if (t.user !== this.o.tokenId) this.checkAny(`/nodes/${node}`, ['Sys.Audit']);
         const start = Number(p.start ?? 0);
         return t.log.slice(start, start + Number(p.limit ?? 500)).map((line, i) => ({ n: start + i + 1, t: line }));
       }
@@ -639,7 +638,7 @@ export class ProxmoxSimulator {
               );
             },
             undefined,
-            timedOut ? this.o.lockTimeoutMs : Math.max(wait, 0) + 1,
+            { ms: timedOut ? this.o.lockTimeoutMs : Math.max(wait, 0) + 1 },
           );
         }
         this.cloneLocks.set(newid, Date.now() + this.o.taskMs);
@@ -717,10 +716,11 @@ export class ProxmoxSimulator {
         const target = this.vm(p['target-vmid'] as string);
         this.unlocked(vm);
         this.unlocked(target);
+        // Reassigning to another VM: both locks and both slots are checked before the task (B-MOVE-1).
         const conf = vm.config[p.disk as string];
-        if (!conf) throw new ApiError(500, `disk '${p.disk}' does not exist`);
+        if (!conf) throw new ApiError(500, `Disk '${p.disk}' for VM '${vm.vmid}' does not exist`);
         if (target.config[p['target-disk'] as string])
-          throw new ApiError(500, `target disk '${p['target-disk']}' already exists`);
+          throw new ApiError(500, `Target disk key '${p['target-disk']}' is already in use for VM '${target.vmid}'`);
         return this.task('qmmove', String(vm.vmid), () => {
           const old = this.volumes.get(conf.split(',')[0] as string);
           if (!old) throw new Error(`volume of ${p.disk} missing`);
@@ -769,11 +769,20 @@ export class ProxmoxSimulator {
         const vm = this.vm(p.vmid as string);
         // Not running is refused at once; the lock is checked by the stop inside the task (B-STATE-3, B-LOCK-1).
         if (vm.status !== 'running') throw new ApiError(500, `VM ${vm.vmid} not running`);
+        // The task ends once the guest is down; qmeventd's `qm cleanup` then starts it again in a
+        // qmstart task of its own, run as root@pam (B-REBOOT-1).
         return this.task('qmreboot', String(vm.vmid), () => {
           if (vm.status !== 'running') return;
           this.unlocked(vm);
           vm.guestLog.push('VMC SHUTDOWN source=acpi');
-          this.boot(vm);
+          vm.status = 'stopped';
+          setTimeout(
+            () =>
+              this.task('qmstart', String(vm.vmid), () => this.boot(vm), undefined, {
+                user: 'root@pam',
+              }),
+            Math.min(50, this.o.taskMs / 2),
+          );
         });
       }
       case 'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces': {
@@ -821,8 +830,7 @@ export class ProxmoxSimulator {
               throw new Error('job errors');
             },
             undefined,
-            undefined,
-            [`ERROR: Backup of VM ${vm.vmid} failed - VM is locked (${lock})`],
+            { failLog: [`ERROR: Backup of VM ${vm.vmid} failed - VM is locked (${lock})`] },
           );
         }
         vm.config.lock = 'backup';
@@ -1242,18 +1250,18 @@ export class ProxmoxSimulator {
     id: string,
     effect: () => void,
     rollback?: () => unknown,
-    ms = this.o.taskMs,
-    failLog: string[] = [],
+    opts: { ms?: number; failLog?: string[]; user?: string } = {},
   ): string {
+    const { ms = this.o.taskMs, failLog = [], user = this.o.tokenId } = opts;
     const pid = ++this.pid;
     const starttime = now();
     const hex = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, '0');
-    const upid = `UPID:${this.o.node}:${hex(pid, 8)}:${hex(pid * 7, 8)}:${hex(starttime, 8)}:${type}:${id}:${this.o.tokenId}:`;
+    const upid = `UPID:${this.o.node}:${hex(pid, 8)}:${hex(pid * 7, 8)}:${hex(starttime, 8)}:${type}:${id}:${user}:`;
     const t: Task = {
       upid,
       type,
       id,
-      user: this.o.tokenId,
+      user,
       starttime,
       pstart: pid * 7,
       pid,
