@@ -302,6 +302,22 @@ const cases: Record<string, (version: string, release: Release) => Promise<void>
       "HTTP 500: Configuration file 'nodes/pve1/qemu-server/4242.conf' does not exist",
     );
   },
+  'B-STATUS-1': async (version) => {
+    const l = await lab(version);
+    const id = await l.vm('status1');
+    const cur = () => l.api.get<Record<string, unknown>>(`${l.n}/qemu/${id}/status/current`);
+    expect(await cur()).toMatchObject({ status: 'stopped', agent: 1, ha: { managed: 0 } });
+    await l.ok('POST', `/qemu/${id}/config`, { agent: 0 });
+    expect((await cur()).agent).toBeUndefined();
+  },
+  'B-AGENT-1': async (version) => {
+    const l = await lab(version);
+    const id = await l.vm('agent1');
+    const ifs = () => l.api.get(`${l.n}/qemu/${id}/agent/network-get-interfaces`);
+    await expect(ifs()).rejects.toThrow(`HTTP 500: VM ${id} is not running`);
+    await l.ok('POST', `/qemu/${id}/config`, { delete: 'agent' });
+    await expect(ifs()).rejects.toThrow('HTTP 500: No QEMU guest agent configured');
+  },
   'B-TASK-1': async (version) => {
     const none = await lab(version, { privileges: ['VM.Monitor', 'VM.GuestAgent.Audit', 'VM.GuestAgent.FileRead'] });
     await none.vm('task1');

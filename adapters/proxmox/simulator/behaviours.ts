@@ -295,6 +295,31 @@ export const behaviours: Behaviour[] = [
     adapter: 'A NotFound; VMs are listed before their config is read, as reads retry 500s.',
   },
   {
+    id: 'B-STATUS-1',
+    endpoint: 'GET qemu/{vmid}/status/current',
+    real: "Current (not pvestatd's): status running or stopped, qmpstatus, an `ha` object, and `agent: 1` only when the agent is enabled (absent otherwise, never false).",
+    kind: 'field',
+    releases: both,
+    sources: [{ repo: qs, file: qemuPm, fn: 'vm_status', lines: { '8.4': '3370-3382', '9.x': '3475-3487' } }],
+    adapter: 'inspect() and reboot() read power from here.',
+  },
+  {
+    id: 'B-AGENT-1',
+    endpoint: 'GET qemu/{vmid}/agent/*',
+    real: 'HTTP 500, checked in this order: `No QEMU guest agent configured`, `VM <vmid> is not running`, `QEMU guest agent is not running`.',
+    kind: 'sync-error',
+    releases: both,
+    sources: [
+      {
+        repo: qs,
+        file: 'src/PVE/QemuServer/Agent.pm',
+        fn: 'agent_available / assert_agent_available',
+        lines: { '8.4': '39-46', '9.x': '109-112' },
+      },
+    ],
+    adapter: 'The guest probe serves its last report while the agent cannot answer (not running, agent down).',
+  },
+  {
     id: 'B-TASK-1',
     endpoint: 'GET /cluster/tasks',
     real: "Without Sys.Audit on / only tasks whose user equals the caller are listed, and a token's task user is split into user and tokenid first: a token sees none of its own tasks.",

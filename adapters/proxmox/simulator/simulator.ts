@@ -1000,12 +1000,19 @@ export class ProxmoxSimulator {
       .filter((v): v is Volume => !!v);
   }
 
+  private agentEnabled(vm: Vm): boolean {
+    const a = vm.config.agent;
+    return a === '1' || !!a?.startsWith('enabled=1') || !!a?.startsWith('1,');
+  }
+
+  /** The agent's preconditions, in upstream's order and words (B-AGENT-1). */
   private agent(vmid: string): Vm {
     const vm = this.vm(vmid);
-    if (vm.config.agent !== '1' && !vm.config.agent?.startsWith('enabled=1') && !vm.config.agent?.startsWith('1'))
-      throw new ApiError(500, 'No QEMU guest agent configured');
+    // Only an absent `agent` counts as not configured; a disabled one leaves no agent to answer.
+    if (vm.config.agent === undefined) throw new ApiError(500, 'No QEMU guest agent configured');
     if (vm.status !== 'running') throw new ApiError(500, `VM ${vm.vmid} is not running`);
-    if (!vm.guestLog.some((l) => l.startsWith('VMC READY'))) throw new ApiError(500, 'QEMU guest agent is not running');
+    if (!this.agentEnabled(vm) || !vm.guestLog.some((l) => l.startsWith('VMC READY')))
+      throw new ApiError(500, 'QEMU guest agent is not running');
     return vm;
   }
 
@@ -1150,7 +1157,8 @@ export class ProxmoxSimulator {
       ...(vm.config.tags ? { tags: vm.config.tags } : {}),
       ...(vm.template ? { template: true } : {}),
       ...(vm.config.lock ? { lock: vm.config.lock } : {}),
-      ...(full ? { qmpstatus: vm.status, agent: vm.config.agent === '1', ha: { managed: 0 } } : {}),
+      // status/current adds `agent: 1` only when the agent is enabled (an integer, never false) (B-STATUS-1).
+      ...(full ? { qmpstatus: vm.status, ...(this.agentEnabled(vm) ? { agent: 1 } : {}), ha: { managed: 0 } } : {}),
     };
   }
 
