@@ -48,25 +48,27 @@ export class ProxmoxBackups implements BackupOps {
   async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
     const { b } = this;
     const t0 = performance.now();
-    const vmid = await b.api.get<number | string>('/cluster/nextid').then(Number);
+    // /cluster/nextid only proposes: a concurrent create may take the VMID first, and the restore is then
+    // refused before anything is made (`VM <vmid> already exists on node ...`), so another VMID is safe.
+    let vmid = 0;
     let accepted = false;
-    const r = await b
-      .mutate(
-        'POST',
-        `${b.nodePath}/qemu`,
-        { vmid, archive: backup.id, storage: b.c.storage, unique: 1, ...(b.c.pool ? { pool: b.c.pool } : {}) },
-        'create',
-        undefined,
-        () => {
-          accepted = true;
-        },
-      )
-      .catch(async (e: unknown) => {
-        // Proxmox reserved the VMID for this call before its task ran, and a failed restore leaves that
-        // VM behind ("state is NOT cleaned up"): remove it, as this call made it.
-        if (accepted) await this.removeFailedRestore(vmid);
+    let r: Receipt<string | null> | undefined;
+    for (let attempt = 1; !r; attempt++) {
+      if (attempt > 1) await new Promise((res) => setTimeout(res, Math.random() * 150 * attempt));
+      vmid = await b.api.get<number | string>('/cluster/nextid').then(Number);
+      r = await this.restoreAt(vmid, backup, () => {
+        accepted = true;
+      }).catch((e: unknown) => {
+        if (
+          !accepted &&
+          attempt < 12 &&
+          e instanceof Error &&
+          /unable to restore VM \d+ - VM \d+ already exists/.test(e.message)
+        )
+          return undefined;
         throw e;
       });
+    }
     const uuid = randomUUID();
     const cfg = await b.config(vmid);
     await b.mutate(
@@ -87,6 +89,30 @@ export class ProxmoxBackups implements BackupOps {
       acceptedMs: r.acceptedMs,
       doneMs: performance.now() - t0,
     };
+  }
+
+  /** One restore to this VMID; `accepted` hears when Proxmox took the call (the VMID is then reserved for it). */
+  private restoreAt(vmid: number, backup: Backup, accepted: () => void): Promise<Receipt<string | null>> {
+    const { b } = this;
+    let took = false;
+    return b
+      .mutate(
+        'POST',
+        `${b.nodePath}/qemu`,
+        { vmid, archive: backup.id, storage: b.c.storage, unique: 1, ...(b.c.pool ? { pool: b.c.pool } : {}) },
+        'create',
+        undefined,
+        () => {
+          took = true;
+          accepted();
+        },
+      )
+      .catch(async (e: unknown) => {
+        // Proxmox reserved the VMID for this call before its task ran, and a failed restore leaves that
+        // VM behind ("state is NOT cleaned up"): remove it, as this call made it.
+        if (took) await this.removeFailedRestore(vmid);
+        throw e;
+      });
   }
 
   /**

@@ -165,6 +165,17 @@ describe.each(Object.entries(releaseModes) as [Release, string][])('adapter on P
     await driver.delete(vm);
   });
 
+  test('B-RESTORE-2: concurrent restores given one VMID proposal retry with a fresh one', async () => {
+    const { driver } = await lab(version);
+    const vm = (await driver.create(spec('restore-src'))).result;
+    const b = (await driver.backup(vm)).result;
+    const made = await Promise.all(['r1', 'r2', 'r3'].map((name) => driver.restore(b, { name })));
+    expect(new Set(made.map((r) => r.result.id)).size).toBe(3);
+    for (const r of made) await driver.delete(r.result);
+    await driver.deleteBackup(b.id);
+    await driver.delete(vm);
+  });
+
   test('B-TASK-1/2: without Sys.Audit the event stream still sees the token its own tasks', async () => {
     const { driver } = await lab(version, {
       privileges: ['VM.Monitor', 'VM.GuestAgent.Audit', 'VM.GuestAgent.FileRead'],

@@ -193,16 +193,34 @@ const cases: Record<string, (version: string, release: Release) => Promise<void>
     expect((await row(id))?.name).toBe('res1-new');
   },
   'B-RES-2': async (version) => {
-    const l = await lab(version);
+    const l = await lab(version, { taskMs: 300 });
     const list = () => l.api.get<{ vmid: number; name?: string; template?: number; lock?: string }[]>(`${l.n}/qemu`);
     const id = await l.vm('res2');
     expect((await list()).find((r) => r.vmid === id)).toMatchObject({ name: 'res2', status: 'stopped' });
     expect((await list()).find((r) => r.vmid === 9000)).toMatchObject({ name: 'base', template: 1 });
     // While a clone runs its VMID holds a nameless config locked `clone`.
     const upid = await l.call('POST', '/qemu/9000/clone', { newid: 180, name: 'res2b', full: 0 });
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 120));
     expect((await list()).find((r) => r.vmid === 180)).toMatchObject({ name: 'VM 180', lock: 'clone' });
     expect((await l.task(upid)).exit).toBe('OK');
+  },
+  'B-RESTORE-2': async (version) => {
+    const l = await lab(version);
+    const id = await l.vm('restore2');
+    await l.ok('POST', '/vzdump', { vmid: id, storage: 'local' });
+    const archive = (await l.api.get<{ volid: string }[]>(`${l.n}/storage/local/content`, { content: 'backup' }))[0]
+      ?.volid;
+    await expect(l.call('POST', '/qemu', { vmid: id, archive })).rejects.toThrow(
+      `HTTP 500: unable to restore VM ${id} - VM ${id} already exists on node 'pve1'`,
+    );
+  },
+  'B-CLONE-3': async (version) => {
+    const l = await lab(version);
+    l.sim.failNextTask('qmclone', "clone failed: lvcreate 'pve/vm-171-disk-0' error");
+    const t = await l.task(await l.call('POST', '/qemu/9000/clone', { newid: 171, name: 'clone3', full: 0 }));
+    expect(t.exit).toMatch(/^clone failed: /);
+    expect((await l.api.get<{ vmid: number }[]>(`${l.n}/qemu`)).map((r) => r.vmid)).not.toContain(171);
+    expect(await l.api.get(`${l.n}/storage/local-lvm/content`, { vmid: 171 })).toEqual([]);
   },
   'B-STOR-1': async (version) => {
     const l = await lab(version);
@@ -240,7 +258,8 @@ const cases: Record<string, (version: string, release: Release) => Promise<void>
     expect((await l.api.get<Record<string, string>>(`${l.n}/qemu/${id}/config`)).virtio1).toMatch(/size=16M$/);
   },
   'B-RESTORE-1': async (version) => {
-    const l = await lab(version);
+    // Tasks long enough to see the reservation while the restore runs.
+    const l = await lab(version, { taskMs: 300 });
     const id = await l.vm('restore1');
     await l.ok('POST', '/vzdump', { vmid: id, storage: 'local' });
     const archive = (await l.api.get<{ volid: string }[]>(`${l.n}/storage/local/content`, { content: 'backup' }))[0]

@@ -19,6 +19,7 @@ export const upstream = {
   'pve-guest-common': { '9.x': 'master (4a8f6cb)' },
   'pve-storage': { '9.x': '9.1.7 (0c56bad)' },
   'pve-access-control': { '9.x': '9.1.1 (5ccd07d)' },
+  'pve-cluster': { '9.x': '9.1.6 (7091d92)' },
 } as const;
 
 export interface Source {
@@ -201,6 +202,27 @@ export const behaviours: Behaviour[] = [
     releases: both,
     sources: [{ repo: qs, file: serverPm, fn: 'vmstatus', lines: { '8.4': '3004, 3022', '9.x': '2574, 2593' } }],
     adapter: 'vmList() is the source for locate, list, owned, images, the duplicate-name check and events.',
+  },
+  {
+    id: 'B-RESTORE-2',
+    endpoint: 'POST /nodes/{node}/qemu (archive=, vmid in use)',
+    real: "Refused before any task: HTTP 500 `unable to restore VM <vmid> - VM <vmid> already exists on node '<node>'`; concurrent restores given one /cluster/nextid proposal get this for all but the first.",
+    kind: 'sync-error',
+    releases: both,
+    sources: [
+      { repo: qs, file: qemuPm, fn: 'create_vm', lines: { '8.4': '1311-1314', '9.x': '1372-1375' } },
+      { repo: 'pve-cluster', file: 'src/PVE/Cluster.pm', fn: 'check_vmid_unused', lines: { '9.x': '785-797' } },
+    ],
+    adapter: 'restore() asks /cluster/nextid again and retries (up to 12 rounds), as create() does.',
+  },
+  {
+    id: 'B-CLONE-3',
+    endpoint: 'POST qemu/{vmid}/clone (the task fails)',
+    real: 'The task frees the volumes it made and removes its temporary config before ending `clone failed: <error>`: nothing is left at the new VMID.',
+    kind: 'task-exit',
+    releases: both,
+    sources: [{ repo: qs, file: qemuPm, fn: 'clone_vm $clonefn', lines: { '8.4': '4585-4599', '9.x': '4712-4727' } }],
+    adapter: "create()'s rollback looks for a VM by VMID and name and removes only its own.",
   },
   {
     id: 'B-STOR-1',
