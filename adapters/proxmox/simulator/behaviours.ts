@@ -151,6 +151,31 @@ export const behaviours: Behaviour[] = [
     adapter: 'reboot() waits (reboot policy) for status/current to say running again.',
   },
   {
+    id: 'B-STATUS-1',
+    endpoint: 'GET qemu/{vmid}/status/current',
+    real: "Current (not pvestatd's): status running or stopped, qmpstatus, an `ha` object, and `agent: 1` only when the agent is enabled (absent otherwise, never false).",
+    kind: 'field',
+    releases: both,
+    sources: [{ repo: qs, file: qemuPm, fn: 'vm_status', lines: { '8.4': '3370-3382', '9.x': '3475-3487' } }],
+    adapter: 'inspect() and reboot() read power from here.',
+  },
+  {
+    id: 'B-AGENT-1',
+    endpoint: 'GET qemu/{vmid}/agent/*',
+    real: 'HTTP 500, checked in this order: `No QEMU guest agent configured`, `VM <vmid> is not running`, `QEMU guest agent is not running`.',
+    kind: 'sync-error',
+    releases: both,
+    sources: [
+      {
+        repo: qs,
+        file: 'src/PVE/QemuServer/Agent.pm',
+        fn: 'agent_available / assert_agent_available',
+        lines: { '8.4': '39-46', '9.x': '109-112' },
+      },
+    ],
+    adapter: 'The guest probe serves its last report while the agent cannot answer (not running, agent down).',
+  },
+  {
     id: 'B-CLONE-1',
     endpoint: 'POST qemu/{vmid}/clone',
     real: 'A new VMID whose config exists is refused before any task: HTTP 500 `unable to create VM <newid>: config file already exists`.',
@@ -170,6 +195,37 @@ export const behaviours: Behaviour[] = [
       { repo: 'pve-common', file: 'src/PVE/Tools.pm', fn: 'lock_file_full', lines: { '9.x': '157, 203, 264' } },
     ],
     adapter: 'create() treats both task exits like the synchronous refusal: a fresh VMID, another round.',
+  },
+  {
+    id: 'B-CLONE-3',
+    endpoint: 'POST qemu/{vmid}/clone (the task fails)',
+    real: 'The task frees the volumes it made and removes its temporary config before ending `clone failed: <error>`: nothing is left at the new VMID.',
+    kind: 'task-exit',
+    releases: both,
+    sources: [{ repo: qs, file: qemuPm, fn: 'clone_vm $clonefn', lines: { '8.4': '4585-4599', '9.x': '4712-4727' } }],
+    adapter: "create()'s rollback looks for a VM by VMID and name and removes only its own.",
+  },
+  {
+    id: 'B-NEXTID-1',
+    endpoint: 'GET /cluster/nextid (vmid=)',
+    real: 'A VMID in use is a parameter error: HTTP 400 with errors `{ vmid: "VM <vmid> already exists" }`. Without vmid it proposes the lowest free VMID, the same to callers racing.',
+    kind: 'sync-error',
+    releases: both,
+    sources: [
+      { repo: 'pve-manager', file: 'PVE/API2/Cluster.pm', fn: 'nextid', lines: { '8.4': '908', '9.x': '1039' } },
+    ],
+    adapter: 'create() and restore() take the proposal and cope with losing it (B-CLONE-1/2).',
+  },
+  {
+    id: 'B-CONF-1',
+    endpoint: 'GET qemu/{vmid}/config (missing VM)',
+    real: "HTTP 500 `Configuration file 'nodes/<node>/qemu-server/<vmid>.conf' does not exist`.",
+    kind: 'sync-error',
+    releases: both,
+    sources: [
+      { repo: 'pve-guest-common', file: 'src/PVE/AbstractConfig.pm', fn: 'load_config', lines: { '9.x': '50-58' } },
+    ],
+    adapter: 'A NotFound; VMs are listed before their config is read, as reads retry 500s.',
   },
   {
     id: 'B-RES-1',
@@ -204,27 +260,6 @@ export const behaviours: Behaviour[] = [
     adapter: 'vmList() is the source for locate, list, owned, images, the duplicate-name check and events.',
   },
   {
-    id: 'B-RESTORE-2',
-    endpoint: 'POST /nodes/{node}/qemu (archive=, vmid in use)',
-    real: "Refused before any task: HTTP 500 `unable to restore VM <vmid> - VM <vmid> already exists on node '<node>'`; concurrent restores given one /cluster/nextid proposal get this for all but the first.",
-    kind: 'sync-error',
-    releases: both,
-    sources: [
-      { repo: qs, file: qemuPm, fn: 'create_vm', lines: { '8.4': '1311-1314', '9.x': '1372-1375' } },
-      { repo: 'pve-cluster', file: 'src/PVE/Cluster.pm', fn: 'check_vmid_unused', lines: { '9.x': '785-797' } },
-    ],
-    adapter: 'restore() asks /cluster/nextid again and retries (up to 12 rounds), as create() does.',
-  },
-  {
-    id: 'B-CLONE-3',
-    endpoint: 'POST qemu/{vmid}/clone (the task fails)',
-    real: 'The task frees the volumes it made and removes its temporary config before ending `clone failed: <error>`: nothing is left at the new VMID.',
-    kind: 'task-exit',
-    releases: both,
-    sources: [{ repo: qs, file: qemuPm, fn: 'clone_vm $clonefn', lines: { '8.4': '4585-4599', '9.x': '4712-4727' } }],
-    adapter: "create()'s rollback looks for a VM by VMID and name and removes only its own.",
-  },
-  {
     id: 'B-STOR-1',
     endpoint: 'GET /nodes/{node}/storage',
     real: 'active, enabled and shared are Perl integers (0/1), never JSON booleans; a disabled storage is listed with active 0, enabled 0 and no sizes (and left out when filtered by content).',
@@ -232,6 +267,17 @@ export const behaviours: Behaviour[] = [
     releases: both,
     sources: [{ repo: 'pve-storage', file: 'src/PVE/Storage.pm', fn: 'storage_info', lines: { '9.x': '1440-1488' } }],
     adapter: 'A storage counts as active only for 1 (or true).',
+  },
+  {
+    id: 'B-STOR-2',
+    endpoint: 'DELETE /nodes/{node}/storage/{storage}/content/{volume}',
+    real: 'No VM config is consulted: the volume is freed in an `imgdel` task (id `<owner vmid>@<storage>`) even if a config still names it, which then dangles.',
+    kind: 'task-exit',
+    releases: both,
+    sources: [
+      { repo: 'pve-storage', file: 'src/PVE/API2/Storage/Content.pm', fn: 'delete', lines: { '9.x': '452-522' } },
+    ],
+    adapter: 'Used for backups only; a VM disk is removed through its VM (delete of unusedN), never here.',
   },
   {
     id: 'B-SIZE-1',
@@ -256,29 +302,6 @@ export const behaviours: Behaviour[] = [
     adapter: 'Sizes go out in whole K, which resize_vm takes exactly.',
   },
   {
-    id: 'B-RESTORE-1',
-    endpoint: 'POST /nodes/{node}/qemu (archive=)',
-    real: 'The VMID is reserved with a `create` lock before the task. A failed restore frees the volumes it made and drops the lock but leaves the VM (`VM <vmid> state is NOT cleaned up`).',
-    kind: 'task-exit',
-    releases: both,
-    sources: [
-      { repo: qs, file: qemuPm, fn: 'create_vm', lines: { '8.4': '1313, 1495-1506', '9.x': '1374, 1582-1594' } },
-      { repo: qs, file: serverPm, fn: 'restore_vma_archive', lines: { '8.4': '8274', '9.x': '7735' } },
-    ],
-    adapter: 'restore() removes the VM its accepted call left, if it carries no tags or our ownership tag.',
-  },
-  {
-    id: 'B-STOR-2',
-    endpoint: 'DELETE /nodes/{node}/storage/{storage}/content/{volume}',
-    real: 'No VM config is consulted: the volume is freed in an `imgdel` task (id `<owner vmid>@<storage>`) even if a config still names it, which then dangles.',
-    kind: 'task-exit',
-    releases: both,
-    sources: [
-      { repo: 'pve-storage', file: 'src/PVE/API2/Storage/Content.pm', fn: 'delete', lines: { '9.x': '452-522' } },
-    ],
-    adapter: 'Used for backups only; a VM disk is removed through its VM (delete of unusedN), never here.',
-  },
-  {
     id: 'B-MOVE-1',
     endpoint: 'POST qemu/{vmid}/move_disk (target-vmid)',
     real: "Checked before the task: both VMs' locks (HTTP 500 `VM is locked (<lock>)`), the source slot (`Disk '<disk>' for VM '<vmid>' does not exist`) and the target slot (`Target disk key '<disk>' is already in use for VM '<vmid>'`).",
@@ -295,51 +318,28 @@ export const behaviours: Behaviour[] = [
     adapter: 'mutate() waits out a lock; attachDisk picks a free slot first.',
   },
   {
-    id: 'B-NEXTID-1',
-    endpoint: 'GET /cluster/nextid (vmid=)',
-    real: 'A VMID in use is a parameter error: HTTP 400 with errors `{ vmid: "VM <vmid> already exists" }`. Without vmid it proposes the lowest free VMID, the same to callers racing.',
+    id: 'B-RESTORE-1',
+    endpoint: 'POST /nodes/{node}/qemu (archive=)',
+    real: 'The VMID is reserved with a `create` lock before the task. A failed restore frees the volumes it made and drops the lock but leaves the VM (`VM <vmid> state is NOT cleaned up`).',
+    kind: 'task-exit',
+    releases: both,
+    sources: [
+      { repo: qs, file: qemuPm, fn: 'create_vm', lines: { '8.4': '1313, 1495-1506', '9.x': '1374, 1582-1594' } },
+      { repo: qs, file: serverPm, fn: 'restore_vma_archive', lines: { '8.4': '8274', '9.x': '7735' } },
+    ],
+    adapter: 'restore() removes the VM its accepted call left, if it carries no tags or our ownership tag.',
+  },
+  {
+    id: 'B-RESTORE-2',
+    endpoint: 'POST /nodes/{node}/qemu (archive=, vmid in use)',
+    real: "Refused before any task: HTTP 500 `unable to restore VM <vmid> - VM <vmid> already exists on node '<node>'`; concurrent restores given one /cluster/nextid proposal get this for all but the first.",
     kind: 'sync-error',
     releases: both,
     sources: [
-      { repo: 'pve-manager', file: 'PVE/API2/Cluster.pm', fn: 'nextid', lines: { '8.4': '908', '9.x': '1039' } },
+      { repo: qs, file: qemuPm, fn: 'create_vm', lines: { '8.4': '1311-1314', '9.x': '1372-1375' } },
+      { repo: 'pve-cluster', file: 'src/PVE/Cluster.pm', fn: 'check_vmid_unused', lines: { '9.x': '785-797' } },
     ],
-    adapter: 'create() and restore() take the proposal and cope with losing it (B-CLONE-1/2).',
-  },
-  {
-    id: 'B-CONF-1',
-    endpoint: 'GET qemu/{vmid}/config (missing VM)',
-    real: "HTTP 500 `Configuration file 'nodes/<node>/qemu-server/<vmid>.conf' does not exist`.",
-    kind: 'sync-error',
-    releases: both,
-    sources: [
-      { repo: 'pve-guest-common', file: 'src/PVE/AbstractConfig.pm', fn: 'load_config', lines: { '9.x': '50-58' } },
-    ],
-    adapter: 'A NotFound; VMs are listed before their config is read, as reads retry 500s.',
-  },
-  {
-    id: 'B-STATUS-1',
-    endpoint: 'GET qemu/{vmid}/status/current',
-    real: "Current (not pvestatd's): status running or stopped, qmpstatus, an `ha` object, and `agent: 1` only when the agent is enabled (absent otherwise, never false).",
-    kind: 'field',
-    releases: both,
-    sources: [{ repo: qs, file: qemuPm, fn: 'vm_status', lines: { '8.4': '3370-3382', '9.x': '3475-3487' } }],
-    adapter: 'inspect() and reboot() read power from here.',
-  },
-  {
-    id: 'B-AGENT-1',
-    endpoint: 'GET qemu/{vmid}/agent/*',
-    real: 'HTTP 500, checked in this order: `No QEMU guest agent configured`, `VM <vmid> is not running`, `QEMU guest agent is not running`.',
-    kind: 'sync-error',
-    releases: both,
-    sources: [
-      {
-        repo: qs,
-        file: 'src/PVE/QemuServer/Agent.pm',
-        fn: 'agent_available / assert_agent_available',
-        lines: { '8.4': '39-46', '9.x': '109-112' },
-      },
-    ],
-    adapter: 'The guest probe serves its last report while the agent cannot answer (not running, agent down).',
+    adapter: 'restore() asks /cluster/nextid again and retries (up to 12 rounds), as create() does.',
   },
   {
     id: 'B-TASK-1',
@@ -388,6 +388,14 @@ export const behaviours: Behaviour[] = [
   },
 ];
 
+/** What the source shows differing between the two release modes (the rows say how each is modelled). */
+export const releaseDifferences = [
+  'Guest agent privileges: 8.4 checks VM.Monitor; 9.x VM.GuestAgent.Audit / .FileRead (or .Unrestricted) (B-PERM-1).',
+  'Config update: 8.4 checks the lock under the config lock before forking, 9.x (qemu-server 9.1.19, "api: update vm: fork before locking") in an early check before forking; both refuse synchronously (B-LOCK-2).',
+  'Resize: identical in qemu-server 8.4.10 and 9.2.6 apart from the block-resize helper it calls; both check the lock inside the task (B-LOCK-1). Only 7.x resized synchronously.',
+  "Schema (pve-docs api-viewer, 9.1.3 vs 8.4.0): 9.x's /nodes/{node}/status requires memory.available, and /cluster/resources and the VM lists gain fields; the simulator answers as the mode's schema says.",
+];
+
 /** BEHAVIOUR.md: the table, rendered from `behaviours`. */
 export function renderBehaviours(): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -414,6 +422,10 @@ export function renderBehaviours(): string {
           b.sources.map(src).join('<br>'),
         )} | ${cell(b.adapter)} | behaviours.test.ts › ${b.id} |`,
     ),
+    '',
+    '## 8.4 and 9.x',
+    '',
+    ...releaseDifferences.map((d) => `- ${d}`),
     '',
   ];
   return out.join('\n');
