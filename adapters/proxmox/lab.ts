@@ -61,7 +61,10 @@ export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
   const t0 = performance.now();
   const state = await readProxmoxLabState();
   if (state && (await isSimulator(state.pid)) && (await portOpen(state.port))) {
-    say(`proxmox simulator already running (pid ${state.pid}, PVE ${state.version})`);
+    // A running lab is shared: it is kept in the release mode it was started in, and says so.
+    const other =
+      state.version !== d.version ? `; ${d.version} was asked for: \`vmconform lab down proxmox\` first to switch` : '';
+    say(`proxmox simulator already running (pid ${state.pid}, PVE ${state.version}${other})`);
     return state;
   }
   await ensurePackages(['openssl'], say);
