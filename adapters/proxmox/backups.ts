@@ -12,7 +12,7 @@ import {
   type VmRef,
 } from '../contract/index.js';
 import { ownerIf, type ProxmoxBase } from './core.js';
-import { buildTags, parseConfig } from './mapping.js';
+import { buildTags, parseConfig, parseTags } from './mapping.js';
 
 export class ProxmoxBackups implements BackupOps {
   constructor(private readonly b: ProxmoxBase) {}
@@ -48,13 +48,27 @@ export class ProxmoxBackups implements BackupOps {
   async restore(backup: Backup, opts: RestoreOptions): Promise<Receipt<VmRef>> {
     const { b } = this;
     const t0 = performance.now();
-    const vmid = await b.api.get<number | string>('/cluster/nextid').then(Number);
-    const r = await b.mutate(
-      'POST',
-      `${b.nodePath}/qemu`,
-      { vmid, archive: backup.id, storage: b.c.storage, unique: 1, ...(b.c.pool ? { pool: b.c.pool } : {}) },
-      'create',
-    );
+    // /cluster/nextid only proposes: a concurrent create may take the VMID first, and the restore is then
+    // refused before anything is made (`VM <vmid> already exists on node ...`), so another VMID is safe.
+    let vmid = 0;
+    let accepted = false;
+    let r: Receipt<string | null> | undefined;
+    for (let attempt = 1; !r; attempt++) {
+      if (attempt > 1) await new Promise((res) => setTimeout(res, Math.random() * 150 * attempt));
+      vmid = await b.api.get<number | string>('/cluster/nextid').then(Number);
+      r = await this.restoreAt(vmid, backup, () => {
+        accepted = true;
+      }).catch((e: unknown) => {
+        if (
+          !accepted &&
+          attempt < 12 &&
+          e instanceof Error &&
+          /unable to restore VM \d+ - VM \d+ already exists/.test(e.message)
+        )
+          return undefined;
+        throw e;
+      });
+    }
     const uuid = randomUUID();
     const cfg = await b.config(vmid);
     await b.mutate(
@@ -75,6 +89,45 @@ export class ProxmoxBackups implements BackupOps {
       acceptedMs: r.acceptedMs,
       doneMs: performance.now() - t0,
     };
+  }
+
+  /** One restore to this VMID; `accepted` hears when Proxmox took the call (the VMID is then reserved for it). */
+  private restoreAt(vmid: number, backup: Backup, accepted: () => void): Promise<Receipt<string | null>> {
+    const { b } = this;
+    let took = false;
+    return b
+      .mutate(
+        'POST',
+        `${b.nodePath}/qemu`,
+        { vmid, archive: backup.id, storage: b.c.storage, unique: 1, ...(b.c.pool ? { pool: b.c.pool } : {}) },
+        'create',
+        undefined,
+        () => {
+          took = true;
+          accepted();
+        },
+      )
+      .catch(async (e: unknown) => {
+        // Proxmox reserved the VMID for this call before its task ran, and a failed restore leaves that
+        // VM behind ("state is NOT cleaned up"): remove it, as this call made it.
+        if (took) await this.removeFailedRestore(vmid);
+        throw e;
+      });
+  }
+
+  /**
+   * Removes what a failed restore left at the VMID this call reserved: only a VM that carries no tags
+   * (the bare config left when the data never arrived) or our ownership tag. Never fails: the sweeper
+   * finds what it cannot remove by its tags.
+   */
+  private async removeFailedRestore(vmid: number): Promise<void> {
+    const { b } = this;
+    const left = (await b.vmList().catch(() => [])).find((v) => v.vmid === vmid);
+    if (!left || left.lock) return;
+    if (left.tags !== undefined && !parseTags(left.tags).owned) return;
+    await b
+      .mutate('DELETE', `${b.nodePath}/qemu/${vmid}`, { purge: 1, 'destroy-unreferenced-disks': 1 }, 'delete')
+      .catch(() => undefined);
   }
 
   async deleteBackup(id: string): Promise<Receipt> {

@@ -10,7 +10,6 @@ import {
   AdapterBase,
   type AdapterContext,
   type Capabilities,
-  Conflict,
   type CoreOps,
   type DiskSpec,
   type NicSpec,
@@ -58,7 +57,24 @@ export interface ProxmoxConfig {
 }
 
 export const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
+
+/** A VM as the node lists it (GET /nodes/{node}/qemu): read from its config and process, never lagging. */
+export interface NodeVm {
+  vmid: number;
+  name?: string;
+  status: string;
+  cpus?: number;
+  maxmem?: number;
+  template?: number | boolean;
+  tags?: string;
+  lock?: string;
+}
+
+/** A lock Proxmox reported, at once (HTTP 500) or as the exit of a task that then did nothing. */
+export function lockedBy(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  return /\bVM is locked \(([^)]*)\)/.exec(e.message)?.[1];
+}
 
 export interface Located {
   vmid: number;
@@ -120,8 +136,17 @@ export class ProxmoxBase extends AdapterBase {
     return this.versionInfo;
   }
 
+  /**
+   * /cluster/resources: for VMs only the id list, tags and lock are current; name, status and template come
+   * from pvestatd's last round (up to 10 s old, `unknown` for a new VMID), so VMs are read from vmList().
+   */
   resources(type?: 'vm' | 'node' | 'storage') {
     return this.api.get<ClusterResource[]>('/cluster/resources', type ? { type } : {});
+  }
+
+  /** The node's VMs with current names, states, tags and template flags. */
+  vmList(): Promise<NodeVm[]> {
+    return this.api.get<NodeVm[]>(`${this.nodePath}/qemu`);
   }
 
   async config(vmid: number): Promise<Record<string, string>> {
@@ -136,8 +161,8 @@ export class ProxmoxBase extends AdapterBase {
   async locate(vm: VmRef): Promise<Located> {
     const cached = this.ids.get(vm.id);
     // Listed first: Proxmox answers a missing VM's config with a 500, which reads would retry.
-    const listed = await this.resources('vm');
-    if (cached !== undefined && listed.some((r) => r.vmid === cached && r.node === this.c.node)) {
+    const listed = await this.vmList();
+    if (cached !== undefined && listed.some((r) => r.vmid === cached)) {
       const config = await this.config(cached).catch((e: unknown) =>
         e instanceof NotFound ? undefined : Promise.reject(e),
       );
@@ -145,7 +170,7 @@ export class ProxmoxBase extends AdapterBase {
       this.ids.delete(vm.id);
     }
     for (const r of listed) {
-      if (r.type !== 'qemu' || r.node !== this.c.node || r.vmid === undefined || r.template) continue;
+      if (r.template) continue;
       if ([...this.ids.values()].includes(r.vmid)) continue;
       const config = await this.config(r.vmid).catch(() => undefined);
       const uuid = smbiosUuid(config?.smbios1);
@@ -168,9 +193,11 @@ export class ProxmoxBase extends AdapterBase {
   }
 
   /**
-   * A mutating call: sends it once, follows the UPID it returns under the operation's wait policy.
-   * `VM is locked` means Proxmox refused before doing anything, so that one refusal is retried
-   * after waiting for the lock, never a call whose outcome is unknown.
+   * A mutating call: sends it, follows the UPID it returns under the operation's wait policy.
+   * `VM is locked (...)` means Proxmox did nothing: config and clone refuse at once, while start, stop,
+   * shutdown, reboot, destroy, resize and vzdump check the lock first thing inside their task and end
+   * with it as their exit. Either way the call is repeated after the lock clears, within the device wait
+   * policy; no other failure is repeated, as its outcome may be partial. `accepted` hears each UPID.
    */
   async mutate(
     method: 'POST' | 'PUT' | 'DELETE',
@@ -178,35 +205,50 @@ export class ProxmoxBase extends AdapterBase {
     params: Params,
     op: WaitOperation,
     whileRunning?: () => Promise<void>,
+    accepted?: (upid: string) => void,
   ): Promise<Receipt<string | null>> {
     const t0 = performance.now();
-    let data: unknown;
     const deadline = Date.now() + this.policy('device').deadlineMs;
     for (;;) {
+      let data: unknown;
       try {
         data = await this.api.call(method, path, params);
-        break;
       } catch (e) {
-        if (!(e instanceof Conflict && /VM is locked/.test(e.message)) || Date.now() > deadline) throw e;
-        await waitFor(`lock on ${path} to clear`, this.policy('device'), async () => {
-          const cfg = await this.api.get<Record<string, string>>(
-            path.replace(/\/(status\/\w+|config|resize|move_disk|clone)$/, '/config'),
-          );
-          return cfg.lock ? undefined : true;
-        });
+        if (lockedBy(e) === undefined || Date.now() > deadline || !(await this.lockCleared(path, params))) throw e;
+        continue;
       }
-    }
-    const acceptedMs = performance.now() - t0;
-    if (isUpid(data)) {
-      await this.api.waitTask(data, this.policy(op), whileRunning ? { whileRunning } : {});
+      const acceptedMs = performance.now() - t0;
+      if (!isUpid(data))
+        return {
+          result: null,
+          handle: {
+            kind: 'none',
+            id: null,
+            note: `${method} ${path} completed synchronously; Proxmox returned no task`,
+          },
+          acceptedMs,
+          doneMs: performance.now() - t0,
+        };
+      accepted?.(data);
+      try {
+        await this.api.waitTask(data, this.policy(op), whileRunning ? { whileRunning } : {});
+      } catch (e) {
+        if (lockedBy(e) === undefined || Date.now() > deadline || !(await this.lockCleared(path, params))) throw e;
+        continue;
+      }
       return { result: data, handle: { kind: 'task', id: data }, acceptedMs, doneMs: performance.now() - t0 };
     }
-    return {
-      result: null,
-      handle: { kind: 'none', id: null, note: `${method} ${path} completed synchronously; Proxmox returned no task` },
-      acceptedMs,
-      doneMs: performance.now() - t0,
-    };
+  }
+
+  /** Waits (device policy) until the VM a call is about has no config lock; false when no VM is named. */
+  private async lockCleared(path: string, params: Params): Promise<boolean> {
+    const vmid = /\/qemu\/(\d+)/.exec(path)?.[1] ?? (params.vmid !== undefined ? String(params.vmid) : undefined);
+    if (vmid === undefined) return false;
+    await waitFor(`lock on VM ${vmid} to clear`, this.policy('device'), async () => {
+      const cfg = await this.config(Number(vmid));
+      return cfg.lock ? undefined : true;
+    });
+    return true;
   }
 
   receipt<T>(r: Receipt<unknown>, result: T): Receipt<T> {
@@ -222,9 +264,7 @@ export class ProxmoxBase extends AdapterBase {
   }
 
   diskValue(d: DiskSpec): string {
-    // Proxmox allocates in GiB (fractions allowed): STORAGE:SIZE_IN_GiB.
-    const gib = Number((d.sizeBytes / GiB).toFixed(6));
-    return `${this.c.storage}:${gib},serial=${d.serial ?? d.name}`;
+    return `${this.c.storage}:${allocGiB(d.sizeBytes)},serial=${d.serial ?? d.name}`;
   }
 
   nicValue(n: NicSpec): string {
@@ -241,6 +281,17 @@ export class ProxmoxBase extends AdapterBase {
       return { ...b, ...(run ? { runId: run } : {}) };
     });
   }
+}
+
+/**
+ * A new disk's STORAGE:SIZE is read in GiB and converted to KiB with any fraction rounded up
+ * (PVE::Tools::convert_size), so a rounded decimal makes the disk bigger than asked (8 MiB as 0.007813 GiB
+ * became 8193K). A whole number of KiB over 2^20 has an exact decimal of at most 20 places: sent in full,
+ * it converts back to exactly that many KiB.
+ */
+export function allocGiB(sizeBytes: number): string {
+  const kib = Math.ceil(sizeBytes / 1024);
+  return (kib / 2 ** 20).toFixed(20).replace(/\.?0+$/, '');
 }
 
 /** A locally administered MAC in Proxmox's own OUI range style (BC:24:11 is what PVE generates). */
@@ -287,13 +338,13 @@ export class ProxmoxCore implements CoreOps {
 
   async owned(): Promise<OwnedObject[]> {
     const out: OwnedObject[] = [];
-    for (const r of await this.b.resources('vm')) {
+    for (const r of await this.b.vmList()) {
       const tags = parseTags(r.tags);
-      if (r.type !== 'qemu' || !tags.owned || !tags.runId || r.template || r.vmid === undefined) continue;
+      if (!tags.owned || !tags.runId || r.template) continue;
       // The id is the SMBIOS UUID, as in every VmRef, so the sweeper can delete it through the driver.
       const uuid = smbiosUuid((await this.b.config(r.vmid).catch(() => undefined))?.smbios1);
       if (uuid) this.b.ids.set(uuid, r.vmid);
-      out.push({ kind: 'vm', id: uuid ?? `${r.node}/${r.vmid}`, name: r.name ?? '', runId: tags.runId });
+      out.push({ kind: 'vm', id: uuid ?? `${this.b.c.node}/${r.vmid}`, name: r.name ?? '', runId: tags.runId });
     }
     for (const b of await this.b.backupVolumes())
       if (b.runId) out.push({ kind: 'backup', id: b.volid, name: b.volid, runId: b.runId });

@@ -16,14 +16,18 @@ import {
   type Volume,
   type VolumeFile,
 } from '../contract/index.js';
-import { MiB, type ProxmoxBase, tagOwner } from './core.js';
+import { type ProxmoxBase, tagOwner } from './core.js';
 import { nextVirtioSlot, parseDisks, resizeReturnsUpid, smbiosUuid } from './mapping.js';
+
+/** Perl booleans reach JSON as 0/1 (and `false` is not 0 in JavaScript): true only for 1 or true. */
+const isSet = (v: number | boolean | undefined): boolean => v === true || v === 1;
 
 interface PveStorage {
   storage: string;
   type: string;
   content: string;
-  active?: boolean;
+  active?: number | boolean;
+  enabled?: number | boolean;
   total?: number;
   used?: number;
   avail?: number;
@@ -61,8 +65,7 @@ export class ProxmoxDisks implements Omit<DiskOps, 'importVolume'> {
 
   /** Which VM holds a volume, and in which slot (a disk slot or unusedN); refuses one held by a VM not ours. */
   private async volumeOwner(volid: string): Promise<{ vmid: number; slot: string }> {
-    for (const r of await this.b.resources('vm')) {
-      if (r.type !== 'qemu' || r.vmid === undefined || r.node !== this.b.c.node) continue;
+    for (const r of await this.b.vmList()) {
       const cfg = await this.b.config(r.vmid);
       for (const [k, v] of Object.entries(cfg))
         if (/^(virtio|scsi|sata|ide|unused)\d+$/.test(k) && String(v).split(',')[0] === volid) {
@@ -87,7 +90,8 @@ export class ProxmoxDisks implements Omit<DiskOps, 'importVolume'> {
     const r = await this.b.mutate(
       'PUT',
       `${this.b.nodePath}/qemu/${l.vmid}/resize`,
-      { disk: diskId, size: `${Math.ceil(sizeBytes / MiB)}M` },
+      // Whole KiB: resize_vm takes K exactly, so the disk is the size asked (M would round up to MiB).
+      { disk: diskId, size: `${Math.ceil(sizeBytes / 1024)}K` },
       'device',
     );
     if (!resizeReturnsUpid(v) && r.handle.kind === 'none')
@@ -101,15 +105,14 @@ export class ProxmoxDisks implements Omit<DiskOps, 'importVolume'> {
 
   async volumes(): Promise<Volume[]> {
     const users = new Map<string, string[]>();
-    for (const r of await this.b.resources('vm')) {
-      if (r.type !== 'qemu' || r.vmid === undefined || r.node !== this.b.c.node) continue;
+    for (const r of await this.b.vmList()) {
       const cfg = await this.b.config(r.vmid);
-      const uuid = smbiosUuid(cfg.smbios1) ?? `${r.node}/${r.vmid}`;
+      const uuid = smbiosUuid(cfg.smbios1) ?? `${this.b.c.node}/${r.vmid}`;
       for (const d of parseDisks(cfg)) users.set(d.volumeId, [...(users.get(d.volumeId) ?? []), uuid]);
     }
     const out: Volume[] = [];
     for (const s of await this.storages()) {
-      if (!s.content.split(',').includes('images') || s.active === false) continue;
+      if (!s.content.split(',').includes('images') || !isSet(s.active)) continue;
       const items = await this.b.api.get<
         { volid: string; size: number; used?: number; format: string; parent?: string }[]
       >(`${this.b.nodePath}/storage/${encodeURIComponent(s.storage)}/content`, { content: 'images' });
@@ -153,7 +156,7 @@ export class ProxmoxDisks implements Omit<DiskOps, 'importVolume'> {
     return (await this.storages()).map((s) => ({
       name: s.storage,
       type: s.type,
-      active: s.active !== false,
+      active: isSet(s.active) && s.enabled !== 0 && s.enabled !== false,
       capacityBytes: s.total ?? 0,
       allocationBytes: s.used ?? 0,
       availableBytes: s.avail ?? 0,

@@ -1,6 +1,6 @@
 /**
- * Proxmox events and tasks: Proxmox has no push events, so the event stream polls /cluster/tasks and the VM
- * list; a task handle is a UPID; the console log is the VM's task logs (no serial log over REST).
+ * Proxmox events and tasks: Proxmox has no push events, so the event stream polls the node's task list and
+ * its VM list; a task handle is a UPID; the console log is the VM's task logs (no serial log over REST).
  */
 import { type WaitPolicy, waitFor } from '../../host/wait.js';
 import {
@@ -28,24 +28,30 @@ export class ProxmoxEvents implements EventOps {
   constructor(private readonly b: ProxmoxBase) {}
 
   /**
-   * Polls /cluster/tasks (Proxmox has no push events): one event when a task is first seen and one when it
-   * ends. A clone's task names its source (the template), and vmids are reused, so the VM list is read on
-   * every poll too: a VM that appears or goes is an event of its own (defined / deleted), and task ids
-   * map to the names VMs have now.
+   * Polls the node's tasks (Proxmox has no push events): one event when a task is first seen and one when
+   * it ends. Not /cluster/tasks: it shows a token none of its own tasks without Sys.Audit on /, while the
+   * node's list shows a token its own (source=all: running ones too). A clone's task names its source (the
+   * template), and vmids are reused, so the node's VM list (current names, unlike /cluster/resources) is
+   * read on every poll too: a VM that appears or goes is an event of its own (defined / deleted), and task
+   * ids map to the names VMs have now.
    */
   async *events(signal: AbortSignal): AsyncIterable<PlatformEvent> {
     const seen = new Map<string, string>();
     let names = new Map<string, string>();
     let first = true;
-    // The poll interval, declared as a wait policy (a quarter second between /cluster/tasks reads).
+    // The poll interval, declared as a wait policy (a quarter second between task list reads).
     const poll: WaitPolicy = { deadlineMs: 5_000, intervalMs: 50, backoff: 1, maxIntervalMs: 50 };
     while (!signal.aborted) {
-      const tasks = await this.b.api.get<ClusterTask[]>('/cluster/tasks').catch(() => []);
-      const vms = await this.b.resources('vm').catch(() => undefined);
+      const tasks = await this.b.api
+        .get<ClusterTask[]>(`${this.b.nodePath}/tasks`, { source: 'all', limit: 200 })
+        .then((t) => [...t].reverse())
+        .catch(() => []);
+      const vms = await this.b.vmList().catch(() => undefined);
       const out: PlatformEvent[] = [];
       if (vms) {
         const now = new Map<string, string>();
-        for (const r of vms) if (r.vmid !== undefined && r.name) now.set(String(r.vmid), r.name);
+        // A VM still being cloned or restored has only a placeholder name ("VM 101"): it appears once made.
+        for (const r of vms) if (r.name && r.lock !== 'clone' && r.lock !== 'create') now.set(String(r.vmid), r.name);
         const change = (vm: string, detail: string, raw: string): PlatformEvent => ({
           receivedAt: Date.now(),
           vm,
@@ -89,9 +95,7 @@ export class ProxmoxEvents implements EventOps {
       for (const e of out) yield e;
       const next = Date.now() + 250;
       // No signal passed: the loop checks it each round, and a signal per wait would pile up listeners.
-      await waitFor('next /cluster/tasks poll', poll, async () =>
-        Date.now() >= next || signal.aborted ? true : undefined,
-      );
+      await waitFor('next task list poll', poll, async () => (Date.now() >= next || signal.aborted ? true : undefined));
     }
   }
 

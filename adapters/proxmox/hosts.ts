@@ -13,8 +13,22 @@ import { hostsFromResources, parseDisks } from './mapping.js';
 export class ProxmoxHosts implements HostOps {
   constructor(private readonly b: ProxmoxBase) {}
 
+  /**
+   * Nodes from /cluster/resources; what running VMs were given from the node's VM list, as the VM rows of
+   * /cluster/resources keep the state pvestatd last saw (up to 10 s old, `unknown` for a new VM).
+   */
   async hosts(): Promise<Host[]> {
-    return hostsFromResources(await this.b.resources(), this.b.c.placement);
+    const nodes = await this.b.resources('node');
+    const vms = (await this.b.vmList()).map((v) => ({
+      id: `qemu/${v.vmid}`,
+      type: 'qemu',
+      node: this.b.c.node,
+      vmid: v.vmid,
+      status: v.status,
+      ...(v.cpus !== undefined ? { maxcpu: v.cpus } : {}),
+      ...(v.maxmem !== undefined ? { maxmem: v.maxmem } : {}),
+    }));
+    return hostsFromResources([...nodes, ...vms], this.b.c.placement);
   }
 
   async metrics(vm: VmRef): Promise<VmMetrics> {

@@ -12,8 +12,8 @@ export class ProxmoxImages implements Pick<ImageOps, 'images'> {
 
   async images(): Promise<Image[]> {
     const out: Image[] = [];
-    for (const r of await this.b.resources('vm')) {
-      if (r.type !== 'qemu' || !r.template || r.vmid === undefined) continue;
+    for (const r of await this.b.vmList()) {
+      if (!r.template) continue;
       const boot = parseDisks(await this.b.config(r.vmid)).find((d) => d.role === 'boot');
       out.push({
         id: r.name ?? String(r.vmid),

@@ -20,7 +20,8 @@ export const proxmoxLabDefaults = {
   port: 18006,
   node: 'pve1',
   tokenId: 'root@pam!vmconform',
-  version: process.env.VMCONFORM_PVE_VERSION ?? '8.4.1',
+  // The newest release mode by default; VMCONFORM_PVE_VERSION=8.4.1 runs the lab as 8.4 (see simulator/behaviours.ts).
+  version: process.env.VMCONFORM_PVE_VERSION ?? '9.2.11',
 };
 
 const d = proxmoxLabDefaults;
@@ -60,7 +61,10 @@ export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
   const t0 = performance.now();
   const state = await readProxmoxLabState();
   if (state && (await isSimulator(state.pid)) && (await portOpen(state.port))) {
-    say(`proxmox simulator already running (pid ${state.pid}, PVE ${state.version})`);
+    // A running lab is shared: it is kept in the release mode it was started in, and says so.
+    const other =
+      state.version !== d.version ? `; ${d.version} was asked for: \`vmconform lab down proxmox\` first to switch` : '';
+    say(`proxmox simulator already running (pid ${state.pid}, PVE ${state.version}${other})`);
     return state;
   }
   await ensurePackages(['openssl'], say);

@@ -31,9 +31,8 @@ export class ProxmoxVms implements VmOps {
   ) {}
 
   private async template(image: string): Promise<{ vmid: number; config: Record<string, string> }> {
-    for (const r of await this.b.resources('vm'))
-      if (r.type === 'qemu' && r.template && r.name === image && r.vmid !== undefined)
-        return { vmid: r.vmid, config: await this.b.config(r.vmid) };
+    for (const r of await this.b.vmList())
+      if (r.template && r.name === image) return { vmid: r.vmid, config: await this.b.config(r.vmid) };
     throw new NotFound(
       `proxmox: image '${image}' not found (no template VM named '${image}' on node ${this.b.c.node})`,
     );
@@ -59,15 +58,19 @@ export class ProxmoxVms implements VmOps {
       throw new ConfigInvalid(`spec.name: '${spec.name}' is not a DNS name (Proxmox VM names must be)`);
     const t0 = performance.now();
     const tpl = await this.template(spec.image);
-    // Checked by name before anything is sent: a create is never repeated blindly.
-    const taken = (await this.b.resources('vm')).find((r) => r.name === spec.name && !r.template);
+    // Checked by name before anything is sent: a create is never repeated blindly. The node's list, as
+    // /cluster/resources names a new VM only after pvestatd's next round.
+    const taken = (await this.b.vmList()).find((r) => r.name === spec.name && !r.template);
     if (taken) throw new Conflict(`proxmox: a VM named '${spec.name}' already exists (vmid ${taken.vmid})`);
     const uuid = randomUUID();
     return this.b.withRollback(async (rollback) => {
       let clone: Receipt<string | null> | undefined;
       let vmid = 0;
       // /cluster/nextid only proposes a free VMID: concurrent creates get the same one and all but the first
-      // are refused ("config file already exists"). That refusal created nothing, so a fresh VMID is safe.
+      // lose. A loser is refused at once ("config file already exists") when the winner's config is already
+      // written, or its task fails: after waiting 1 s for the new VMID's config lock ("can't lock file
+      // ... got timeout") or on finding the winner's config once it had the lock. Every one of these created
+      // nothing (a clone that fails later removes what it made), so a fresh VMID is safe.
       // Each round one creator wins, so the losers wait a random while (spreading them out) and ask again:
       // 8 at once from one harness needed more than the 5 plain retries there were (measured by npm run bench).
       for (let attempt = 1; !clone; attempt++) {
@@ -81,12 +84,7 @@ export class ProxmoxVms implements VmOps {
             'create',
           );
         } catch (e) {
-          if (
-            attempt < 12 &&
-            e instanceof Error &&
-            /unable to create VM \d+: config file already exists/.test(e.message)
-          )
-            continue;
+          if (attempt < 12 && lostVmidRace(e)) continue;
           // The clone may or may not exist (a transport error after sending): look by VMID and name, remove only ours.
           rollback.add(`VM ${vmid}`, () => this.removeHalfMade(vmid, spec.name));
           throw e;
@@ -119,7 +117,7 @@ export class ProxmoxVms implements VmOps {
    * Never fails: what it cannot remove the sweeper finds by its tags.
    */
   private async removeHalfMade(vmid: number, name: string): Promise<void> {
-    const found = (await this.b.resources('vm').catch(() => [])).find((r) => r.vmid === vmid && r.name === name);
+    const found = (await this.b.vmList().catch(() => [])).find((r) => r.vmid === vmid && r.name === name);
     if (!found) return;
     await waitFor(`clone lock on ${vmid} to clear`, this.b.policy('create'), async () => {
       const cfg = await this.b.config(vmid).catch(() => ({}) as Record<string, string>);
@@ -155,10 +153,18 @@ export class ProxmoxVms implements VmOps {
     return this.b.receipt(r, undefined);
   }
 
+  /**
+   * The reboot task ends once the guest is down; qmeventd then starts it again in a qmstart task of its
+   * own (run as root@pam, so a token may not see it): the reboot is done when the VM runs again.
+   */
   async reboot(vm: VmRef): Promise<Receipt> {
+    const t0 = performance.now();
     const l = await this.b.mine(vm);
     const r = await this.b.mutate('POST', `${this.b.nodePath}/qemu/${l.vmid}/status/reboot`, {}, 'reboot');
-    return this.b.receipt(r, undefined);
+    await waitFor(`VM ${l.vmid} running again after its reboot`, this.b.policy('reboot'), async () =>
+      (await this.b.power(l.vmid)).status === 'running' ? true : undefined,
+    );
+    return { ...this.b.receipt(r, undefined), doneMs: performance.now() - t0 };
   }
 
   async delete(vm: VmRef): Promise<Receipt> {
@@ -207,8 +213,8 @@ export class ProxmoxVms implements VmOps {
 
   async list(filter: { owner?: string; metadata?: Record<string, string> }): Promise<VmRef[]> {
     const out: VmRef[] = [];
-    for (const r of await this.b.resources('vm')) {
-      if (r.type !== 'qemu' || r.node !== this.b.c.node || r.template || r.vmid === undefined) continue;
+    for (const r of await this.b.vmList()) {
+      if (r.template) continue;
       const tags = parseTags(r.tags);
       if (filter.owner && !(tags.owned && tags.runId === filter.owner)) continue;
       const config = await this.b.config(r.vmid).catch(() => undefined);
@@ -223,4 +229,13 @@ export class ProxmoxVms implements VmOps {
     }
     return out;
   }
+}
+
+/** A clone that lost the race for its new VMID, at once or as its task's exit: it made nothing. */
+function lostVmidRace(e: unknown): boolean {
+  return (
+    e instanceof Error &&
+    (/unable to create VM \d+: config file already exists/.test(e.message) ||
+      /can't lock file '\/var\/lock\/qemu-server\/lock-\d+\.conf' - got timeout/.test(e.message))
+  );
 }

@@ -6,7 +6,8 @@
  *
  *   git -C <pve-docs> show <commit>:api-viewer/apidata.js > /tmp/apidata.js
  *   node --import tsx adapters/proxmox/simulator/derive-schema.ts /tmp/apidata.js <commit> <version> \
- *     [/tmp/apidata-7.4.js <7.4 commit> <7.4 version>] > fixtures/proxmox/api-schema.json
+ *     [/tmp/apidata-7.4.js <7.4 commit> <7.4 version>]... > fixtures/proxmox/api-schema.json
+ * Every further triple is another release (older or newer), recorded as its differences from the base.
  *   npx biome format --write fixtures/proxmox/api-schema.json
  */
 import { readFileSync } from 'node:fs';
@@ -43,6 +44,7 @@ export const used: Record<string, string[]> = {
   'GET /nodes/{node}/tasks/{upid}/log': ['start', 'limit'],
   'POST /nodes/{node}/qemu': ['vmid', 'archive', 'storage', 'unique', 'pool', ...vmConfig],
   'DELETE /nodes/{node}/qemu/{vmid}': ['purge', 'destroy-unreferenced-disks'],
+  'GET /nodes/{node}/qemu': ['full'],
   'GET /nodes/{node}/qemu/{vmid}/config': ['current'],
   'POST /nodes/{node}/qemu/{vmid}/config': ['delete', 'digest', ...vmConfig],
   'POST /nodes/{node}/qemu/{vmid}/clone': ['newid', 'name', 'full', 'pool', 'target', 'storage'],
@@ -126,8 +128,8 @@ export function derive(
 }
 
 /**
- * What an older release's schema says differently about the same endpoints: return shapes and
- * parameters it lacks. The simulator answers as that release when started with its version.
+ * What another release's schema (older or newer) says differently about the same endpoints: return
+ * shapes and parameters it lacks. The simulator answers as that release when started with its version.
  */
 export function differences(base: Json, older: Json): Json {
   const out: Json = {};
@@ -148,20 +150,22 @@ export function differences(base: Json, older: Json): Json {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1])) {
-  // <apidata.js> <commit> <version> [<older apidata.js> <older commit> <older version>]
-  const [file, commit, version, oldFile, oldCommit, oldVersion] = process.argv.slice(2);
-  if (!file || !commit || !version) {
+  // <apidata.js> <commit> <version> [<other apidata.js> <other commit> <other version>]...
+  const [file, commit, version, ...others] = process.argv.slice(2);
+  if (!file || !commit || !version || others.length % 3 !== 0) {
     process.stderr.write(
-      'usage: adapters/proxmox/simulator/derive-schema.ts <apidata.js> <pve-docs commit> <PVE version> [<older apidata.js> <commit> <version>]\n',
+      'usage: adapters/proxmox/simulator/derive-schema.ts <apidata.js> <pve-docs commit> <PVE version> [<other apidata.js> <commit> <version>]...\n',
     );
     process.exit(2);
   }
   const repo = 'https://github.com/proxmox/pve-docs';
   const out = derive(readFileSync(file, 'utf8'), { repo, commit, version });
-  if (oldFile && oldCommit && oldVersion) {
-    // The older schema may lack endpoints or parameters the adapter uses: derive leniently, record what differs.
-    const older = deriveLenient(readFileSync(oldFile, 'utf8'));
-    out.olderReleases = { [oldVersion]: { commit: oldCommit, differences: differences(out, older) } };
+  const releases: Json = {};
+  for (let i = 0; i < others.length; i += 3) {
+    const [f = '', c = '', v = ''] = others.slice(i, i + 3);
+    // Another release may lack endpoints or parameters the adapter uses: derive leniently, record what differs.
+    releases[v] = { commit: c, differences: differences(out, deriveLenient(readFileSync(f, 'utf8'))) };
   }
+  if (others.length > 0) out.otherReleases = releases;
   process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
 }

@@ -30,8 +30,8 @@ export interface Endpoint {
 export interface ApiSchema {
   source: { repo: string; commit: string; version: string; file: string };
   endpoints: Record<string, Endpoint>;
-  /** Per older release (e.g. '7.4-2'): its pve-docs commit and what its schema says differently. */
-  olderReleases?: Record<
+  /** Per other release (e.g. '7.4-2', '9.1.3'): its pve-docs commit and what its schema says differently. */
+  otherReleases?: Record<
     string,
     { commit: string; differences: Record<string, { returns?: PropSchema; missingParameters?: string[] }> }
   >;

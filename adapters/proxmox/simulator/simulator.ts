@@ -3,7 +3,11 @@
  * reduced official schema before it is handled, and every answer against the schema's return shape,
  * so the adapter cannot rely on anything the published API does not allow. Reproduces what an
  * adapter must cope with: UPIDs that take time, failed tasks with a log, 401 after a delay on a bad
- * token, injected 500s, `VM is locked`, and 7.4 vs 8.x differences. Guests are simulated too: a
+ * token, injected 500s, and release differences (7.4, 8.4, 9.x). What Proxmox does where an adapter
+ * can go wrong (a lock reported at once or as a task's exit, lagging /cluster/resources fields, integer
+ * booleans, size rounding, a failed restore's leftover, task visibility per privilege) is modelled on
+ * Proxmox's own source: each such behaviour is a row of behaviours.ts (rendered to BEHAVIOUR.md) naming
+ * the upstream file and function it reproduces and the test that checks it. Guests are simulated too: a
  * guest agent reports what a real guest would from the VM's config (MACs, disk serials, a boot id
  * that changes on every boot), which is why every verdict against it is `simulated`.
  */
@@ -31,7 +35,7 @@ import {
 } from './schema.js';
 
 export interface SimulatorOptions {
-  /** '8.4.1' (resize returns a UPID) or '7.4-17' (resize returns null), as /version reports. */
+  /** The release it answers as, as /version reports: '9.2.11', '8.4.1' or '7.4-17' (see behaviours.ts). */
   version: string;
   node: string;
   tokenId: string;
@@ -47,6 +51,32 @@ export interface SimulatorOptions {
   snippetsDir: string;
   bridges?: string[];
   schema?: ApiSchema;
+  /** pvestatd's cadence (ms): /cluster/resources' name, status and template lag by up to this (10 s upstream). */
+  statusIntervalMs?: number;
+  /** How long a clone waits for the new VMID's config lock (ms; 1 s upstream) before `got timeout`. */
+  lockTimeoutMs?: number;
+  /** The token's privileges (Sys.Audit, VM.Monitor, VM.GuestAgent.Audit, ...); all when not given. */
+  privileges?: string[];
+}
+
+/** The privilege names the simulator checks (upstream's names). */
+export const allPrivileges = [
+  'Sys.Audit',
+  'VM.Monitor',
+  'VM.GuestAgent.Audit',
+  'VM.GuestAgent.FileRead',
+  'VM.GuestAgent.Unrestricted',
+];
+
+/** What pvestatd last wrote to the rrd for a VM: /cluster/resources reads name, status and template from it. */
+interface StatRow {
+  name: string;
+  status: 'running' | 'stopped';
+  template: number;
+  maxmem: number;
+  maxcpu: number;
+  maxdisk: number;
+  uptime: number;
 }
 
 interface Volume {
@@ -100,17 +130,41 @@ class ApiError extends Error {
 }
 
 const GiB = 1024 ** 3;
-const storages = {
-  'local-lvm': { type: 'lvmthin', content: 'images,rootdir', total: 200 * GiB },
-  local: { type: 'dir', content: 'iso,vztmpl,backup,snippets', total: 100 * GiB },
-} as const;
+const MiB = 1024 ** 2;
+interface Storage {
+  type: string;
+  content: string;
+  total: number;
+  enabled: boolean;
+}
+const defaultStorages = (): Record<string, Storage> => ({
+  'local-lvm': { type: 'lvmthin', content: 'images,rootdir', total: 200 * GiB, enabled: true },
+  local: { type: 'dir', content: 'iso,vztmpl,backup,snippets', total: 100 * GiB, enabled: true },
+});
 
+/** resize_vm's size parsing: `[+]N[.N][KMGT]`, int() of the bytes (B-SIZE-1). */
 const sizeBytes = (s: string): number => {
   const m = /^(\d+(?:\.\d+)?)([KMGT]?)$/.exec(s);
   if (!m) throw new ApiError(400, `invalid size '${s}'`);
-  return Math.round(Number(m[1]) * 1024 ** ' KMGT'.indexOf(m[2] || ' '));
+  return Math.floor(Number(m[1]) * 1024 ** ' KMGT'.indexOf(m[2] || ' '));
 };
-const sizeText = (b: number) => (b % GiB === 0 ? `${b / GiB}G` : `${Math.round(b / 1024 / 1024)}M`);
+/** PVE::JSONSchema::format_size: the largest unit that divides the size exactly (bytes, K, M, G, T). */
+const sizeText = (b: number): string => {
+  let n = Math.floor(b);
+  for (const u of ['', 'K', 'M', 'G']) {
+    if (n % 1024 !== 0) return `${n}${u}`;
+    n /= 1024;
+  }
+  return `${n}T`;
+};
+/** PVE::Tools::convert_size(GiB -> KiB) as a new disk's `STORAGE:SIZE` goes through: any fraction rounds up (B-SIZE-1). */
+const allocKiB = (gib: string): number => {
+  const v = Number(gib) * 2 ** 20;
+  return v - Math.floor(v) > 0 ? Math.floor(v) + 1 : Math.floor(v);
+};
+/** LVM allocates whole extents (4 MiB by default): the volume an lvmthin storage makes is rounded up. */
+const onStorage = (s: Storage | undefined, bytes: number): number =>
+  s?.type === 'lvmthin' ? Math.ceil(bytes / (4 * MiB)) * 4 * MiB : bytes;
 const now = () => Math.floor(Date.now() / 1000);
 
 export class ProxmoxSimulator {
@@ -122,6 +176,12 @@ export class ProxmoxSimulator {
   private readonly pools = new Map<string, Set<number>>([['vmconform', new Set()]]);
   private readonly failures: { key: string; status: number; message: string }[] = [];
   private readonly taskFailures: { type: string; message: string; log: string[] }[] = [];
+  private readonly storages = defaultStorages();
+  /** pvestatd's view, refreshed every statusIntervalMs (entries of deleted VMs linger, as rrd data does). */
+  private readonly stats = new Map<number, StatRow>();
+  private readonly statTimer: NodeJS.Timeout;
+  /** Clones holding a new VMID's config lock, until when (ms epoch). */
+  private readonly cloneLocks = new Map<number, number>();
   /** Requests the schema refused, for tests and the lab log. */
   readonly rejected: { key: string; errors: Record<string, string> }[] = [];
   private pid = 4000;
@@ -133,12 +193,55 @@ export class ProxmoxSimulator {
 
   constructor(opts: SimulatorOptions) {
     this.schema = opts.schema ?? loadSchema();
-    this.o = { taskMs: 400, authDelayMs: 1_000, bridges: ['vmbr0', 'vmbr1'], port: 0, ...opts };
+    this.o = {
+      taskMs: 400,
+      authDelayMs: 1_000,
+      bridges: ['vmbr0', 'vmbr1'],
+      port: 0,
+      statusIntervalMs: 10_000,
+      lockTimeoutMs: 1_000,
+      privileges: allPrivileges,
+      ...opts,
+    };
+    this.statTimer = setInterval(() => this.refreshStats(), this.o.statusIntervalMs);
+    this.statTimer.unref();
   }
 
-  /** Differences of an older release (from its own api-viewer data) when the simulator runs as it. */
+  /** What pvestatd does every statusIntervalMs: the rrd rows /cluster/resources reads (B-RES-1). */
+  refreshStats(): void {
+    for (const vm of this.vms.values()) {
+      const row = this.vmRow(vm);
+      this.stats.set(vm.vmid, {
+        name: row.name,
+        status: row.status,
+        template: vm.template ? 1 : 0,
+        maxmem: row.maxmem,
+        maxcpu: row.cpus,
+        maxdisk: row.maxdisk,
+        uptime: row.uptime,
+      });
+    }
+  }
+
+  /** Enables or disables a storage, as `pvesm set --disable` does. */
+  setStorageEnabled(storage: string, enabled: boolean): void {
+    const s = this.storages[storage];
+    if (s) s.enabled = enabled;
+  }
+
+  private can(priv: string): boolean {
+    return this.o.privileges.includes(priv);
+  }
+
+  /** PVE::RPCEnvironment::check_any: 403 `Permission check failed (path, a|b)` unless one is held (B-PERM-1). */
+  private checkAny(path: string, privs: string[]): void {
+    if (!privs.some((p) => this.can(p)))
+      throw new ApiError(403, `Permission check failed (${path}, ${privs.join('|')})`);
+  }
+
+  /** Differences of another release (from its own api-viewer data) when the simulator runs as it. */
   private get older(): Record<string, { returns?: Endpoint['returns']; missingParameters?: string[] }> | undefined {
-    const rel = Object.entries(this.schema.olderReleases ?? {}).find(([v]) => v.split('.')[0] === this.major);
+    const rel = Object.entries(this.schema.otherReleases ?? {}).find(([v]) => v.split('.')[0] === this.major);
     return rel?.[1].differences;
   }
 
@@ -190,6 +293,7 @@ export class ProxmoxSimulator {
     this.pools.clear();
     for (const [k, v] of s.pools) this.pools.set(k, new Set(v));
     this.pid = s.pid;
+    this.refreshStats();
   }
 
   /** True while any task is still running (a restart waits for them, as forked Proxmox workers finish). */
@@ -202,7 +306,7 @@ export class ProxmoxSimulator {
     return [...this.vms.values()].find((v) => v.config.name === name)?.vmid;
   }
 
-  /** A template VM carrying a base image, as an operator would publish one. */
+  /** A template VM carrying a base image, as an operator would publish one (long published: pvestatd knows it). */
   addTemplate(vmid: number, name: string, hdr: string, bytes = 64 * 1024 * 1024): void {
     const volid = `local-lvm:base-${vmid}-disk-0`;
     this.volumes.set(volid, {
@@ -233,6 +337,7 @@ export class ProxmoxSimulator {
       cpuSeconds: 0,
       seq: 0,
     });
+    this.refreshStats();
   }
 
   async listen(): Promise<{ port: number; fingerprint256: string }> {
@@ -258,6 +363,7 @@ export class ProxmoxSimulator {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.statTimer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
@@ -346,7 +452,12 @@ export class ProxmoxSimulator {
             flags: '',
             user_hz: 100,
           },
-          memory: { total: 64 * GiB, used: this.usedMem(), free: 64 * GiB - this.usedMem() },
+          memory: {
+            total: 64 * GiB,
+            used: this.usedMem(),
+            free: 64 * GiB - this.usedMem(),
+            available: 64 * GiB - this.usedMem(),
+          },
           rootfs: { total: 100 * GiB, used: 10 * GiB, free: 90 * GiB, avail: 90 * GiB },
           swap: { total: 0, used: 0, free: 0 },
           'boot-info': { mode: 'efi' },
@@ -356,7 +467,8 @@ export class ProxmoxSimulator {
       case 'GET /cluster/resources':
         return this.resources(p.type);
       case 'GET /cluster/tasks':
-        return this.tasks.slice(-200).map((t) => this.taskRow(t));
+        // A token sees none of its own tasks here without Sys.Audit on / (B-TASK-1).
+        return this.can('Sys.Audit') ? this.tasks.slice(-200).map((t) => this.taskRow(t)) : [];
       case 'GET /cluster/nextid': {
         if (p.vmid) {
           if (this.vms.has(Number(p.vmid)))
@@ -379,20 +491,26 @@ export class ProxmoxSimulator {
           families: ['inet'],
         }));
       case 'GET /nodes/{node}/storage':
-        return Object.entries(storages).map(([storage, s]) => {
-          const used = [...this.volumes.values()].filter((v) => v.storage === storage).reduce((a, v) => a + v.size, 0);
-          return {
-            storage,
-            type: s.type,
-            content: s.content,
-            active: true,
-            enabled: true,
-            shared: false,
-            total: s.total,
-            used,
-            avail: s.total - used,
-          };
-        });
+        // Booleans are Perl integers on the wire; a disabled storage is listed, inactive, without sizes (B-STOR-1).
+        return Object.entries(this.storages)
+          .filter(([, s]) => !p.content || (s.enabled && s.content.split(',').includes(p.content)))
+          .map(([storage, s]) => {
+            if (!s.enabled) return { storage, type: s.type, content: s.content, active: 0, enabled: 0, shared: 0 };
+            const used = [...this.volumes.values()]
+              .filter((v) => v.storage === storage)
+              .reduce((a, v) => a + v.size, 0);
+            return {
+              storage,
+              type: s.type,
+              content: s.content,
+              active: 1,
+              enabled: 1,
+              shared: 0,
+              total: s.total,
+              used,
+              avail: s.total - used,
+            };
+          });
       case 'GET /nodes/{node}/storage/{storage}/content':
         return [...this.volumes.values()]
           .filter(
@@ -416,21 +534,21 @@ export class ProxmoxSimulator {
         const volid = p.volume?.includes(':') ? p.volume : `${p.storage}:${p.volume}`;
         const v = this.volumes.get(volid);
         if (!v) throw new ApiError(500, `volume '${volid}' does not exist`);
-        const users = [...this.vms.values()].filter((vm) =>
-          Object.values(vm.config).some((x) => x.split(',')[0] === volid),
-        );
-        if (users.some((vm) => !Object.entries(vm.config).some(([k, x]) => /^unused\d+$/.test(k) && x === volid)))
-          throw new ApiError(500, `unable to delete volume '${volid}' - volume is still in use`);
-        // Proxmox forks imgdel without an id (a UPID field cannot hold the volid's ':').
-        return this.task('imgdel', '', () => {
+        // No VM config is consulted: the volume is freed even if a config still names it, which then
+        // dangles. The task's id is `<owner vmid>@<storage>` (B-STOR-2).
+        return this.task('imgdel', `${v.vmid}@${v.storage}`, () => {
           this.volumes.delete(volid);
-          for (const vm of users) for (const [k, x] of Object.entries(vm.config)) if (x === volid) delete vm.config[k];
         });
       }
       case 'GET /nodes/{node}/tasks': {
+        // Finished tasks only unless source=active|all; a token sees its own tasks without Sys.Audit (B-TASK-2).
         const vmid = p.vmid;
+        const source = p.source ?? 'archive';
+        // Without it, a token sees only the tasks its own UPIDs name.
         return this.tasks
+          .filter((t) => this.can('Sys.Audit') || t.user === this.o.tokenId)
           .filter((t) => !vmid || t.id === vmid)
+          .filter((t) => source === 'all' || (source === 'active') === (t.status === 'running'))
           .slice(-(Number(p.limit) || 50))
           .reverse()
           .map((t) => this.taskRow(t));
@@ -438,21 +556,42 @@ export class ProxmoxSimulator {
       case 'GET /nodes/{node}/tasks/{upid}/status': {
         const t = this.tasks.find((x) => x.upid === p.upid);
         if (!t) throw new ApiError(500, `no such task`);
-        return { ...this.taskRow(t), node };
+        if (t.user !== this.o.tokenId) this.checkAny(`/nodes/${node}`, ['Sys.Audit']);
+        return this.taskRow(t);
       }
       case 'GET /nodes/{node}/tasks/{upid}/log': {
         const t = this.tasks.find((x) => x.upid === p.upid);
         if (!t) throw new ApiError(500, `no such task`);
+        if (t.user !== this.o.tokenId) this.checkAny(`/nodes/${node}`, ['Sys.Audit']);
         const start = Number(p.start ?? 0);
         return t.log.slice(start, start + Number(p.limit ?? 500)).map((line, i) => ({ n: start + i + 1, t: line }));
       }
+      case 'GET /nodes/{node}/qemu':
+        // qemu-server's vmstatus: read from each config and the running processes, never lagging (B-RES-2).
+        return [...this.vms.values()].map((vm) => {
+          const r = this.vmRow(vm);
+          return {
+            vmid: r.vmid,
+            name: r.name,
+            status: r.status,
+            cpus: r.cpus,
+            maxmem: r.maxmem,
+            mem: r.mem,
+            maxdisk: r.maxdisk,
+            uptime: r.uptime,
+            ...(vm.template ? { template: 1 } : {}),
+            ...(vm.config.tags !== undefined ? { tags: vm.config.tags } : {}),
+            ...(vm.config.lock ? { lock: vm.config.lock } : {}),
+          };
+        });
       case 'POST /nodes/{node}/qemu':
         return this.createVm(p);
       case 'DELETE /nodes/{node}/qemu/{vmid}': {
         const vm = this.vm(p.vmid as string);
-        this.unlocked(vm);
+        // Running is refused at once; the lock is checked inside the task (B-LOCK-1).
         if (vm.status === 'running') throw new ApiError(500, `VM ${vm.vmid} is running - destroy failed`);
         return this.task('qmdestroy', String(vm.vmid), () => {
+          this.unlocked(vm);
           for (const v of [...this.volumes.values()])
             if (v.vmid === vm.vmid && v.content === 'images') this.volumes.delete(v.volid);
           this.vms.delete(vm.vmid);
@@ -468,6 +607,7 @@ export class ProxmoxSimulator {
       }
       case 'POST /nodes/{node}/qemu/{vmid}/config': {
         const vm = this.vm(p.vmid as string);
+        // Refused before forking (8.4: under the lock in the API process; 9.x: the early check) (B-LOCK-2).
         this.unlocked(vm);
         const { node: _n, vmid: _v, digest: _d, ...changes } = p;
         this.checkConfig(changes);
@@ -475,16 +615,49 @@ export class ProxmoxSimulator {
       }
       case 'POST /nodes/{node}/qemu/{vmid}/clone': {
         const src = this.vm(p.vmid as string);
+        // The early checks refuse at once: a locked source, a VMID whose config exists (B-LOCK-2, B-CLONE-1).
         this.unlocked(src);
         const newid = Number(p.newid);
         if (this.vms.has(newid)) throw new ApiError(500, `unable to create VM ${newid}: config file already exists`);
         if (!src.template && p.full === '0')
           throw new ApiError(500, 'Linked clone feature is not supported for a VM that is not a template');
-        const vm = this.placeholder(newid, 'clone', p.pool);
+        // The task takes the new VMID's config lock for 1 s at most: a concurrent clone of the same VMID
+        // that passed the early check fails inside its task, timed out or finding the winner's config (B-CLONE-2).
+        const held = this.cloneLocks.get(newid);
+        if (held !== undefined) {
+          const wait = held - Date.now();
+          const timedOut = wait > this.o.lockTimeoutMs;
+          return this.task(
+            'qmclone',
+            String(src.vmid),
+            () => {
+              throw new Error(
+                timedOut
+                  ? `can't lock file '/var/lock/qemu-server/lock-${newid}.conf' - got timeout`
+                  : `unable to create VM ${newid}: config file already exists`,
+              );
+            },
+            undefined,
+            { ms: timedOut ? this.o.lockTimeoutMs : Math.max(wait, 0) + 1 },
+          );
+        }
+        this.cloneLocks.set(newid, Date.now() + this.o.taskMs);
+        // The temporary config (`lock: clone`) is written once the forked task holds the lock, a moment
+        // after the call returned: until then /cluster/nextid still offers the VMID.
+        let vm: Vm | undefined;
+        const early = setTimeout(
+          () => {
+            vm ??= this.placeholder(newid, 'clone', p.pool);
+          },
+          Math.min(50, this.o.taskMs / 2),
+        );
         return this.task(
           'qmclone',
           String(src.vmid),
           () => {
+            clearTimeout(early);
+            this.cloneLocks.delete(newid);
+            vm ??= this.placeholder(newid, 'clone', p.pool);
             const config: Record<string, string> = { ...src.config, name: p.name ?? `Copy-of-VM-${src.config.name}` };
             delete config.template;
             config.smbios1 = `uuid=${randomUUID()}`;
@@ -506,6 +679,8 @@ export class ProxmoxSimulator {
             vm.config = config;
           },
           () => {
+            clearTimeout(early);
+            this.cloneLocks.delete(newid);
             this.vms.delete(newid);
             for (const v of [...this.volumes.values()]) if (v.vmid === newid) this.volumes.delete(v.volid);
           },
@@ -513,20 +688,23 @@ export class ProxmoxSimulator {
       }
       case 'PUT /nodes/{node}/qemu/{vmid}/resize': {
         const vm = this.vm(p.vmid as string);
-        this.unlocked(vm);
-        const conf = vm.config[p.disk as string];
-        if (!conf) throw new ApiError(500, `disk '${p.disk}' does not exist`);
-        const vol = this.volumes.get(conf.split(',')[0] as string);
-        if (!vol) throw new ApiError(500, `no volume for '${p.disk}'`);
-        const size = p.size as string;
-        const target = size.startsWith('+') ? vol.size + sizeBytes(size.slice(1)) : sizeBytes(size);
-        if (target < vol.size) throw new ApiError(500, `shrinking disks is not supported`);
+        // From 8.0 every check runs inside the `resize` task, the lock first (B-LOCK-1, B-SIZE-2);
+        // 7.x resized synchronously and returned null.
         const apply = () => {
-          vol.size = target;
+          this.unlocked(vm);
+          const conf = vm.config[p.disk as string];
+          if (!conf) throw new ApiError(500, `disk '${p.disk}' does not exist`);
+          const vol = this.volumes.get(conf.split(',')[0] as string);
+          if (!vol) throw new ApiError(500, `disk '${p.disk}' has no associated volume`);
+          const size = p.size as string;
+          // Compared with the volume's real size (volume_size_info), not the config's size=.
+          const target = size.startsWith('+') ? vol.size + sizeBytes(size.slice(1)) : sizeBytes(size);
+          if (target < vol.size) throw new ApiError(500, 'shrinking disks is not supported');
+          if (target === vol.size) return;
+          vol.size = onStorage(this.storages[vol.storage], target);
           vm.config[p.disk as string] = conf.replace(/size=[^,]+/, `size=${sizeText(target)}`);
           this.guestState(vm);
         };
-        // 7.x resizes synchronously and returns null; 8.0 on runs a task and returns its UPID.
         if (this.major === '7') {
           apply();
           return null;
@@ -538,10 +716,11 @@ export class ProxmoxSimulator {
         const target = this.vm(p['target-vmid'] as string);
         this.unlocked(vm);
         this.unlocked(target);
+        // Reassigning to another VM: both locks and both slots are checked before the task (B-MOVE-1).
         const conf = vm.config[p.disk as string];
-        if (!conf) throw new ApiError(500, `disk '${p.disk}' does not exist`);
+        if (!conf) throw new ApiError(500, `Disk '${p.disk}' for VM '${vm.vmid}' does not exist`);
         if (target.config[p['target-disk'] as string])
-          throw new ApiError(500, `target disk '${p['target-disk']}' already exists`);
+          throw new ApiError(500, `Target disk key '${p['target-disk']}' is already in use for VM '${target.vmid}'`);
         return this.task('qmmove', String(vm.vmid), () => {
           const old = this.volumes.get(conf.split(',')[0] as string);
           if (!old) throw new Error(`volume of ${p.disk} missing`);
@@ -558,37 +737,60 @@ export class ProxmoxSimulator {
       }
       case 'POST /nodes/{node}/qemu/{vmid}/status/start': {
         const vm = this.vm(p.vmid as string);
-        this.unlocked(vm);
-        if (vm.status === 'running') throw new ApiError(500, `VM ${vm.vmid} already running`);
-        return this.task('qmstart', String(vm.vmid), () => this.boot(vm));
+        // vm_start checks template, lock and running inside the task (B-LOCK-1, B-STATE-1).
+        return this.task('qmstart', String(vm.vmid), () => {
+          if (vm.template) throw new Error("you can't start a vm if it's a template");
+          this.unlocked(vm);
+          if (vm.status === 'running') throw new Error(`VM ${vm.vmid} already running`);
+          this.boot(vm);
+        });
       }
       case 'POST /nodes/{node}/qemu/{vmid}/status/stop': {
         const vm = this.vm(p.vmid as string);
-        this.unlocked(vm);
+        // _do_vm_stop returns before the lock check when the VM is not running: a no-op task (B-STATE-2).
         return this.task('qmstop', String(vm.vmid), () => {
+          if (vm.status !== 'running') return;
+          this.unlocked(vm);
           vm.status = 'stopped';
         });
       }
       case 'POST /nodes/{node}/qemu/{vmid}/status/shutdown': {
         const vm = this.vm(p.vmid as string);
-        this.unlocked(vm);
-        // The guest logs the ACPI request as it arrives and powers off when the task ends, as a real one does.
-        if (vm.status === 'running') vm.guestLog.push('VMC SHUTDOWN source=acpi');
+        // The guest logs the ACPI request as it arrives and powers off when the task ends, as a real one does;
+        // a locked VM gets no request (the task fails first), a stopped one is a no-op (B-LOCK-1, B-STATE-2).
+        if (vm.status === 'running' && !vm.config.lock) vm.guestLog.push('VMC SHUTDOWN source=acpi');
         return this.task('qmshutdown', String(vm.vmid), () => {
-          if (vm.status !== 'running') throw new Error(`VM ${vm.vmid} not running`);
+          if (vm.status !== 'running') return;
+          this.unlocked(vm);
           vm.status = 'stopped';
         });
       }
       case 'POST /nodes/{node}/qemu/{vmid}/status/reboot': {
         const vm = this.vm(p.vmid as string);
-        this.unlocked(vm);
+        // Not running is refused at once; the lock is checked by the stop inside the task (B-STATE-3, B-LOCK-1).
+        if (vm.status !== 'running') throw new ApiError(500, `VM ${vm.vmid} not running`);
+        // The task ends once the guest is down; qmeventd's `qm cleanup` then starts it again in a
+        // qmstart task of its own, run as root@pam (B-REBOOT-1).
         return this.task('qmreboot', String(vm.vmid), () => {
-          if (vm.status !== 'running') throw new Error(`VM ${vm.vmid} not running`);
+          if (vm.status !== 'running') return;
+          this.unlocked(vm);
           vm.guestLog.push('VMC SHUTDOWN source=acpi');
-          this.boot(vm);
+          vm.status = 'stopped';
+          setTimeout(
+            () =>
+              this.task('qmstart', String(vm.vmid), () => this.boot(vm), undefined, {
+                user: 'root@pam',
+              }),
+            Math.min(50, this.o.taskMs / 2),
+          );
         });
       }
       case 'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces': {
+        // 8.4: VM.Monitor; 9.x: VM.GuestAgent.Audit or .Unrestricted (B-PERM-1).
+        this.checkAny(
+          `/vms/${p.vmid}`,
+          this.major === '9' ? ['VM.GuestAgent.Audit', 'VM.GuestAgent.Unrestricted'] : ['VM.Monitor'],
+        );
         const vm = this.agent(p.vmid as string);
         return {
           result: [
@@ -606,6 +808,11 @@ export class ProxmoxSimulator {
         };
       }
       case 'GET /nodes/{node}/qemu/{vmid}/agent/file-read': {
+        // 8.4: VM.Monitor; 9.x: VM.GuestAgent.FileRead or .Unrestricted (B-PERM-1).
+        this.checkAny(
+          `/vms/${p.vmid}`,
+          this.major === '9' ? ['VM.GuestAgent.FileRead', 'VM.GuestAgent.Unrestricted'] : ['VM.Monitor'],
+        );
         const vm = this.agent(p.vmid as string);
         if (p.file !== '/var/log/vmc/guest.log')
           throw new ApiError(500, `guest-file-open failed: No such file or directory`);
@@ -613,7 +820,19 @@ export class ProxmoxSimulator {
       }
       case 'POST /nodes/{node}/vzdump': {
         const vm = this.vm(p.vmid as string);
-        this.unlocked(vm);
+        // The backup lock is taken inside the job (set_lock): a locked VM fails it with `job errors` (B-LOCK-3).
+        if (vm.config.lock) {
+          const lock = vm.config.lock;
+          return this.task(
+            'vzdump',
+            String(vm.vmid),
+            () => {
+              throw new Error('job errors');
+            },
+            undefined,
+            { failLog: [`ERROR: Backup of VM ${vm.vmid} failed - VM is locked (${lock})`] },
+          );
+        }
         vm.config.lock = 'backup';
         const stamp = new Date().toISOString().replace(/[-:]/g, '_').replace('T', '-').slice(0, 19);
         const volid = `${p.storage ?? 'local'}:backup/vzdump-qemu-${vm.vmid}-${stamp}.vma.zst`;
@@ -656,6 +875,7 @@ export class ProxmoxSimulator {
       if (this.vms.has(vmid))
         throw new ApiError(500, `unable to restore VM ${vmid} - VM ${vmid} already exists on node '${this.o.node}'`);
       const saved = JSON.parse(backup.hdr) as { config: Record<string, string>; volumes: Volume[] };
+      // create_and_lock_config reserves the VMID before the task forks.
       const vm = this.placeholder(vmid, 'create', p.pool);
       return this.task(
         'qmrestore',
@@ -678,7 +898,16 @@ export class ProxmoxSimulator {
           }
           vm.config = config;
         },
-        () => this.vms.delete(vmid),
+        // A failed restore frees the volumes it made and drops its lock, but leaves the VM's config:
+        // "VM N state is NOT cleaned up" (B-RESTORE-1).
+        () => {
+          for (const v of [...this.volumes.values()])
+            if (v.vmid === vmid && v.content === 'images') this.volumes.delete(v.volid);
+          vm.config = {};
+          return [
+            `error before or during data restore, some or all disks were not completely restored. VM ${vmid} state is NOT cleaned up.`,
+          ];
+        },
       );
     }
     throw new ApiError(501, 'the simulator creates VMs by cloning a template or restoring a backup only');
@@ -726,8 +955,10 @@ export class ProxmoxSimulator {
         const alloc = /^([\w-]+):(\d+(?:\.\d+)?)$/.exec(vol);
         if (alloc) {
           const storage = alloc[1] as string;
-          if (!(storage in storages)) throw new Error(`storage '${storage}' does not exist`);
-          const size = Math.round(Number(alloc[2]) * GiB);
+          if (!(storage in this.storages)) throw new Error(`storage '${storage}' does not exist`);
+          // The config records the requested size rounded up to KiB; the volume is what the storage made (B-SIZE-1).
+          const requested = allocKiB(alloc[2] as string) * 1024;
+          const size = onStorage(this.storages[storage], requested);
           const volid = `${storage}:vm-${vm.vmid}-disk-${this.nextDiskIndex(vm.vmid)}`;
           this.volumes.set(volid, {
             volid,
@@ -739,7 +970,9 @@ export class ProxmoxSimulator {
             hdr: '',
             ctime: now(),
           });
-          vm.config[k] = [volid, ...opts.filter((o) => !o.startsWith('size=')), `size=${sizeText(size)}`].join(',');
+          vm.config[k] = [volid, ...opts.filter((o) => !o.startsWith('size=')), `size=${sizeText(requested)}`].join(
+            ',',
+          );
         } else {
           const existing = this.volumes.get(vol);
           if (!existing) throw new Error(`volume '${vol}' does not exist`);
@@ -767,12 +1000,19 @@ export class ProxmoxSimulator {
       .filter((v): v is Volume => !!v);
   }
 
+  private agentEnabled(vm: Vm): boolean {
+    const a = vm.config.agent;
+    return a === '1' || !!a?.startsWith('enabled=1') || !!a?.startsWith('1,');
+  }
+
+  /** The agent's preconditions, in upstream's order and words (B-AGENT-1). */
   private agent(vmid: string): Vm {
     const vm = this.vm(vmid);
-    if (vm.config.agent !== '1' && !vm.config.agent?.startsWith('enabled=1') && !vm.config.agent?.startsWith('1'))
-      throw new ApiError(500, 'No QEMU guest agent configured');
+    // Only an absent `agent` counts as not configured; a disabled one leaves no agent to answer.
+    if (vm.config.agent === undefined) throw new ApiError(500, 'No QEMU guest agent configured');
     if (vm.status !== 'running') throw new ApiError(500, `VM ${vm.vmid} is not running`);
-    if (!vm.guestLog.some((l) => l.startsWith('VMC READY'))) throw new ApiError(500, 'QEMU guest agent is not running');
+    if (!this.agentEnabled(vm) || !vm.guestLog.some((l) => l.startsWith('VMC READY')))
+      throw new ApiError(500, 'QEMU guest agent is not running');
     return vm;
   }
 
@@ -917,7 +1157,8 @@ export class ProxmoxSimulator {
       ...(vm.config.tags ? { tags: vm.config.tags } : {}),
       ...(vm.template ? { template: true } : {}),
       ...(vm.config.lock ? { lock: vm.config.lock } : {}),
-      ...(full ? { qmpstatus: vm.status, agent: vm.config.agent === '1', ha: { managed: 0 } } : {}),
+      // status/current adds `agent: 1` only when the agent is enabled (an integer, never false) (B-STATUS-1).
+      ...(full ? { qmpstatus: vm.status, ...(this.agentEnabled(vm) ? { agent: 1 } : {}), ha: { managed: 0 } } : {}),
     };
   }
 
@@ -940,30 +1181,38 @@ export class ProxmoxSimulator {
       });
     if (!type || type === 'vm')
       for (const vm of this.vms.values()) {
-        const { name, status, cpus, maxmem, mem, maxdisk, cpu, uptime, tags, template, vmid } = this.vmRow(vm);
+        // The VM list, tags and lock are current; name, status, template and sizes are pvestatd's last
+        // rrd row for the VMID: `unknown` without a name for a new VM, the old VM's for a reused one (B-RES-1).
+        const { vmid, mem, cpu } = this.vmRow(vm);
+        const st = this.stats.get(vmid);
         out.push({
           id: `qemu/${vmid}`,
           type: 'qemu',
           node,
           vmid,
-          name,
-          status,
-          maxcpu: cpus,
-          maxmem,
-          mem,
-          maxdisk,
-          disk: 0,
-          cpu,
-          uptime,
-          template: template ? 1 : 0,
-          ...(tags ? { tags } : {}),
+          status: st?.status ?? 'unknown',
+          ...(st
+            ? {
+                name: st.name,
+                maxcpu: st.maxcpu,
+                maxmem: st.maxmem,
+                mem: st.status === 'running' ? mem : 0,
+                maxdisk: st.maxdisk,
+                disk: 0,
+                cpu: st.status === 'running' ? cpu : 0,
+                uptime: st.uptime,
+                template: st.template,
+              }
+            : {}),
+          ...(vm.config.tags ? { tags: vm.config.tags } : {}),
+          ...(vm.config.lock ? { lock: vm.config.lock } : {}),
           ...([...this.pools].find(([, m]) => m.has(vmid))
             ? { pool: [...this.pools].find(([, m]) => m.has(vmid))?.[0] }
             : {}),
         });
       }
     if (!type || type === 'storage')
-      for (const [storage, s] of Object.entries(storages))
+      for (const [storage, s] of Object.entries(this.storages))
         out.push({
           id: `storage/${node}/${storage}`,
           type: 'storage',
@@ -981,7 +1230,9 @@ export class ProxmoxSimulator {
     return out;
   }
 
+  /** A task as the task APIs list it: a token's UPID user is split into user and tokenid (B-TASK-1). */
   private taskRow(t: Task) {
+    const [user, tokenid] = t.user.split('!') as [string, string | undefined];
     return {
       upid: t.upid,
       node: this.o.node,
@@ -990,24 +1241,35 @@ export class ProxmoxSimulator {
       starttime: t.starttime,
       type: t.type,
       id: t.id,
-      user: t.user,
+      user,
+      ...(tokenid ? { tokenid } : {}),
       status: t.status,
       ...(t.endtime ? { endtime: t.endtime } : {}),
       ...(t.exitstatus ? { exitstatus: t.exitstatus } : {}),
     };
   }
 
-  /** Starts a task that runs for taskMs, then applies `effect` (or fails, with a log); returns its UPID. */
-  private task(type: string, id: string, effect: () => void, rollback?: () => void): string {
+  /**
+   * Starts a task that runs for `ms` (taskMs), then applies `effect` (or fails, with a log); returns its
+   * UPID. A rollback may return lines the failed task logs before its error.
+   */
+  private task(
+    type: string,
+    id: string,
+    effect: () => void,
+    rollback?: () => unknown,
+    opts: { ms?: number; failLog?: string[]; user?: string } = {},
+  ): string {
+    const { ms = this.o.taskMs, failLog = [], user = this.o.tokenId } = opts;
     const pid = ++this.pid;
     const starttime = now();
     const hex = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, '0');
-    const upid = `UPID:${this.o.node}:${hex(pid, 8)}:${hex(pid * 7, 8)}:${hex(starttime, 8)}:${type}:${id}:${this.o.tokenId}:`;
+    const upid = `UPID:${this.o.node}:${hex(pid, 8)}:${hex(pid * 7, 8)}:${hex(starttime, 8)}:${type}:${id}:${user}:`;
     const t: Task = {
       upid,
       type,
       id,
-      user: this.o.tokenId,
+      user,
       starttime,
       pstart: pid * 7,
       pid,
@@ -1021,8 +1283,8 @@ export class ProxmoxSimulator {
       t.status = 'stopped';
       if (injected >= 0) {
         const [f] = this.taskFailures.splice(injected, 1);
-        rollback?.();
-        t.log.push(...(f?.log ?? []), `TASK ERROR: ${f?.message}`);
+        const more = logLines(rollback?.());
+        t.log.push(...(f?.log ?? []), ...more, `TASK ERROR: ${f?.message}`);
         t.exitstatus = f?.message ?? 'error';
         return;
       }
@@ -1031,14 +1293,17 @@ export class ProxmoxSimulator {
         t.log.push('TASK OK');
         t.exitstatus = 'OK';
       } catch (e) {
-        rollback?.();
-        t.log.push(`TASK ERROR: ${(e as Error).message}`);
+        const more = logLines(rollback?.());
+        t.log.push(...failLog, ...more, `TASK ERROR: ${(e as Error).message}`);
         t.exitstatus = (e as Error).message;
       }
-    }, this.o.taskMs);
+    }, ms);
     return upid;
   }
 }
+
+/** The lines a rollback returned for the failed task's log (a rollback may return nothing). */
+const logLines = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
 export const randomMac = () =>
   `BC:24:11:${[...randomBytes(3)].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(':')}`;
