@@ -13,6 +13,7 @@ import {
   stopPid,
   writeJson,
 } from '../../host/host.js';
+import { sourceDigest } from '../../host/source-digest.js';
 import { defaultWaitPolicies, waitFor } from '../../host/wait.js';
 
 export const proxmoxLabDefaults = {
@@ -35,6 +36,8 @@ export interface ProxmoxLabState {
   fingerprint256: string;
   snippetsDir: string;
   bringUp: { ms: number; at: string };
+  /** Digest of the simulator source it was started from: other code restarts it (host/source-digest). */
+  code?: string;
 }
 
 export const readProxmoxLabState = () => readJson<ProxmoxLabState>(statePath);
@@ -60,6 +63,11 @@ async function startServer(version: string): Promise<number> {
 export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
   const t0 = performance.now();
   const state = await readProxmoxLabState();
+  const code = await sourceDigest(join(repoRoot, 'adapters/proxmox/simulator'));
+  if (state && state.code !== code && (await isSimulator(state.pid))) {
+    say(`the proxmox simulator (pid ${state.pid}) runs other code than this checkout's: restarting it`);
+    await stopPid(state.pid, 'proxmox-simulator', say);
+  }
   if (state && (await isSimulator(state.pid)) && (await portOpen(state.port))) {
     // A running lab is shared: it is kept in the release mode it was started in, and says so.
     const other =
@@ -85,6 +93,7 @@ export async function proxmoxUp(say: Say): Promise<ProxmoxLabState> {
     fingerprint256,
     snippetsDir: join(d.root, 'snippets'),
     bringUp: { ms: Math.round(performance.now() - t0), at: new Date().toISOString() },
+    code,
   };
   await writeJson(statePath, next);
   say(`started proxmox simulator (pid ${pid}, PVE ${d.version}) on https://127.0.0.1:${d.port}/api2/json`);
