@@ -3,12 +3,8 @@
  * loopback, with the faults a real cluster produces injected. Every request the adapter makes must
  * be one the official schema allows; a request it does not allow must fail.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Transcript } from '../../evidence/transcript.js';
-import { makeCert } from '../../host/certs.js';
 import { lastState } from '../../host/guest/report.js';
 import { defaultWaitPolicies } from '../../host/wait.js';
 import {
@@ -20,46 +16,15 @@ import {
   removeOwned,
   type VmSpec,
 } from '../contract/index.js';
-import { type ProxmoxConfig, proxmoxDriver } from './adapter.js';
+import { proxmoxDriver } from './adapter.js';
 import { ProxmoxClient, TaskFailed } from './client.js';
-import { ProxmoxSimulator } from './simulator/simulator.js';
+import { simulatorTestbed } from './simulator/testbed.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vmc-pve-test-'));
-const { cert, key } = makeCert(dir, 'pve-test');
-const tokenId = 'root@pam!test';
-const tokenSecret = 'b6c1e0f2-5a4d-4f1e-9a2b-0c3d4e5f6a7b';
+const bed = simulatorTestbed('pve-test');
 const MiB = 2 ** 20;
 
 async function lab(version: string) {
-  const sim = new ProxmoxSimulator({
-    version,
-    node: 'pve1',
-    tokenId,
-    tokenSecret,
-    cert,
-    key,
-    taskMs: 40,
-    authDelayMs: 200,
-    snippetsDir: join(dir, 'snippets'),
-  });
-  sim.addTemplate(9000, 'base', 'VMCIMG:base-v1');
-  const { port, fingerprint256 } = await sim.listen();
-  const config: ProxmoxConfig = {
-    baseUrl: `https://127.0.0.1:${port}/api2/json`,
-    node: 'pve1',
-    tokenId,
-    tokenSecret,
-    tls: { fingerprint256 },
-    storage: 'local-lvm',
-    snippetStorage: 'local',
-    snippetsDir: join(dir, 'snippets'),
-    backupStorage: 'local',
-    pool: 'vmconform',
-    externalBridges: [],
-    placement: {},
-    simulator: true,
-    prereqMissing: {},
-  };
+  const { sim, config } = await bed.start(version, { authDelayMs: 200 });
   const transcript = new Transcript();
   const driver = proxmoxDriver(config, { runId: '20261125t0000-abcd', transcript });
   return { sim, config, driver, transcript };
@@ -85,9 +50,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const l of [v8, v7]) {
     await l.driver.close();
-    await l.sim.close();
   }
-  rmSync(dir, { recursive: true, force: true });
+  await bed.close();
 });
 
 describe('the schema guards every request', () => {

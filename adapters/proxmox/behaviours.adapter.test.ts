@@ -3,67 +3,28 @@
  * a task's exit, clones losing the VMID race inside their task, lagging /cluster/resources, 0/1 booleans,
  * size rounding, a failed restore's leftover and a token without Sys.Audit. Modelled expectations only.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Transcript } from '../../evidence/transcript.js';
-import { makeCert } from '../../host/certs.js';
 import { Conflict, type VmSpec } from '../contract/index.js';
-import { type ProxmoxConfig, proxmoxDriver } from './adapter.js';
+import { proxmoxDriver } from './adapter.js';
 import { type Release, releaseModes } from './simulator/behaviours.js';
-import { ProxmoxSimulator, type SimulatorOptions } from './simulator/simulator.js';
+import type { SimulatorOptions } from './simulator/simulator.js';
+import { simulatorTestbed } from './simulator/testbed.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vmc-pve-adapter-behaviour-'));
-const { cert, key } = makeCert(dir, 'pve-adapter-behaviour');
-const tokenId = 'root@pam!test';
-const tokenSecret = 'b6c1e0f2-5a4d-4f1e-9a2b-0c3d4e5f6a7b';
+const bed = simulatorTestbed('pve-adapter-behaviour');
 const runId = '20261207t0000-beef';
 const MiB = 2 ** 20;
-const open: { sim: ProxmoxSimulator; close: () => Promise<void> }[] = [];
+const drivers: { close(): Promise<void> }[] = [];
 afterAll(async () => {
-  for (const l of open) {
-    await l.close();
-    await l.sim.close();
-  }
-  rmSync(dir, { recursive: true, force: true });
+  for (const d of drivers) await d.close();
+  await bed.close();
 });
 
 /** A simulator (pvestatd refreshing only when asked, so /cluster/resources lags throughout) and a driver. */
 async function lab(version: string, over: Partial<SimulatorOptions> = {}) {
-  const sim = new ProxmoxSimulator({
-    version,
-    node: 'pve1',
-    tokenId,
-    tokenSecret,
-    cert,
-    key,
-    taskMs: 40,
-    authDelayMs: 10,
-    snippetsDir: join(dir, 'snippets'),
-    statusIntervalMs: 3_600_000,
-    ...over,
-  });
-  sim.addTemplate(9000, 'base', 'VMCIMG:base-v1');
-  const { port, fingerprint256 } = await sim.listen();
-  const config: ProxmoxConfig = {
-    baseUrl: `https://127.0.0.1:${port}/api2/json`,
-    node: 'pve1',
-    tokenId,
-    tokenSecret,
-    tls: { fingerprint256 },
-    storage: 'local-lvm',
-    snippetStorage: 'local',
-    snippetsDir: join(dir, 'snippets'),
-    backupStorage: 'local',
-    pool: 'vmconform',
-    externalBridges: [],
-    placement: {},
-    simulator: true,
-    prereqMissing: {},
-  };
+  const { sim, config } = await bed.start(version, { statusIntervalMs: 3_600_000, ...over });
   const driver = proxmoxDriver(config, { runId, transcript: new Transcript() });
-  open.push({ sim, close: () => driver.close() });
+  drivers.push(driver);
   return { sim, driver };
 }
 

@@ -3,58 +3,37 @@
  * Proxmox does (a modelled expectation from upstream source). Raw API calls, no adapter: the adapter's
  * handling of each is in adapter.test.ts.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { AuthFailed } from '../../../evidence/errors.js';
 import { Transcript } from '../../../evidence/transcript.js';
-import { makeCert } from '../../../host/certs.js';
 import { ProxmoxClient } from '../client.js';
 import { behaviours, type Release, releaseModes, renderBehaviours } from './behaviours.js';
-import { ProxmoxSimulator, type SimulatorOptions } from './simulator.js';
+import type { SimulatorOptions } from './simulator.js';
+import { simulatorTestbed, testToken } from './testbed.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vmc-pve-behaviour-'));
-const { cert, key } = makeCert(dir, 'pve-behaviour');
-const tokenId = 'root@pam!test';
-const tokenSecret = 'b6c1e0f2-5a4d-4f1e-9a2b-0c3d4e5f6a7b';
+const bed = simulatorTestbed('pve-behaviour');
 const MiB = 2 ** 20;
-const open: { sim: ProxmoxSimulator; api: ProxmoxClient }[] = [];
+const clients: ProxmoxClient[] = [];
 afterAll(async () => {
-  for (const l of open) {
-    await l.api.close();
-    await l.sim.close();
-  }
-  rmSync(dir, { recursive: true, force: true });
+  for (const c of clients) await c.close();
+  await bed.close();
 });
 
 type Lab = Awaited<ReturnType<typeof lab>>;
 
 /** A simulator in one release mode with a template (9000) and a raw client; pvestatd refreshes only when asked. */
 async function lab(version: string, over: Partial<SimulatorOptions> = {}) {
-  const sim = new ProxmoxSimulator({
-    version,
-    node: 'pve1',
-    tokenId,
-    tokenSecret,
-    cert,
-    key,
-    taskMs: 40,
-    authDelayMs: 10,
-    snippetsDir: join(dir, 'snippets'),
-    statusIntervalMs: 3_600_000,
-    ...over,
-  });
-  sim.addTemplate(9000, 'base', 'VMCIMG:base-v1');
-  const { port, fingerprint256 } = await sim.listen();
+  const { sim, config } = await bed.start(version, { statusIntervalMs: 3_600_000, ...over });
+  const fingerprint256 = config.tls.fingerprint256;
+  const port = Number(new URL(config.baseUrl).port);
   const api = new ProxmoxClient({
     baseUrl: `https://127.0.0.1:${port}/api2/json`,
-    tokenId,
-    tokenSecret,
+    ...testToken,
     tls: { fingerprint256 },
     transcript: new Transcript(),
   });
-  open.push({ sim, api });
+  clients.push(api);
   const n = '/nodes/pve1';
   /** Waits for a task to stop: its exit status and log. */
   const task = async (upid: string) => {
