@@ -82,9 +82,14 @@ describe('/proc parsing', () => {
 
   it('samples this machine: its own CPU shows up under the harness', async () => {
     const s = sampleUsage(platformClassifier({ harness: process.pid }), [process.pid], 50);
-    const until = performance.now() + 300;
+    const until = performance.now() + 400;
     let x = 0;
-    while (performance.now() < until) x += Math.sqrt(x + 1);
+    while (performance.now() < until) {
+      const slice = performance.now() + 20;
+      while (performance.now() < slice) x += Math.sqrt(x + 1);
+      // Yield as real work does, so the sampler's interval runs: without samples its own CPU rounds to 0.
+      await new Promise((r) => setTimeout(r, 0));
+    }
     const { usage: u, peakRssMiB } = s.stop();
     expect(u.cores).toBeGreaterThan(0);
     expect(u.cpuS.harness).toBeGreaterThan(0.1);
