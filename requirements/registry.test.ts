@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type CatalogueRow, diffAgainstCatalogue, parseCatalogue } from './catalogue.js';
 import {
@@ -13,19 +12,22 @@ import {
 } from './registry.js';
 import { fakeRequirement } from './testkit.js';
 
-// The requirement catalogue and the ADR are shared documents kept beside the repository (../shared), not
-// in it: a clone without them skips the cross-checks, visibly, and runs everything else.
-// VMCONFORM_SHARED_DOCS points elsewhere (or at an empty folder, to try the skip).
-const sharedDir = process.env.VMCONFORM_SHARED_DOCS ?? fileURLToPath(new URL('../../shared/', import.meta.url));
+// The requirement catalogue and the ADR are documents outside the repository: the cross-checks run only
+// where VMCONFORM_SHARED_DOCS names the folder holding them (CI sets it when they exist); otherwise they are
+// skipped, visibly, and everything else runs.
+const sharedDir = process.env.VMCONFORM_SHARED_DOCS;
 const sharedDocs = ['requirements.md', 'adr/vm-platform-evaluation.md'];
-const missingDocs = sharedDocs.filter((d) => !existsSync(join(sharedDir, d)));
+const missingDocs = sharedDir ? sharedDocs.filter((d) => !existsSync(join(sharedDir, d))) : sharedDocs;
 const absent = missingDocs.length > 0;
-const skipNote = `skipped: shared documents absent (${missingDocs.join(', ')} not in ${
-  process.env.VMCONFORM_SHARED_DOCS ? 'VMCONFORM_SHARED_DOCS' : '../shared beside the repository'
-})`;
+const skipNote = sharedDir
+  ? `skipped: ${missingDocs.join(', ')} not in VMCONFORM_SHARED_DOCS (${sharedDir})`
+  : 'skipped: VMCONFORM_SHARED_DOCS is not set (the folder holding requirements.md and adr/vm-platform-evaluation.md)';
 if (absent) console.warn(`registry.test.ts: cross-checks against requirements.md and the ADR ${skipNote}`);
 
-const readShared = (relative: string): string => readFileSync(join(sharedDir, relative), 'utf8');
+const readShared = (relative: string): string => {
+  if (!sharedDir) throw new Error('VMCONFORM_SHARED_DOCS is not set');
+  return readFileSync(join(sharedDir, relative), 'utf8');
+};
 
 const catalogue = (): CatalogueRow[] => parseCatalogue(readShared('requirements.md'));
 const adrLines = (): string[] => readShared('adr/vm-platform-evaluation.md').split(/\r?\n/);
