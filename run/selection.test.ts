@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { requirements } from '../requirements/registry.js';
-import { namePattern, resolveIds, select, taggedIds } from './selection.js';
+import { taggedFiles } from '../requirements/tagged.js';
+import { namePattern, resolveIds, select } from './selection.js';
 
 const catalogue = ['LC-01', 'LC-02', 'LC-10', 'DSK-01', 'NIC-01', 'COM-01'].map((id) => ({ id }));
 const tagged = new Map([
@@ -70,7 +71,7 @@ describe('requirement selection by id', () => {
   });
 
   test('tags are read from the suites: every one is a requirement id, and each can be selected alone', () => {
-    const ids = taggedIds();
+    const ids = taggedFiles();
     expect(ids.size).toBeGreaterThan(40);
     expect(ids.get('LC-01')).toEqual(['suites/lifecycle.conformance.ts']);
     for (const id of ids.keys()) {

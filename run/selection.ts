@@ -2,9 +2,9 @@
  * Which requirements a run asks for: `-r`/`--requirement` and `--skip` resolved against requirement IDs
  * only (never test titles), and the vitest name filter that runs exactly the tests tagged with them.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { type Requirement, requirements } from '../requirements/registry.js';
+import { taggedFiles } from '../requirements/tagged.js';
 
 export interface Selection {
   /** Selected requirements a suite produces evidence for: what the run asks for, in registry order. */
@@ -60,27 +60,11 @@ export function resolveIds(spec: string, flag: string, catalogue: readonly Pick<
   return ids.filter((id) => found.has(id));
 }
 
-/**
- * The IDs conformance tests are tagged with, each with the suite files that tag it: the literal ID lists of
- * `requirement([...], ...)` calls in suites/*.conformance.ts, read from source so listing needs no collection.
- */
-export function taggedIds(dir = new URL('../suites/', import.meta.url)): Map<string, string[]> {
-  const ids = new Map<string, string[]>();
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.conformance.ts')))
-    for (const call of readFileSync(new URL(f, dir), 'utf8').matchAll(/\brequirement\(\s*\[([^\]]*)\]/g))
-      for (const m of (call[1] ?? '').matchAll(/['"`]([A-Z][A-Z0-9]*-\w+)['"`]/g)) {
-        const files = ids.get(m[1] as string) ?? [];
-        if (!files.includes(`suites/${f}`)) files.push(`suites/${f}`);
-        ids.set(m[1] as string, files);
-      }
-  return ids;
-}
-
 /** Resolves -r and --skip over the catalogue; a selection that would run nothing is bad input. */
 export function select(
   opts: { requirement?: string; skip?: string },
   catalogue: readonly Pick<Requirement, 'id'>[] = requirements,
-  tagged: ReadonlyMap<string, readonly string[]> = taggedIds(),
+  tagged: ReadonlyMap<string, readonly string[]> = taggedFiles(),
 ): Selection {
   const picked = new Set(opts.requirement ? resolveIds(opts.requirement, '--requirement', catalogue) : []);
   const skipped = new Set(opts.skip ? resolveIds(opts.skip, '--skip', catalogue) : []);
