@@ -7,18 +7,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Transcript } from '../../evidence/transcript.js';
 import { lastState } from '../../host/guest/report.js';
 import { defaultWaitPolicies } from '../../host/wait.js';
-import {
-  AuthFailed,
-  Conflict,
-  NotFound,
-  NotOwned,
-  PlatformError,
-  removeOwned,
-  type VmSpec,
-} from '../contract/index.js';
+import { AuthFailed, Conflict, NotFound, NotOwned, PlatformError, removeOwned } from '../contract/index.js';
 import { proxmoxDriver } from './adapter.js';
 import { ProxmoxClient, TaskFailed } from './client.js';
-import { simulatorTestbed } from './simulator/testbed.js';
+import { simulatorTestbed, testSpec as spec } from './simulator/testbed.js';
 
 const bed = simulatorTestbed('pve-test');
 const MiB = 2 ** 20;
@@ -29,17 +21,6 @@ async function lab(version: string) {
   const driver = proxmoxDriver(config, { runId: '20261125t0000-abcd', transcript });
   return { sim, config, driver, transcript };
 }
-
-const spec = (name: string, over: Partial<VmSpec> = {}): VmSpec => ({
-  name,
-  vcpus: 1,
-  memoryMiB: 256,
-  image: 'base',
-  disks: [],
-  nics: [{ network: 'vmbr0', mac: '52:54:00:aa:00:01' }],
-  metadata: { tenant: 't' },
-  ...over,
-});
 
 let v8: Awaited<ReturnType<typeof lab>>;
 let v7: Awaited<ReturnType<typeof lab>>;

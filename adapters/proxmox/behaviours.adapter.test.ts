@@ -5,11 +5,11 @@
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { Transcript } from '../../evidence/transcript.js';
-import { Conflict, type VmSpec } from '../contract/index.js';
+import { Conflict } from '../contract/index.js';
 import { proxmoxDriver } from './adapter.js';
 import { type Release, releaseModes } from './simulator/behaviours.js';
 import type { SimulatorOptions } from './simulator/simulator.js';
-import { simulatorTestbed } from './simulator/testbed.js';
+import { simulatorTestbed, testSpec as spec } from './simulator/testbed.js';
 
 const bed = simulatorTestbed('pve-adapter-behaviour');
 const runId = '20261207t0000-beef';
@@ -27,17 +27,6 @@ async function lab(version: string, over: Partial<SimulatorOptions> = {}) {
   drivers.push(driver);
   return { sim, driver };
 }
-
-const spec = (name: string, over: Partial<VmSpec> = {}): VmSpec => ({
-  name,
-  vcpus: 1,
-  memoryMiB: 256,
-  image: 'base',
-  disks: [],
-  nics: [{ network: 'vmbr0', mac: '52:54:00:aa:00:01' }],
-  metadata: { tenant: 't' },
-  ...over,
-});
 
 describe.each(Object.entries(releaseModes) as [Release, string][])('adapter on PVE %s (reports %s)', (_r, version) => {
   test('B-LOCK-1/3: a lock reported as a task exit is waited for, then the call goes through', async () => {

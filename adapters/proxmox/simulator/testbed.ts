@@ -6,10 +6,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCert } from '../../../host/certs.js';
+import type { VmSpec } from '../../contract/index.js';
 import type { ProxmoxConfig } from '../adapter.js';
 import { ProxmoxSimulator, type SimulatorOptions } from './simulator.js';
 
 export const testToken = { tokenId: 'root@pam!test', tokenSecret: 'b6c1e0f2-5a4d-4f1e-9a2b-0c3d4e5f6a7b' };
+
+/** A small VM from the testbed's template 9000 on vmbr0. */
+export const testSpec = (name: string, over: Partial<VmSpec> = {}): VmSpec => ({
+  name,
+  vcpus: 1,
+  memoryMiB: 256,
+  image: 'base',
+  disks: [],
+  nics: [{ network: 'vmbr0', mac: '52:54:00:aa:00:01' }],
+  metadata: { tenant: 't' },
+  ...over,
+});
 
 export function simulatorTestbed(label: string) {
   const dir = mkdtempSync(join(tmpdir(), `vmc-${label}-`));
