@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Stats } from '../evidence/results.js';
+import { machineLoad } from '../host/load.js';
 import { type Limit, machineShare, type Usage } from '../reports/bench.js';
 
 /** Clock ticks per second for /proc/<pid>/stat times; 100 on every Linux this runs on. */
@@ -181,7 +182,7 @@ export function sampleUsage(classify: Classify, roots: readonly number[], interv
           diskReadMiB: r((disk1.readBytes - d0.readBytes) / 2 ** 20),
           diskWriteMiB: r((disk1.writeBytes - d0.writeBytes) / 2 ** 20),
           cpuS: Object.fromEntries(Object.entries(cpuS).map(([g, s]) => [g, r(s, 2)])),
-          loadAvg1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+          loadAvg1: machineLoad().load1,
         },
         peakRssMiB: Object.fromEntries(Object.entries(peak).map(([g, b]) => [g, Math.round(b / 2 ** 20)])),
       };

@@ -19,7 +19,10 @@ export function tallyLabel(r: Pick<Bundle['requirements'][string], 'verdict' | '
 
 export function tally(requirements: Bundle['requirements']): [TallyLabel, number][] {
   const n = new Map<TallyLabel, number>();
-  for (const r of Object.values(requirements)) n.set(tallyLabel(r), (n.get(tallyLabel(r)) ?? 0) + 1);
+  for (const r of Object.values(requirements)) {
+    const l = tallyLabel(r);
+    n.set(l, (n.get(l) ?? 0) + 1);
+  }
   return order.filter((l) => n.has(l)).map((l) => [l, n.get(l) as number]);
 }
 
