@@ -23,13 +23,15 @@ async function lab(version: string) {
 }
 
 let v8: Awaited<ReturnType<typeof lab>>;
+let v9: Awaited<ReturnType<typeof lab>>;
 let v7: Awaited<ReturnType<typeof lab>>;
 beforeAll(async () => {
   v8 = await lab('8.4.1');
+  v9 = await lab('9.2.11');
   v7 = await lab('7.4-17');
 });
 afterAll(async () => {
-  for (const l of [v8, v7]) {
+  for (const l of [v8, v9, v7]) {
     await l.driver.close();
   }
   await bed.close();
@@ -62,9 +64,30 @@ describe('the schema guards every request', () => {
     await api.close();
   });
 
-  test('a full adapter flow sends only requests the schema allows', async () => {
-    const before = v8.sim.rejected.length;
-    const d = v8.driver;
+  test("each release mode validates by its own schema's parameter definitions", async () => {
+    // network type=fabric is new in 9.x's enumeration: 8.4's schema refuses it, 9.x's allows it.
+    const call = async (l: typeof v8) => {
+      const api = new ProxmoxClient({ ...l.config, transcript: new Transcript() });
+      try {
+        return await api.get('/nodes/pve1/network', { type: 'fabric' }).then(
+          () => 'ok',
+          (e: unknown) => String(e),
+        );
+      } finally {
+        await api.close();
+      }
+    };
+    expect(await call(v8)).toMatch(
+      /HTTP 400: Parameter verification failed.: type: value 'fabric' does not have a value in the enumeration/,
+    );
+    expect(await call(v9)).toBe('ok');
+  });
+
+  // 8.4 validates against pve-docs 8.4's schema, 9.x against 9.x's parameter definitions (api-schema.json's otherReleases).
+  test.each(['8.4', '9.x'])('a full adapter flow sends only requests the %s schema allows', async (release) => {
+    const l = release === '8.4' ? v8 : v9;
+    const before = l.sim.rejected.length;
+    const d = l.driver;
     const vm = (
       await d.create(
         spec('vmc-flow', { disks: [{ name: 'data1', sizeBytes: 8 * MiB }], userData: '#!/bin/sh\ntrue\n' }),
@@ -91,7 +114,7 @@ describe('the schema guards every request', () => {
     await d.delete(restored);
     await d.delete(vm);
     expect(await d.consoleLog(vm).catch((e: unknown) => e)).toBeInstanceOf(NotFound);
-    expect(v8.sim.rejected.slice(before)).toEqual([]);
+    expect(l.sim.rejected.slice(before)).toEqual([]);
   });
 });
 

@@ -23,6 +23,14 @@ describe('derive-proxmox-schema', () => {
     const now = deriveLenient(apidata({}).replace('"type":"object","description":"x"', '"type":"string"'));
     expect(differences(now, deriveLenient(apidata({})))).toEqual({ 'GET /version': { returns: { type: 'object' } } });
     expect(differences(now, now)).toEqual({});
+    // A parameter both define, defined differently (here a wider enumeration), is recorded as the other's definition.
+    const one = (e: string[]) => ({
+      endpoints: { 'GET /version': { parameters: { x: { type: 'string', enum: e } }, returns: { type: 'object' } } },
+    });
+    const [base, other] = [one(['a']), one(['a', 'b'])];
+    expect(differences(base, other)).toEqual({
+      'GET /version': { parameters: { x: { type: 'string', enum: ['a', 'b'] } } },
+    });
   });
 
   test('the committed reduced schema records its source and covers exactly what the adapter uses', () => {

@@ -58,6 +58,9 @@ export const used: Record<string, string[]> = {
   'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces': [],
   'GET /nodes/{node}/qemu/{vmid}/agent/file-read': ['file'],
   'POST /nodes/{node}/vzdump': ['vmid', 'storage', 'mode', 'compress', 'notes-template'],
+  // What `vmconform preflight -p proxmox` reads: the token's privileges per path, the tag policy.
+  'GET /access/permissions': ['path'],
+  'GET /cluster/options': [],
 };
 
 type Json = Record<string, unknown>;
@@ -129,7 +132,8 @@ export function derive(
 
 /**
  * What another release's schema (older or newer) says differently about the same endpoints: return
- * shapes and parameters it lacks. The simulator answers as that release when started with its version.
+ * shapes, parameters it lacks, and parameters it defines differently (format, pattern, bounds). The
+ * simulator answers and validates requests as that release when started with its version.
  */
 export function differences(base: Json, older: Json): Json {
   const out: Json = {};
@@ -139,11 +143,17 @@ export function differences(base: Json, older: Json): Json {
     const old = o[key];
     if (!old) continue;
     const missing = Object.keys(e.parameters).filter((n) => !(n in old.parameters));
+    const changed = Object.fromEntries(
+      Object.entries(e.parameters)
+        .filter(([n, d]) => n in old.parameters && JSON.stringify(old.parameters[n]) !== JSON.stringify(d))
+        .map(([n]) => [n, old.parameters[n]]),
+    );
     const returns = JSON.stringify(old.returns) !== JSON.stringify(e.returns);
-    if (returns || missing.length > 0)
+    if (returns || missing.length > 0 || Object.keys(changed).length > 0)
       out[key] = {
         ...(returns ? { returns: old.returns } : {}),
         ...(missing.length > 0 ? { missingParameters: missing } : {}),
+        ...(Object.keys(changed).length > 0 ? { parameters: changed } : {}),
       };
   }
   return out;

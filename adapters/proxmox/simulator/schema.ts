@@ -33,7 +33,13 @@ export interface ApiSchema {
   /** Per other release (e.g. '7.4-2', '9.1.3'): its pve-docs commit and what its schema says differently. */
   otherReleases?: Record<
     string,
-    { commit: string; differences: Record<string, { returns?: PropSchema; missingParameters?: string[] }> }
+    {
+      commit: string;
+      differences: Record<
+        string,
+        { returns?: PropSchema; missingParameters?: string[]; parameters?: Record<string, PropSchema> }
+      >;
+    }
   >;
 }
 
