@@ -8,6 +8,7 @@ import type { GuestReport } from '../../host/guest/report.js';
 import { type WaitOperation, type WaitPolicy, waitFor } from '../../host/wait.js';
 import {
   AdapterBase,
+  AuthFailed,
   type AdapterContext,
   type Capabilities,
   type CoreOps,
@@ -324,7 +325,10 @@ export class ProxmoxCore implements CoreOps {
 
   async platformInfo(): Promise<PlatformInfo> {
     const v = await this.b.version();
-    const status = await this.b.api.get<{ kversion?: string; pveversion?: string }>(`${this.b.nodePath}/status`);
+    // Node status needs Sys.Audit on /nodes/{node} (B-PERM-3); without it the hypervisor version is left out.
+    const status: { kversion?: string; pveversion?: string } = await this.b.api
+      .get<{ kversion?: string; pveversion?: string }>(`${this.b.nodePath}/status`)
+      .catch((e: unknown) => (e instanceof AuthFailed ? {} : Promise.reject(e)));
     return {
       platform: 'proxmox',
       product: this.b.simulated ? 'Proxmox VE (vmconform API simulator)' : 'Proxmox VE',

@@ -362,6 +362,64 @@ const cases: Record<string, (version: string, release: Release) => Promise<void>
     // Allowed: past the permission check, refused only because the VM is not running.
     for (const e of await agent(allowed)) expect(String(e)).toMatch(/not running/);
   },
+  'B-PERM-2': async (version, release) => {
+    const root = await lab(version);
+    const all = await root.api.get<Record<string, Record<string, number>>>('/access/permissions', { path: '/vms/100' });
+    expect(all['/vms/100']).toMatchObject({ 'VM.Allocate': 1, 'Sys.Audit': 1 });
+    // Each release lists only the privileges it has.
+    expect(Object.keys(all['/vms/100'] ?? {})).toContain(release === '9.x' ? 'VM.GuestAgent.Audit' : 'VM.Monitor');
+    expect(Object.keys(all['/vms/100'] ?? {})).not.toContain(release === '9.x' ? 'VM.Monitor' : 'VM.GuestAgent.Audit');
+    const l = await lab(version, { acl: { '/vms': ['VM.Audit', 'VM.PowerMgmt'], '/nodes/pve1': ['Sys.Audit'] } });
+    expect(await l.api.get('/access/permissions', { path: '/vms/123' })).toEqual({
+      '/vms/123': { 'VM.Audit': 1, 'VM.PowerMgmt': 1 },
+    });
+    expect(await l.api.get('/access/permissions', { path: '/storage/local' })).toEqual({});
+    // The whole tree: top-level and ACL paths holding something, nothing else.
+    expect(await l.api.get('/access/permissions')).toEqual({
+      '/vms': { 'VM.Audit': 1, 'VM.PowerMgmt': 1 },
+      '/nodes/pve1': { 'Sys.Audit': 1 },
+    });
+  },
+  'B-PERM-3': async (version) => {
+    const l = await lab(version, { acl: { '/vms': ['VM.Audit'] } });
+    await expect(l.api.get(`${l.n}/status`)).rejects.toThrow(
+      /HTTP 403: Permission check failed \(\/nodes\/pve1, Sys.Audit\)/,
+    );
+    expect(await l.api.get('/cluster/resources', { type: 'node' })).toEqual([
+      { id: 'node/pve1', type: 'node', node: 'pve1', status: 'online' },
+    ]);
+    const audit = await lab(version, { acl: { '/nodes/pve1': ['Sys.Audit'] } });
+    expect(await audit.api.get<{ cpuinfo: unknown }>(`${audit.n}/status`)).toHaveProperty('cpuinfo');
+    expect(
+      (await audit.api.get<{ maxmem?: number }[]>('/cluster/resources', { type: 'node' }))[0]?.maxmem,
+    ).toBeGreaterThan(0);
+  },
+  'B-OPTS-1': async (version) => {
+    const datacenter = {
+      console: 'html5',
+      'user-tag-access': { 'user-allow': 'list', 'user-allow-list': ['vmconform'] },
+      'registered-tags': ['prod'],
+    };
+    const l = await lab(version, { acl: { '/': ['VM.Audit'] }, datacenter });
+    expect(await l.api.get('/cluster/options')).toEqual({ console: 'html5', 'allowed-tags': ['vmconform'] });
+    const id = await l.vm('opts1');
+    // The clone keeps the template's tags: removing one is a change too, so they stay.
+    const kept = (await l.api.get<{ tags?: string }>(`${l.n}/qemu/${id}/config`)).tags ?? '';
+    await expect(l.call('POST', `/qemu/${id}/config`, { tags: 'vmconform' })).rejects.toThrow(/modifying tag/);
+    await l.ok('POST', `/qemu/${id}/config`, { tags: `${kept};vmconform` });
+    await expect(l.call('POST', `/qemu/${id}/config`, { tags: `${kept};vmconform;vmc-run.x` })).rejects.toThrow(
+      /HTTP 403: Permission check failed \(\/, Sys.Modify for modifying tag 'vmc-run.x'\)/,
+    );
+    const audit = await lab(version, { acl: { '/': ['Sys.Audit'] }, datacenter });
+    expect(await audit.api.get('/cluster/options')).toMatchObject({
+      'user-tag-access': { 'user-allow': 'list' },
+      'registered-tags': ['prod'],
+    });
+    // Sys.Modify on / sets any tag, registered ones too.
+    const modify = await lab(version, { acl: { '/': ['Sys.Modify'] }, datacenter });
+    const id2 = await modify.vm('opts1b');
+    await modify.ok('POST', `/qemu/${id2}/config`, { tags: 'prod;vmc-run.x' });
+  },
 };
 
 describe('the behaviour table', () => {

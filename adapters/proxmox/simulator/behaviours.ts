@@ -18,7 +18,7 @@ export const upstream = {
   'pve-common': { '9.x': '9.2.1 (f665029)' },
   'pve-guest-common': { '9.x': 'master (4a8f6cb)' },
   'pve-storage': { '9.x': '9.1.7 (0c56bad)' },
-  'pve-access-control': { '9.x': '9.1.1 (5ccd07d)' },
+  'pve-access-control': { '8.4': '8.2.3 (0f258e7)', '9.x': '9.1.1 (5ccd07d)' },
   'pve-cluster': { '9.x': '9.1.6 (7091d92)' },
 } as const;
 
@@ -384,7 +384,76 @@ export const behaviours: Behaviour[] = [
       { repo: 'pve-access-control', file: 'src/PVE/RPCEnvironment.pm', fn: 'check_any', lines: { '9.x': '307-325' } },
       { repo: 'pve-common', file: 'src/PVE/Exception.pm', fn: 'raise_perm_exc', lines: { '9.x': '53-62' } },
     ],
-    adapter: 'AuthFailed naming the privilege; a preflight should check it before a run.',
+    adapter: 'AuthFailed naming the privilege; `vmconform preflight` checks it before a run.',
+  },
+  {
+    id: 'B-PERM-2',
+    endpoint: 'GET /access/permissions (path=)',
+    real: "Any caller may read its own effective privileges (another user's or token's need Sys.Audit on /access): with path, `{ <path>: { <privilege>: <propagate 0/1> } }`, or `{}` when none are held there; without, every top-level path (/, /access, /access/groups, /nodes, /pool, /sdn, /storage, /vms), every ACL path and every pool member's /vms/<vmid>, paths holding none left out. A privilege-separated token holds what both it and its user hold; root@pam, and its tokens without privilege separation, every Administrator privilege everywhere.",
+    kind: 'field',
+    releases: both,
+    sources: [
+      {
+        repo: 'pve-access-control',
+        file: 'src/PVE/API2/AccessControl.pm',
+        fn: 'permissions',
+        lines: { '8.4': '553-617', '9.x': '510-574' },
+      },
+      {
+        repo: 'pve-access-control',
+        file: 'src/PVE/RPCEnvironment.pm',
+        fn: '$compile_acl_path, permissions, get_effective_permissions',
+        lines: { '8.4': '19-119, 136-176, 241-289', '9.x': '19-119, 136-176, 241-289' },
+      },
+    ],
+    adapter: '`vmconform preflight` reads it per path the adapter needs (path=) and names each privilege missing.',
+  },
+  {
+    id: 'B-PERM-3',
+    endpoint: 'GET /nodes/{node}/status, GET /cluster/resources (type=node)',
+    real: 'Node status needs Sys.Audit on /nodes/{node}: otherwise HTTP 403 `Permission check failed (/nodes/<node>, Sys.Audit)`. /cluster/resources still lists the node and its status (online) but without uptime, cpu, mem, disk and their maxima.',
+    kind: 'visibility',
+    releases: both,
+    sources: [
+      { repo: 'pve-manager', file: 'PVE/API2/Nodes.pm', fn: 'status', lines: { '8.4': '389-393', '9.x': '353-357' } },
+      {
+        repo: 'pve-manager',
+        file: 'PVE/API2/Cluster.pm',
+        fn: 'resources (node entries)',
+        lines: { '8.4': '534-536', '9.x': '622-624' },
+      },
+      {
+        repo: 'pve-manager',
+        file: 'PVE/API2Tools.pm',
+        fn: 'extract_node_stats $exclude_stats',
+        lines: { '8.4': '61-101', '9.x': '38-79' },
+      },
+    ],
+    adapter:
+      'platformInfo() leaves the hypervisor version out on a 403; hosts() then has no capacity figures, which `vmconform preflight` names (INV-01, INV-04).',
+  },
+  {
+    id: 'B-OPTS-1',
+    endpoint: 'GET /cluster/options',
+    real: "Any caller gets `allowed-tags` (the tags it may set: the user-allow-list, every VM's tags when user-tag-access is free or existing, less registered-tags unless it holds Sys.Modify on /); the rest of datacenter.cfg (user-tag-access, registered-tags) only with Sys.Audit on /, otherwise only console and tag-style. Setting a tag outside them needs Sys.Modify on /: HTTP 403 `Permission check failed (/, Sys.Modify for modifying tag '<tag>')`.",
+    kind: 'visibility',
+    releases: both,
+    sources: [
+      {
+        repo: 'pve-manager',
+        file: 'PVE/API2/Cluster.pm',
+        fn: 'get_options',
+        lines: { '8.4': '655-695', '9.x': '774-826' },
+      },
+      {
+        repo: 'pve-guest-common',
+        file: 'src/PVE/GuestHelpers.pm',
+        fn: 'get_allowed_tags, assert_tag_permissions',
+        lines: { '9.x': '271-312, 314-347' },
+      },
+    ],
+    adapter:
+      '`vmconform preflight` confirms the ownership tags (vmconform, vmc-run.<id>, ...) may be set: Sys.Modify on /, or user-tag-access free with none of them registered.',
   },
 ];
 

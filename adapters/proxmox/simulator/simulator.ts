@@ -55,18 +55,54 @@ export interface SimulatorOptions {
   statusIntervalMs?: number;
   /** How long a clone waits for the new VMID's config lock (ms; 1 s upstream) before `got timeout`. */
   lockTimeoutMs?: number;
-  /** The token's privileges (Sys.Audit, VM.Monitor, VM.GuestAgent.Audit, ...); all when not given. */
+  /** The token's privileges on / (Sys.Audit, VM.Monitor, VM.GuestAgent.Audit, ...); all when neither this nor `acl` is given. */
   privileges?: string[];
+  /**
+   * The token's privileges per ACL path, each propagating to the paths below it (`/` covers every path),
+   * e.g. `{ '/vms': ['VM.Audit'], '/nodes/pve1': ['Sys.Audit'] }`; replaces `privileges` when given.
+   */
+  acl?: Record<string, string[]>;
+  /** datacenter.cfg as /cluster/options reads it (e.g. `user-tag-access`, `registered-tags`); empty by default. */
+  datacenter?: Record<string, unknown>;
 }
 
-/** The privilege names the simulator checks (upstream's names). */
+/**
+ * The privileges /access/permissions lists for a token with every privilege (Administrator's, as
+ * pve-access-control's $privgroups name them, limited to the ones the adapter's calls need). The
+ * simulator enforces only Sys.Audit and the guest agent's (B-PERM-1..3); the rest are listed, not checked.
+ */
 export const allPrivileges = [
   'Sys.Audit',
+  'Sys.Modify',
+  'VM.Allocate',
+  'VM.Audit',
+  'VM.Backup',
+  'VM.Clone',
+  'VM.Config.CPU',
+  'VM.Config.Cloudinit',
+  'VM.Config.Disk',
+  'VM.Config.HWType',
+  'VM.Config.Memory',
+  'VM.Config.Network',
+  'VM.Config.Options',
+  'VM.PowerMgmt',
   'VM.Monitor',
   'VM.GuestAgent.Audit',
   'VM.GuestAgent.FileRead',
   'VM.GuestAgent.Unrestricted',
+  'Datastore.Allocate',
+  'Datastore.AllocateSpace',
+  'Datastore.Audit',
+  'SDN.Use',
+  'Pool.Audit',
 ];
+/** Privileges one release does not have: 9.x dropped VM.Monitor for the VM.GuestAgent.* ones 8.4 lacks. */
+const notIn: Record<string, string[]> = {
+  '8': ['VM.GuestAgent.Audit', 'VM.GuestAgent.FileRead', 'VM.GuestAgent.Unrestricted'],
+  '9': ['VM.Monitor'],
+};
+/** RPCEnvironment::get_effective_permissions' default top-level paths. */
+const topPaths = ['/', '/access', '/access/groups', '/nodes', '/pool', '/sdn', '/storage', '/vms'];
 
 /** What pvestatd last wrote to the rrd for a VM: /cluster/resources reads name, status and template from it. */
 interface StatRow {
@@ -166,6 +202,8 @@ const allocKiB = (gib: string): number => {
 const onStorage = (s: Storage | undefined, bytes: number): number =>
   s?.type === 'lvmthin' ? Math.ceil(bytes / (4 * MiB)) * 4 * MiB : bytes;
 const now = () => Math.floor(Date.now() / 1000);
+/** PVE::Tools::split_list, as tags are split. */
+const splitTags = (tags: string | undefined) => (tags ?? '').split(/[;, ]/).filter(Boolean);
 
 export class ProxmoxSimulator {
   readonly schema: ApiSchema;
@@ -189,7 +227,8 @@ export class ProxmoxSimulator {
   private get hostBridges(): string[] {
     return [...this.o.bridges, 'vmc-ext0'];
   }
-  private readonly o: Required<Omit<SimulatorOptions, 'port' | 'schema'>> & { port: number };
+  private readonly o: Required<Omit<SimulatorOptions, 'port' | 'schema' | 'acl' | 'datacenter'>> &
+    Pick<SimulatorOptions, 'acl' | 'datacenter'> & { port: number };
 
   constructor(opts: SimulatorOptions) {
     this.schema = opts.schema ?? loadSchema();
@@ -223,24 +262,52 @@ export class ProxmoxSimulator {
     }
   }
 
+  /** Sets a storage's content types, as `pvesm set --content` does (e.g. without snippets). */
+  setStorageContent(storage: string, content: string): void {
+    const s = this.storages[storage];
+    if (s) s.content = content;
+  }
+
   /** Enables or disables a storage, as `pvesm set --disable` does. */
   setStorageEnabled(storage: string, enabled: boolean): void {
     const s = this.storages[storage];
     if (s) s.enabled = enabled;
   }
 
-  private can(priv: string): boolean {
-    return this.o.privileges.includes(priv);
+  /** The token's ACL: `acl`, or `privileges` on /, every ACL propagating to the paths below it. */
+  private get acl(): Record<string, string[]> {
+    return this.o.acl ?? { '/': this.o.privileges };
+  }
+
+  /**
+   * The privileges held on a path, as RPCEnvironment::permissions compiles them: those of every ACL path
+   * at or above it, less the ones this release does not have.
+   */
+  private privilegesOn(path: string): string[] {
+    const held = Object.entries(this.acl)
+      .filter(([p]) => p === '/' || path === p || path.startsWith(`${p}/`))
+      .flatMap(([, privs]) => privs);
+    const absent = notIn[this.major] ?? [];
+    return [...new Set(held)].filter((p) => !absent.includes(p)).sort();
+  }
+
+  private can(priv: string, path = '/'): boolean {
+    return this.privilegesOn(path).includes(priv);
   }
 
   /** PVE::RPCEnvironment::check_any: 403 `Permission check failed (path, a|b)` unless one is held (B-PERM-1). */
   private checkAny(path: string, privs: string[]): void {
-    if (!privs.some((p) => this.can(p)))
+    if (!privs.some((p) => this.can(p, path)))
       throw new ApiError(403, `Permission check failed (${path}, ${privs.join('|')})`);
   }
 
   /** Differences of another release (from its own api-viewer data) when the simulator runs as it. */
-  private get older(): Record<string, { returns?: Endpoint['returns']; missingParameters?: string[] }> | undefined {
+  private get older():
+    | Record<
+        string,
+        { returns?: Endpoint['returns']; missingParameters?: string[]; parameters?: Endpoint['parameters'] }
+      >
+    | undefined {
     const rel = Object.entries(this.schema.otherReleases ?? {}).find(([v]) => v.split('.')[0] === this.major);
     return rel?.[1].differences;
   }
@@ -386,8 +453,12 @@ export class ProxmoxSimulator {
     const params: Record<string, string> = {};
     for (const [k, v] of u.searchParams) params[k] = v;
     if (body) for (const [k, v] of new URLSearchParams(body)) params[k] = v;
-    const errors = validateParams(route.endpoint, { ...params, ...route.pathParams });
-    // Running as an older release: what its schema lacks is refused as that release would.
+    // Running as another release: validated by its definitions, and what its schema lacks is refused as it would be.
+    const other = this.older?.[route.key]?.parameters;
+    const endpoint = other
+      ? { ...route.endpoint, parameters: { ...route.endpoint.parameters, ...other } }
+      : route.endpoint;
+    const errors = validateParams(endpoint, { ...params, ...route.pathParams });
     for (const n of this.older?.[route.key]?.missingParameters ?? [])
       if (params[n] !== undefined)
         errors[n] = 'property is not defined in schema and the schema does not allow additional properties';
@@ -436,6 +507,8 @@ export class ProxmoxSimulator {
           repoid: 'a1b2c3d4',
         };
       case 'GET /nodes/{node}/status':
+        // The schema's check: Sys.Audit on /nodes/{node} (B-PERM-3).
+        this.checkAny(`/nodes/${node}`, ['Sys.Audit']);
         return {
           cpu: 0.05,
           uptime: 86_400,
@@ -466,6 +539,32 @@ export class ProxmoxSimulator {
         };
       case 'GET /cluster/resources':
         return this.resources(p.type);
+      case 'GET /access/permissions': {
+        // The caller's own effective privileges, per path (B-PERM-2): `path` alone, or the top-level
+        // paths, the ACL's paths and the pool members' paths; a privilege maps to its propagate flag.
+        const privs = (path: string) => Object.fromEntries(this.privilegesOn(path).map((x) => [x, 1]));
+        if (p.path) {
+          const one = privs(p.path);
+          return Object.keys(one).length ? { [p.path]: one } : {};
+        }
+        const paths = new Set([
+          ...topPaths,
+          ...Object.keys(this.acl),
+          ...[...this.pools.values()].flatMap((m) => [...m].map((id) => `/vms/${id}`)),
+        ]);
+        return Object.fromEntries(
+          [...paths].map((x) => [x, privs(x)] as const).filter(([, v]) => Object.keys(v).length > 0),
+        );
+      }
+      case 'GET /cluster/options': {
+        // Without Sys.Audit on / only console and tag-style of datacenter.cfg, plus the tags this caller
+        // may set (user-allow free or existing: every VM's tags; list: the list) (B-OPTS-1).
+        const dc = this.o.datacenter ?? {};
+        const shown = this.can('Sys.Audit')
+          ? { ...dc }
+          : Object.fromEntries(Object.entries(dc).filter(([k]) => k === 'console' || k === 'tag-style'));
+        return { ...shown, 'allowed-tags': [...this.tagPolicy().allowed].sort() };
+      }
       case 'GET /cluster/tasks':
         // A token sees none of its own tasks here without Sys.Audit on / (B-TASK-1).
         return this.can('Sys.Audit') ? this.tasks.slice(-200).map((t) => this.taskRow(t)) : [];
@@ -546,7 +645,7 @@ export class ProxmoxSimulator {
         const source = p.source ?? 'archive';
         // Without it, a token sees only the tasks its own UPIDs name.
         return this.tasks
-          .filter((t) => this.can('Sys.Audit') || t.user === this.o.tokenId)
+          .filter((t) => this.can('Sys.Audit', `/nodes/${node}`) || t.user === this.o.tokenId)
           .filter((t) => !vmid || t.id === vmid)
           .filter((t) => source === 'all' || (source === 'active') === (t.status === 'running'))
           .slice(-(Number(p.limit) || 50))
@@ -610,6 +709,7 @@ export class ProxmoxSimulator {
         // Refused before forking (8.4: under the lock in the API process; 9.x: the early check) (B-LOCK-2).
         this.unlocked(vm);
         const { node: _n, vmid: _v, digest: _d, ...changes } = p;
+        if (changes.tags !== undefined) this.checkTags(vm.config.tags, changes.tags);
         this.checkConfig(changes);
         return this.task('qmconfig', String(vm.vmid), () => this.applyConfig(vm, changes));
       }
@@ -921,6 +1021,33 @@ export class ProxmoxSimulator {
     return vm;
   }
 
+  /** GuestHelpers::get_allowed_tags: the tags this caller may set, from datacenter.cfg (B-OPTS-1). */
+  private tagPolicy(): { allowed: Set<string>; registered: Set<string>; free: boolean; privileged: boolean } {
+    const dc = this.o.datacenter ?? {};
+    const access = (dc['user-tag-access'] ?? {}) as { 'user-allow'?: string; 'user-allow-list'?: string[] };
+    const allow = access['user-allow'] ?? 'free';
+    const registered = new Set((dc['registered-tags'] as string[] | undefined) ?? []);
+    const privileged = this.can('Sys.Modify');
+    const allowed = new Set<string>(allow !== 'none' || privileged ? (access['user-allow-list'] ?? []) : []);
+    if (allow === 'free' || allow === 'existing' || privileged)
+      for (const vm of this.vms.values()) for (const t of splitTags(vm.config.tags)) allowed.add(t);
+    for (const t of registered) privileged ? allowed.add(t) : allowed.delete(t);
+    return { allowed, registered, free: allow === 'free', privileged };
+  }
+
+  /** GuestHelpers::assert_tag_permissions: a tag added or removed must be allowed, or Sys.Modify on / held (B-OPTS-1). */
+  private checkTags(old: string | undefined, next: string): void {
+    const policy = this.tagPolicy();
+    if (policy.privileged) return;
+    const before = new Set(splitTags(old));
+    const after = new Set(splitTags(next));
+    for (const t of new Set([...before, ...after])) {
+      if (before.has(t) === after.has(t)) continue;
+      if ((!policy.allowed.has(t) && !policy.free) || policy.registered.has(t))
+        throw new ApiError(403, `Permission check failed (/, Sys.Modify for modifying tag '${t}')`);
+    }
+  }
+
   /** Rejects what Proxmox refuses at config time: a cicustom snippet that does not exist. */
   private checkConfig(changes: Record<string, string>): void {
     for (const [k, v] of Object.entries(changes)) {
@@ -1165,19 +1292,24 @@ export class ProxmoxSimulator {
   private resources(type?: string) {
     const node = this.o.node;
     const out: Record<string, unknown>[] = [];
+    // Without Sys.Audit on /nodes/{node} the node is listed with its status but no figures (B-PERM-3).
     if (!type || type === 'node')
       out.push({
         id: `node/${node}`,
         type: 'node',
         node,
         status: 'online',
-        maxcpu: 16,
-        maxmem: 64 * GiB,
-        mem: this.usedMem(),
-        cpu: 0.05,
-        maxdisk: 100 * GiB,
-        disk: 10 * GiB,
-        uptime: 86_400,
+        ...(this.can('Sys.Audit', `/nodes/${node}`)
+          ? {
+              maxcpu: 16,
+              maxmem: 64 * GiB,
+              mem: this.usedMem(),
+              cpu: 0.05,
+              maxdisk: 100 * GiB,
+              disk: 10 * GiB,
+              uptime: 86_400,
+            }
+          : {}),
       });
     if (!type || type === 'vm')
       for (const vm of this.vms.values()) {
