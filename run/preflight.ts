@@ -11,6 +11,7 @@ import { prereqRequirements } from '../requirements/prereqs.js';
 import { requirements } from '../requirements/registry.js';
 
 const automatable = requirements.filter((r) => r.verification !== 'manual').map((r) => r.id);
+const known = new Set(requirements.map((r) => r.id));
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export async function preflight(
@@ -54,7 +55,14 @@ export async function preflight(
         detail: `evidence here is ${caps.evidence}: it proves the adapter and API path, never the platform`,
         affects: automatable,
       });
-    if (d.preflight) checks.push(...(await d.preflight({ section, target })));
+    if (d.preflight) {
+      const own = await d.preflight({ section, target });
+      // A platform names the requirements its checks cost by hand: a name the registry lacks is a bug there.
+      const unknown = own.flatMap((c) => c.affects).filter((id) => !known.has(id));
+      if (unknown.length)
+        throw new Error(`${platform} preflight names unknown requirements: ${[...new Set(unknown)].join(' ')}`);
+      checks.push(...own);
+    }
   } catch (e) {
     checks.push({ name: 'platform answers', ok: false, detail: message(e), affects: automatable });
   } finally {

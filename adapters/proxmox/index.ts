@@ -12,6 +12,14 @@ export const proxmox = definePlatform({
       return { up: m.proxmoxUp, down: m.proxmoxDown, status: m.readProxmoxLabState };
     },
   },
+  // Privileges per path, storages' content types, the template, the tag policy (preflight.ts).
+  preflight: async ({ section }) => {
+    const [{ driverConfigOf }, { preflightProxmox }] = await Promise.all([
+      import('./target.js'),
+      import('./preflight.js'),
+    ]);
+    return preflightProxmox(await driverConfigOf(section), section);
+  },
   directBaseline: () =>
     'no direct sequence built: against the simulator the ratio would be the adapter over raw REST calls to a simulator, not to Proxmox VE',
 });

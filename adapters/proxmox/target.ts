@@ -17,7 +17,8 @@ const readField = (path: string, field: string) =>
     },
   );
 
-export async function connectProxmox(c: ProxmoxPlatformConfig, opts: ConnectOptions): Promise<Target> {
+/** The driver's config from the lab config section: the token secret and TLS material read. */
+export async function driverConfigOf(c: ProxmoxPlatformConfig): Promise<ProxmoxConfig> {
   const tokenSecret = await resolveSecret(c.tokenSecret, 'platforms.proxmox.tokenSecret');
   const tls: TlsOptions = {};
   if (c.tls.caFile) tls.ca = await readField(c.tls.caFile, 'platforms.proxmox.tls.caFile');
@@ -51,6 +52,12 @@ export async function connectProxmox(c: ProxmoxPlatformConfig, opts: ConnectOpti
     },
     ...(c.waits ? { waits: c.waits } : {}),
   };
+  return driverConfig;
+}
+
+export async function connectProxmox(c: ProxmoxPlatformConfig, opts: ConnectOptions): Promise<Target> {
+  const driverConfig = await driverConfigOf(c);
+  const { tokenSecret } = driverConfig;
   const ctx = { runId: opts.runId, transcript: opts.transcript };
   const driver = proxmoxDriver(driverConfig, ctx);
   return {
