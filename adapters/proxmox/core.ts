@@ -8,8 +8,8 @@ import type { GuestReport } from '../../host/guest/report.js';
 import { type WaitOperation, type WaitPolicy, waitFor } from '../../host/wait.js';
 import {
   AdapterBase,
-  AuthFailed,
   type AdapterContext,
+  AuthFailed,
   type Capabilities,
   type CoreOps,
   type DiskSpec,

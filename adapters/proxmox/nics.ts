@@ -34,10 +34,16 @@ export class ProxmoxNics implements NicOps {
   }
 
   async networks(): Promise<Network[]> {
-    const ifaces = await this.b.api.get<{ iface: string; type: string; active?: boolean }[]>(
+    const ifaces = await this.b.api.get<{ iface: string; type: string; active?: number | boolean }[]>(
       `${this.b.nodePath}/network`,
       { type: 'any_bridge' },
     );
-    return ifaces.map((i) => ({ name: i.iface, kind: 'platform', bridge: i.iface, active: i.active !== false }));
+    // `active` is 1 while the bridge is up and absent otherwise, never false (B-NET-1).
+    return ifaces.map((i) => ({
+      name: i.iface,
+      kind: 'platform',
+      bridge: i.iface,
+      active: i.active === 1 || i.active === true,
+    }));
   }
 }

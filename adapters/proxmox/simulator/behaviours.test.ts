@@ -149,8 +149,9 @@ const cases: Record<string, (version: string, release: Release) => Promise<void>
       return (await Promise.all(upids.map((u) => l.task(u)))).map((t) => t.exit).sort();
     };
     expect(await race(slow)).toEqual(['OK', "can't lock file '/var/lock/qemu-server/lock-170.conf' - got timeout"]);
-    // The winner is done before the loser's wait ends: the loser finds its config.
-    const fast = await lab(version, { taskMs: 40, lockTimeoutMs: 1_000 });
+    // The winner is done before the loser's wait ends: the loser finds its config. The winner's task is
+    // long enough that the loser's POST arrives while it runs, even on a loaded machine.
+    const fast = await lab(version, { taskMs: 300, lockTimeoutMs: 1_000 });
     expect(await race(fast)).toEqual(['OK', 'unable to create VM 170: config file already exists']);
   },
   'B-RES-1': async (version) => {
@@ -361,6 +362,70 @@ const cases: Record<string, (version: string, release: Release) => Promise<void>
     } else expect(String(ifs)).toMatch(/HTTP 403: Permission check failed \(\/vms\/\d+, VM.Monitor\)/);
     // Allowed: past the permission check, refused only because the VM is not running.
     for (const e of await agent(allowed)) expect(String(e)).toMatch(/not running/);
+  },
+  'B-TASK-3': async (version) => {
+    const l = await lab(version, { taskMs: 200 });
+    const id = await l.vm('task3');
+    const status = (upid: string) =>
+      l.api.get<{ status: string; exitstatus?: string }>(`${l.n}/tasks/${encodeURIComponent(upid)}/status`);
+    const upid = await l.call('POST', `/qemu/${id}/status/start`);
+    expect(await status(upid)).not.toHaveProperty('exitstatus');
+    expect((await status(upid)).status).toBe('running');
+    expect(await l.task(upid)).toMatchObject({ exit: 'OK' });
+    l.sim.warnNextTask('qmstop', 2);
+    const warned = await l.task(await l.call('POST', `/qemu/${id}/status/stop`));
+    expect(warned.exit).toBe('WARNINGS: 2');
+    expect(warned.log.at(-1)).toBe('TASK WARNINGS: 2');
+    l.sim.failNextTask('qmstart', 'start failed: boom');
+    const failed = await l.task(await l.call('POST', `/qemu/${id}/status/start`));
+    expect(failed.exit).toBe('start failed: boom');
+    expect(failed.log.at(-1)).toBe('TASK ERROR: start failed: boom');
+  },
+  'B-TASK-4': async (version) => {
+    const l = await lab(version);
+    const id = await l.vm('task4');
+    l.sim.failNextTask(
+      'qmstart',
+      'boom',
+      Array.from({ length: 60 }, (_, i) => `line ${i + 1}`),
+    );
+    const upid = await l.call('POST', `/qemu/${id}/status/start`);
+    await l.task(upid);
+    const log = (params = {}) =>
+      l.api.get<{ n: number; t: string }[]>(`${l.n}/tasks/${encodeURIComponent(upid)}/log`, params);
+    const first = await log();
+    expect(first).toHaveLength(50);
+    expect(first[0]).toEqual({ n: 1, t: 'line 1' });
+    const rest = await log({ start: 55, limit: 500 });
+    expect(rest[0]).toEqual({ n: 56, t: 'line 56' });
+    expect(rest.at(-1)?.t).toBe('TASK ERROR: boom');
+  },
+  'B-VER-1': async (version) => {
+    const l = await lab(version);
+    expect(await l.api.get('/version')).toEqual({
+      version,
+      release: version.split('.').slice(0, 2).join('.'),
+      repoid: expect.any(String),
+    });
+  },
+  'B-NET-1': async (version) => {
+    const l = await lab(version);
+    const ifaces = await l.api.get<{ iface: string; active?: unknown }[]>(`${l.n}/network`, { type: 'any_bridge' });
+    expect(ifaces.map((i) => [i.iface, i.active])).toEqual([
+      ['vmbr0', 1],
+      ['vmbr1', 1],
+    ]);
+  },
+  'B-STOR-3': async (version) => {
+    const l = await lab(version);
+    const id = await l.vm('stor3');
+    await l.ok('POST', '/vzdump', {
+      vmid: id,
+      storage: 'local',
+      'notes-template': 'vmconform run=r1 vm={{guestname}}\nmore',
+    });
+    const [b] = await l.api.get<{ notes?: string }[]>(`${l.n}/storage/local/content`, { content: 'backup', vmid: id });
+    expect(b?.notes).toBe('vmconform run=r1 vm=stor3');
   },
   'B-PERM-2': async (version, release) => {
     const root = await lab(version);

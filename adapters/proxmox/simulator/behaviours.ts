@@ -369,6 +369,86 @@ export const behaviours: Behaviour[] = [
     adapter: 'events() polls it with source=all.',
   },
   {
+    id: 'B-TASK-3',
+    endpoint: 'GET /nodes/{node}/tasks/{upid}/status',
+    real: '`status` is running, then stopped with `exitstatus` read from the last line of the task log: `OK`, `WARNINGS: <n>` (both a success), the text after `TASK ERROR: `, or `unexpected status`.',
+    kind: 'field',
+    releases: both,
+    sources: [
+      {
+        repo: 'pve-manager',
+        file: 'PVE/API2/Tasks.pm',
+        fn: 'read_task_status',
+        lines: { '8.4': '448, 533-535', '9.x': '454, 539-541' },
+      },
+      { repo: 'pve-common', file: 'src/PVE/UPID.pm', fn: 'read_status, status_is_error', lines: { '9.x': '70-91' } },
+    ],
+    adapter: 'waitTask() counts OK and WARNINGS: <n> as success; any other exit is a TaskFailed carrying the log.',
+  },
+  {
+    id: 'B-TASK-4',
+    endpoint: 'GET /nodes/{node}/tasks/{upid}/log',
+    real: 'Lines `{ n, t }` from `start` (0-based; n counts from 1), at most `limit` of them: 50 unless asked for more.',
+    kind: 'field',
+    releases: both,
+    sources: [
+      {
+        repo: 'pve-manager',
+        file: 'PVE/API2/Tasks.pm',
+        fn: 'read_task_log (start, limit default 50)',
+        lines: { '8.4': '329, 356-359', '9.x': '335, 362-365' },
+      },
+    ],
+    adapter: 'taskLog() asks for start=0, limit=500; a failed task carries its last 10 lines.',
+  },
+  {
+    id: 'B-VER-1',
+    endpoint: 'GET /version',
+    real: 'Any authenticated caller: `version` (pve-manager, x.y.z), `release` (x.y) and `repoid`.',
+    kind: 'field',
+    releases: both,
+    sources: [{ repo: 'pve-manager', file: 'PVE/API2.pm', fn: 'version', lines: { '8.4': '86-137', '9.x': '86-137' } }],
+    adapter: 'version() reads it first; the preflight names a release the table does not model.',
+  },
+  {
+    id: 'B-NET-1',
+    endpoint: 'GET /nodes/{node}/network (type=any_bridge)',
+    real: 'Bridges (Linux and OVS, and SDN vnets the caller may use) from /etc/network/interfaces; `active: 1` only for an interface that is up, absent otherwise (never false).',
+    kind: 'field',
+    releases: both,
+    sources: [
+      {
+        repo: 'pve-manager',
+        file: 'PVE/API2/Network.pm',
+        fn: 'index (type filter)',
+        lines: { '8.4': '379-420', '9.x': '408-450' },
+      },
+      {
+        repo: 'pve-common',
+        file: 'src/PVE/Network/Interfaces.pm',
+        fn: 'read_etc_network_interfaces (`active = 1`)',
+        lines: { '9.x': '341-345' },
+      },
+    ],
+    adapter: 'networks() counts a bridge active only when `active` is 1 (an absent flag is a bridge that is down).',
+  },
+  {
+    id: 'B-STOR-3',
+    endpoint: 'GET /nodes/{node}/storage/{storage}/content (content=, vmid=)',
+    real: "Needs Datastore.Audit or Datastore.AllocateSpace on the storage; a volume the caller may not access (check_volume_access) is left out; a backup's notes are only their first line.",
+    kind: 'field',
+    releases: both,
+    sources: [
+      {
+        repo: 'pve-storage',
+        file: 'src/PVE/API2/Storage/Content.pm',
+        fn: 'index (notes, check_volume_access)',
+        lines: { '9.x': '23-185, 117-119, 172-176' },
+      },
+    ],
+    adapter: 'backupVolumes() reads the run id from the first line of the notes (`vmconform run=<id> vm=<name>`).',
+  },
+  {
     id: 'B-PERM-1',
     endpoint: 'GET qemu/{vmid}/agent/network-get-interfaces, GET qemu/{vmid}/agent/file-read',
     real: '8.4 needs VM.Monitor; 9.x needs VM.GuestAgent.Audit (network-get-interfaces) or VM.GuestAgent.FileRead (file-read), or VM.GuestAgent.Unrestricted. Otherwise HTTP 403 `Permission check failed (/vms/<vmid>, <privs joined by |>)`.',
@@ -465,6 +545,20 @@ export const releaseDifferences = [
   "Schema (pve-docs api-viewer, 9.1.3 vs 8.4.0): 9.x's /nodes/{node}/status requires memory.available, and /cluster/resources and the VM lists gain fields; the simulator answers as the mode's schema says.",
 ];
 
+/**
+ * What the table cannot settle and `vmconform preflight -p proxmox` cannot see: a first run on a real
+ * cluster confirms these (each is read from source or docs, none observed).
+ */
+export const realClusterConfirms = [
+  "Every row above: they are read from source at the named commits; a cluster's own packages (`pveversion -v`) may differ. A first run's transcript shows each lock, task exit and error text as the cluster words it.",
+  'Timing the simulator only approximates: pvestatd lag (B-RES-1, 10 s), the 1 s clone lock wait (B-CLONE-2), how long a reboot takes to come back (B-REBOOT-1), task durations under the wait policies.',
+  "The template's image runs qemu-guest-agent and the VMC guest protocol: the preflight sees only the template's `agent` flag, a boot shows the rest.",
+  'User data: qm-cloud-init.adoc says cicustom files must be on a storage with the snippets content type, but qemu-server reads them by path at start (Cloudinit.pm read_cloudinit_snippets_file) and the simulator refuses a missing file already at config time; that the snippets directory the harness writes is the one the node reads (an NFS or shared mount) only a boot proves.',
+  "Privileges the simulator lists but does not enforce (the VM.Config ones, VM.Allocate, VM.Clone, the Datastore ones, SDN.Use, pool ACLs): it checks only Sys.Audit, Sys.Modify for tags and the guest agent's (B-PERM-1..3, B-OPTS-1). The preflight reads the cluster's real ACLs; a run confirms each call's check.",
+  'The tag policy when the token has neither Sys.Audit nor Sys.Modify on /: the preflight reports it unconfirmed; the first create shows it.',
+  'Bridges in SDN zones other than localnetwork, VLAN-aware bridges and storages other than dir and lvmthin (sizes round per storage type: B-SIZE-1 models lvmthin only).',
+];
+
 /** BEHAVIOUR.md: the table, rendered from `behaviours`. */
 export function renderBehaviours(): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -495,6 +589,17 @@ export function renderBehaviours(): string {
     '## 8.4 and 9.x',
     '',
     ...releaseDifferences.map((d) => `- ${d}`),
+    '',
+    '## Before and on a real cluster',
+    '',
+    '`vmconform preflight -p proxmox -c <config>` (`--json` for a machine) checks before a run what the',
+    "cluster can answer: the release, the node, the template, the token's own privileges per path",
+    "(B-PERM-2) against what each adapter call needs, the storages' content types (images, snippets,",
+    'backup), the snippets directory and the ownership tag policy (B-OPTS-1). Each gap names the calls it',
+    'breaks and the requirements it leaves without a verdict; it exits 0 only when there is none. What a',
+    'first run must still confirm:',
+    '',
+    ...realClusterConfirms.map((d) => `- ${d}`),
     '',
   ];
   return out.join('\n');

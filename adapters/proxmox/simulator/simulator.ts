@@ -214,6 +214,7 @@ export class ProxmoxSimulator {
   private readonly pools = new Map<string, Set<number>>([['vmconform', new Set()]]);
   private readonly failures: { key: string; status: number; message: string }[] = [];
   private readonly taskFailures: { type: string; message: string; log: string[] }[] = [];
+  private readonly taskWarnings: { type: string; count: number }[] = [];
   private readonly storages = defaultStorages();
   /** pvestatd's view, refreshed every statusIntervalMs (entries of deleted VMs linger, as rrd data does). */
   private readonly stats = new Map<number, StatRow>();
@@ -324,6 +325,11 @@ export class ProxmoxSimulator {
   /** The next task of this type (qmstart, qmclone, vzdump, ...) fails with this message and log. */
   failNextTask(type: string, message: string, log: string[] = []): void {
     this.taskFailures.push({ type, message, log });
+  }
+
+  /** The next task of this type does its work and ends `WARNINGS: <count>` (B-TASK-3). */
+  warnNextTask(type: string, count: number): void {
+    this.taskWarnings.push({ type, count });
   }
 
   /** Sets a config lock as a long-running operation or a stale lock would. */
@@ -582,8 +588,9 @@ export class ProxmoxSimulator {
         return this.o.bridges.map((iface) => ({
           iface,
           type: 'bridge',
-          active: true,
-          autostart: true,
+          // Perl integers: active 1 only while up, absent otherwise (B-NET-1).
+          active: 1,
+          autostart: 1,
           priority: 1,
           method: 'manual',
           method6: 'manual',
@@ -627,7 +634,8 @@ export class ProxmoxSimulator {
             ctime: v.ctime,
             content: v.content,
             ...(v.parent ? { parent: v.parent } : {}),
-            ...(v.notes ? { notes: v.notes } : {}),
+            // Only the first line of a backup's notes is listed (B-STOR-3).
+            ...(v.notes ? { notes: v.notes.split('\n')[0] } : {}),
           }));
       case 'DELETE /nodes/{node}/storage/{storage}/content/{volume}': {
         const volid = p.volume?.includes(':') ? p.volume : `${p.storage}:${p.volume}`;
@@ -663,7 +671,8 @@ export class ProxmoxSimulator {
         if (!t) throw new ApiError(500, `no such task`);
         if (t.user !== this.o.tokenId) this.checkAny(`/nodes/${node}`, ['Sys.Audit']);
         const start = Number(p.start ?? 0);
-        return t.log.slice(start, start + Number(p.limit ?? 500)).map((line, i) => ({ n: start + i + 1, t: line }));
+        // At most `limit` lines, 50 unless asked (B-TASK-4).
+        return t.log.slice(start, start + Number(p.limit ?? 50)).map((line, i) => ({ n: start + i + 1, t: line }));
       }
       case 'GET /nodes/{node}/qemu':
         // qemu-server's vmstatus: read from each config and the running processes, never lagging (B-RES-2).
@@ -1422,8 +1431,10 @@ export class ProxmoxSimulator {
       }
       try {
         effect();
-        t.log.push('TASK OK');
-        t.exitstatus = 'OK';
+        const w = this.taskWarnings.findIndex((x) => x.type === type);
+        const warned = w >= 0 ? this.taskWarnings.splice(w, 1)[0] : undefined;
+        t.exitstatus = warned ? `WARNINGS: ${warned.count}` : 'OK';
+        t.log.push(`TASK ${t.exitstatus}`);
       } catch (e) {
         const more = logLines(rollback?.());
         t.log.push(...failLog, ...more, `TASK ERROR: ${(e as Error).message}`);
