@@ -40,6 +40,9 @@ const readTimes = (path: string) =>
     () => undefined,
   );
 
+/** How many of the newest runs in the output folder are read for timings. */
+const recentRuns = 20;
+
 const newestFirst = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).sort().reverse();
 
 /**
@@ -52,11 +55,18 @@ export async function lastTimings(
   platform: string,
   runId: string,
 ): Promise<ProgressPlan['estimate']> {
-  for (const run of await newestFirst(outRoot)) {
-    if (run === runId) continue;
+  // A narrowed run times only what it ran: each requirement's figure is from the newest run that ran it.
+  const ms: Record<string, number> = {};
+  const used: string[] = [];
+  for (const run of (await newestFirst(outRoot)).filter((r) => r !== runId).slice(0, recentRuns)) {
     const b = await readTimes(join(outRoot, run, platform, 'results.json'));
-    if (b) return { ms: perRequirement(b), source: `last run ${run}` };
+    if (!b) continue;
+    const got = Object.entries(perRequirement(b)).filter(([id]) => ms[id] === undefined);
+    if (got.length > 0) used.push(run);
+    for (const [id, v] of got) ms[id] = v;
   }
+  if (used.length > 0)
+    return { ms, source: used.length === 1 ? `last run ${used[0]}` : `last ${used.length} runs (newest ${used[0]})` };
   for (const bench of await newestFirst(benchRoot))
     for (const mode of ['solo', 'parallel']) {
       const dir = join(benchRoot, bench, 'suites', mode, platform);
