@@ -127,7 +127,8 @@ function startSuite(platforms: Platform[], dir: string, opts: SuiteOptions) {
     rest = lines.pop() ?? '';
     for (const line of lines) {
       if (!line.startsWith('[vmconform]')) continue;
-      opts.say(`${label}${line.slice(12)}`);
+      const text = line.slice(12);
+      opts.say(label && !text.startsWith(label.slice(0, -2)) ? `${label}${text}` : text);
       const m = verdictLine.exec(line);
       if (m) verdicts.set(m[1] as string, { seconds: (performance.now() - t0) / 1000, bundle: m[2] as string });
     }
