@@ -23,7 +23,7 @@ import { registerRun, removeOwned } from '../run/runs.js';
 import { repoRoot } from '../run/vitest-run.js';
 import { interleaved, overheadOf, phaseStats, throughHarness } from './lifecycle.js';
 import { classifyLimit, platformClassifier, sampleUsage } from './machine.js';
-import { interruptSuites, runSuites } from './suites.js';
+import { interruptSuites, labUpTimes, runSuites } from './suites.js';
 
 const say = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 const positive = (what: string) => (v: string) => {
@@ -260,6 +260,7 @@ let failures = 0;
 try {
   const states = await localLabStates();
   const daemonPids = labPids(states);
+  if (opts.suites !== 'none') bench.suites.labUp = labUpTimes((p) => labsFor(config, [p]), states, chosen);
   for (const p of chosen) {
     checkInterrupt();
     const t = await connectTarget(p, config.platforms, { runId, transcript: new Transcript() });
@@ -287,7 +288,7 @@ try {
     checkInterrupt();
     part = `suite time (${mode})`;
     say(
-      `suite time (${mode}): ${mode === 'parallel' ? `${chosen.join(', ')} at once` : `${chosen.join(', ')} one after another`}; each is a whole evaluate run`,
+      `suite time (${mode}): ${mode === 'parallel' ? `${chosen.join(', ')} at once, in one evaluate` : `${chosen.join(', ')} one after another, each its own evaluate`}`,
     );
     const set = await runSuites(mode, chosen, {
       configPath: resolve(opts.config),
@@ -298,7 +299,7 @@ try {
     bench.suites[mode] = set;
     for (const [p, r] of Object.entries(set.runs))
       say(
-        `${mode} ${p}: ${r.wallS} s wall, ${r.cpuS} s CPU, ${r.peakRssMiB} MiB peak RSS, ${r.counts.passed} passed, ${r.counts.failed} failed, ${r.counts.skipped} skipped (exit ${r.exitCode})`,
+        `${mode} ${p}: ${r.wallS} s ${mode === 'parallel' ? 'to verdict' : 'wall'}${r.cpuS !== undefined ? `, ${r.cpuS} s CPU` : ''}${r.peakRssMiB !== undefined ? `, ${r.peakRssMiB} MiB peak RSS` : ''}, ${r.counts.passed} passed, ${r.counts.failed} failed, ${r.counts.skipped} skipped (exit ${r.exitCode})`,
       );
     say(`${mode}: ${set.wallS} s in all, CPU ${set.usage.cpuBusyPct}% busy`);
     await save();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../evidence/bundle.js';
-import { bundleBreakdown, parseTime } from './suites.js';
+import { bundleBreakdown, labUpTimes, parseTime, verdictLine } from './suites.js';
 
 describe('suite time parsing', () => {
   it('reads /usr/bin/time -f "%e %U %S"', () => {
@@ -37,6 +37,27 @@ describe('suite time parsing', () => {
         { file: 'suites/images.conformance.ts', seconds: 5, tests: 1 },
       ],
       evidence: 'real',
+    });
+  });
+
+  it("finds each platform's verdict line in evaluate's output, and the bring-up its labs recorded", () => {
+    const line =
+      '[vmconform] incus: 2 requirements: 2 container-only (container-only: passed on containers, not VMs); 0 of 2 tests failed; bundle: /tmp/o/r/incus/results.json';
+    expect(verdictLine.exec(line)?.slice(1)).toEqual(['incus', '/tmp/o/r/incus/results.json']);
+    expect(verdictLine.test('[vmconform] incus: evaluating incus, run r -> /tmp/o/r/incus')).toBe(false);
+    const states = new Map<string, unknown>([
+      ['libvirt', { bringUp: { ms: 41_234, cold: true } }],
+      ['nats', { bringUp: { ms: 300 } }],
+      ['openstack', { bringUpMs: 2_000 }],
+    ]);
+    const labs: Record<string, string[]> = { libvirt: ['libvirt', 'site-b', 'nats'], openstack: ['openstack', 'nats'] };
+    expect(labUpTimes((p) => labs[p] ?? [], states, ['libvirt', 'openstack'])).toEqual({
+      labs: {
+        libvirt: { seconds: 41.2, cold: true },
+        nats: { seconds: 0.3, cold: false },
+        openstack: { seconds: 2, cold: false },
+      },
+      platforms: labs,
     });
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Suite time: whole `vmconform evaluate` runs per platform, one at a time and all at once, each under
- * /usr/bin/time (wall, CPU of the run and everything it waited for), with the process tree's peak RSS and
- * the machine's usage sampled alongside. What dominates each run comes from its own evidence bundle.
+ * Suite time: whole `vmconform evaluate` runs, each platform's alone one after another, and one of all
+ * platforms at once (evaluate's default), each under /usr/bin/time (wall, CPU of the run and everything it
+ * waited for), with the process tree's peak RSS and the machine's usage sampled alongside; each platform's
+ * time to verdict, and what dominates it from its own evidence bundle.
  */
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Platform } from '../adapters/contract/index.js';
 import { type Bundle, readBundle } from '../evidence/bundle.js';
-import type { SuiteRun, SuiteSet } from '../reports/bench.js';
+import type { LabUp, SuiteRun, SuiteSet } from '../reports/bench.js';
 import { repoRoot } from '../run/vitest-run.js';
 import { childrenOf, platformClassifier, sampleUsage } from './machine.js';
 
@@ -82,10 +83,18 @@ export function interruptSuites(): void {
       }
 }
 
-/** One evaluate run of one platform; its output goes to <out>/evaluate.log, its progress lines to say(). */
-function startSuite(platform: Platform, opts: SuiteOptions) {
-  const dir = join(opts.out, platform);
+/** The line an evaluate prints when a platform has its verdicts: `<platform>: <tally>; … tests failed; bundle: <path>`. */
+export const verdictLine = /^\[vmconform\] ([a-z]+): .*; \d+ of \d+ tests failed; bundle: (\S+)$/;
+
+/**
+ * One evaluate run of the given platforms (one: alone; several: at once, evaluate's default); its output
+ * goes to <dir>/evaluate.log, its progress lines to say(), and each platform's time to verdict (from the
+ * start to its verdict line) to `verdicts`.
+ */
+function startSuite(platforms: Platform[], dir: string, opts: SuiteOptions) {
   const timeFile = join(dir, 'time.txt');
+  const t0 = performance.now();
+  const verdicts = new Map<string, { seconds: number; bundle: string }>();
   const child = execa(
     '/usr/bin/time',
     [
@@ -97,7 +106,7 @@ function startSuite(platform: Platform, opts: SuiteOptions) {
       join(repoRoot, 'scripts/bin.mjs'),
       'evaluate',
       '-p',
-      platform,
+      platforms.join(','),
       '--no-lab',
       '-c',
       opts.configPath,
@@ -110,12 +119,38 @@ function startSuite(platform: Platform, opts: SuiteOptions) {
   void child.finally(() => live.delete(child.pid ?? -1));
   const log = createWriteStream(join(dir, 'evaluate.log'));
   child.all?.pipe(log);
-  // evaluate's own progress lines (its [vmconform] prefix), not every vitest line.
+  // evaluate's own progress lines (its [vmconform] prefix), not every vitest line; a chunk can end mid-line.
+  let rest = '';
+  const label = platforms.length === 1 ? `${platforms[0]}: ` : '';
   child.all?.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n'))
-      if (line.startsWith('[vmconform]')) opts.say(`${platform}: ${line.slice(12)}`);
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('[vmconform]')) continue;
+      const text = line.slice(12);
+      opts.say(label && !text.startsWith(label.slice(0, -2)) ? `${label}${text}` : text);
+      const m = verdictLine.exec(line);
+      if (m) verdicts.set(m[1] as string, { seconds: (performance.now() - t0) / 1000, bundle: m[2] as string });
+    }
   });
-  return { child, dir, timeFile };
+  return { child, dir, timeFile, verdicts };
+}
+
+/** What a platform's bundle says; an error when there is none or it cannot be read. */
+async function breakdownOf(bundlePath: string | undefined, log: string): Promise<Breakdown & { error?: string }> {
+  const none: Breakdown = {
+    counts: { passed: 0, failed: 0, skipped: 0 },
+    apiS: 0,
+    testsS: 0,
+    slowest: [],
+    evidence: null,
+  };
+  if (!bundlePath) return { ...none, error: `no evidence bundle written (see ${log})` };
+  try {
+    return bundleBreakdown(await readBundle(bundlePath));
+  } catch (e) {
+    return { ...none, error: e instanceof Error ? e.message : String(e) };
+  }
 }
 
 async function finishSuite(
@@ -126,58 +161,85 @@ async function finishSuite(
   const r = await s.child;
   const time = parseTime(await readFile(s.timeFile, 'utf8').catch(() => ''));
   const bundlePath = await findBundle(s.dir, platform);
-  let breakdown: Breakdown = {
-    counts: { passed: 0, failed: 0, skipped: 0 },
-    apiS: 0,
-    testsS: 0,
-    slowest: [],
-    evidence: null,
-  };
-  let error: string | undefined;
-  try {
-    if (bundlePath) breakdown = bundleBreakdown(await readBundle(bundlePath));
-    else error = `no evidence bundle written (see ${join(s.dir, 'evaluate.log')})`;
-  } catch (e) {
-    error = e instanceof Error ? e.message : String(e);
-  }
+  const b = await breakdownOf(bundlePath, join(s.dir, 'evaluate.log'));
   return {
     wallS: time?.wallS ?? 0,
     cpuS: time?.cpuS ?? 0,
     peakRssMiB: peakRssMiB ?? 0,
     exitCode: r.exitCode ?? -1,
-    ...breakdown,
+    ...b,
     bundle: bundlePath ?? null,
-    ...(error ? { error } : {}),
   };
 }
 
-/** All platforms at once ('parallel') or one after another ('solo'), with the machine sampled throughout. */
+/**
+ * All platforms in one evaluate, at once ('parallel', evaluate's default: a quiet window per platform after
+ * the concurrent phase), or each platform's evaluate alone, one after another ('solo'), with the machine
+ * sampled throughout. At once, a platform's wall is its time to verdict within the whole run, and the
+ * run's CPU and peak RSS are the whole evaluate's (the set's `evaluate`).
+ */
 export async function runSuites(
   mode: 'parallel' | 'solo',
   platforms: Platform[],
   opts: SuiteOptions,
 ): Promise<SuiteSet> {
   const out = join(opts.out, mode);
-  for (const p of platforms) await mkdir(join(out, p), { recursive: true });
-  const o = { ...opts, out };
   const t0 = performance.now();
   const runs: SuiteSet['runs'] = {};
   if (mode === 'parallel') {
-    const started = platforms.map((p) => [p, startSuite(p, o)] as const);
-    const roots = Object.fromEntries(started.map(([p, s]) => [`harness:${p}`, s.child.pid ?? -1]));
-    const sampler = sampleUsage(platformClassifier(roots, opts.daemonPids), []);
-    await Promise.all(started.map(([, s]) => s.child));
+    await mkdir(out, { recursive: true });
+    const s = startSuite(platforms, out, opts);
+    const sampler = sampleUsage(platformClassifier({ harness: s.child.pid ?? -1 }, opts.daemonPids), []);
+    const r = await s.child;
     const sampled = sampler.stop();
-    for (const [p, s] of started) runs[p] = await finishSuite(p, s, sampled.peakRssMiB[`harness:${p}`]);
-    return { wallS: Math.round((performance.now() - t0) / 100) / 10, usage: sampled.usage, runs };
+    const time = parseTime(await readFile(s.timeFile, 'utf8').catch(() => ''));
+    for (const p of platforms) {
+      const v = s.verdicts.get(p);
+      const bundlePath = v?.bundle ?? (await findBundle(out, p));
+      runs[p] = {
+        wallS: Math.round((v?.seconds ?? time?.wallS ?? 0) * 10) / 10,
+        exitCode: r.exitCode ?? -1,
+        ...(await breakdownOf(bundlePath, join(out, 'evaluate.log'))),
+        bundle: bundlePath ?? null,
+      };
+    }
+    return {
+      wallS: Math.round((performance.now() - t0) / 100) / 10,
+      usage: sampled.usage,
+      runs,
+      evaluate: { cpuS: time?.cpuS ?? 0, peakRssMiB: sampled.peakRssMiB.harness ?? 0, exitCode: r.exitCode ?? -1 },
+    };
   }
+  for (const p of platforms) await mkdir(join(out, p), { recursive: true });
   const whole = sampleUsage(platformClassifier({}, opts.daemonPids), []);
   for (const p of platforms) {
-    const s = startSuite(p, o);
+    const s = startSuite([p], join(out, p), opts);
     const sampler = sampleUsage(platformClassifier({ harness: s.child.pid ?? -1 }, opts.daemonPids), []);
     await s.child;
     runs[p] = await finishSuite(p, s, sampler.stop().peakRssMiB.harness);
   }
   const sampled = whole.stop();
   return { wallS: Math.round((performance.now() - t0) / 100) / 10, usage: sampled.usage, runs };
+}
+
+/**
+ * The bring-up time each lab a platform needs recorded (its own lab, further sites, NATS; from `lab status`):
+ * time to verdict "lab up included" adds them. A lab with no record is left out of `labs` (and so adds nothing).
+ */
+export function labUpTimes(
+  labsOf: (platform: Platform) => string[],
+  states: ReadonlyMap<string, unknown>,
+  platforms: Platform[],
+): LabUp {
+  const out: LabUp = { labs: {}, platforms: {} };
+  for (const p of platforms) {
+    out.platforms[p] = labsOf(p);
+    for (const name of labsOf(p)) {
+      const s = states.get(name) as { bringUp?: { ms?: unknown; cold?: unknown }; bringUpMs?: unknown } | undefined;
+      const ms =
+        typeof s?.bringUp?.ms === 'number' ? s.bringUp.ms : typeof s?.bringUpMs === 'number' ? s.bringUpMs : undefined;
+      if (ms !== undefined) out.labs[name] = { seconds: Math.round(ms / 100) / 10, cold: s?.bringUp?.cold === true };
+    }
+  }
+  return out;
 }

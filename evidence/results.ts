@@ -136,7 +136,7 @@ async function writeBundle(path: string, bundle: Bundle): Promise<Bundle> {
 /** Writes the bundle incrementally, so an interrupted run still leaves a valid one. */
 export class ResultsWriter {
   private readonly tests: BundleTest[] = [];
-  private readonly startedAt = new Date().toISOString();
+  private startedAt = new Date().toISOString();
   private readonly harness = harnessIdentity();
 
   constructor(
@@ -149,6 +149,19 @@ export class ResultsWriter {
 
   get path(): string {
     return join(this.outDir, 'results.json');
+  }
+
+  /** Continues the bundle an earlier pass of the same run wrote here (its tests first, its start time). */
+  resume(): void {
+    let earlier: Pick<Bundle, 'tests' | 'startedAt' | 'runId'>;
+    try {
+      earlier = JSON.parse(readFileSync(this.path, 'utf8')) as Bundle;
+    } catch {
+      return; // nothing written yet: this pass starts the bundle
+    }
+    if (earlier.runId !== this.runId) return;
+    this.tests.push(...earlier.tests);
+    this.startedAt = earlier.startedAt;
   }
 
   add(t: TestRecord): void {

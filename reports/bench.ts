@@ -88,11 +88,12 @@ export const benchPlatformSchema = z.object({
 export type BenchPlatform = z.infer<typeof benchPlatformSchema>;
 
 export const suiteRunSchema = z.object({
+  /** Time to verdict: the platform's evaluate alone (solo), or from the start of the evaluation of all at once. */
   wallS: z.number(),
-  /** User + system CPU of the evaluate process and everything it waited for (vitest workers, virsh, ssh). */
-  cpuS: z.number(),
-  /** Peak of the summed RSS of the evaluate process tree, sampled every 250 ms. */
-  peakRssMiB: z.number(),
+  /** User + system CPU of the evaluate process and everything it waited for (vitest workers, virsh, ssh); solo only. */
+  cpuS: z.number().optional(),
+  /** Peak of the summed RSS of the evaluate process tree, sampled every 250 ms; solo only. */
+  peakRssMiB: z.number().optional(),
   exitCode: z.number().int(),
   evidence: evidenceKind.nullable(),
   counts: z.object({ passed: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
@@ -110,8 +111,17 @@ const suiteSet = z.object({
   wallS: z.number(),
   usage: usageSchema,
   runs: z.record(platformName, suiteRunSchema),
+  /** All platforms in one evaluate: that process tree's CPU, peak RSS and exit code. */
+  evaluate: z.object({ cpuS: z.number(), peakRssMiB: z.number(), exitCode: z.number().int() }).optional(),
 });
 export type SuiteSet = z.infer<typeof suiteSet>;
+
+/** The bring-up each lab recorded (lab status) and the labs each platform needs: time to verdict with lab up. */
+const labUpSchema = z.object({
+  labs: z.record(z.string(), z.object({ seconds: z.number(), cold: z.boolean() })),
+  platforms: z.record(platformName, z.array(z.string())),
+});
+export type LabUp = z.infer<typeof labUpSchema>;
 
 export const benchSchema = z.object({
   schema: z.literal(benchSchemaId),
@@ -136,7 +146,11 @@ export const benchSchema = z.object({
     suites: z.enum(['parallel', 'solo', 'both', 'none']),
   }),
   platforms: z.record(platformName, benchPlatformSchema),
-  suites: z.object({ parallel: suiteSet.optional(), solo: suiteSet.optional() }),
+  suites: z.object({
+    parallel: suiteSet.optional(),
+    solo: suiteSet.optional(),
+    labUp: labUpSchema.optional(),
+  }),
 });
 export type Bench = z.infer<typeof benchSchema>;
 

@@ -100,9 +100,9 @@ describe('bench.md', () => {
   });
 
   it('suite time: both modes per platform, and the solo walls summed against the parallel wall', () => {
-    expect(md).toContain('### Parallel (all platforms at once): 318 s wall');
-    expect(md).toContain('### Solo (one platform at a time): 531 s wall');
-    const [, libvirt] = mdTable(md, 'platform | wall');
+    expect(md).toContain('### Parallel (all platforms at once, one evaluate): 318 s wall');
+    expect(md).toContain('### Solo (one platform at a time, each its own evaluate): 531 s wall');
+    const [, libvirt] = mdTable(md, 'platform | time to verdict');
     expect(libvirt?.slice(0, 8)).toEqual([
       'libvirt (real)',
       '301 s',
@@ -115,6 +115,43 @@ describe('bench.md', () => {
     ]);
     expect(md).toContain('Solo runs add up to 523 s (4 platforms); in parallel all took 318 s, 0.61× the solo sum.');
     expect(md).toContain('- libvirt: 253 s solo, 301 s in parallel (+19%)');
+  });
+
+  it('time to verdict per platform and for the whole evaluation, after lab up and with it', () => {
+    const withLabs = fixture();
+    withLabs.suites.labUp = {
+      labs: {
+        libvirt: { seconds: 40, cold: false },
+        'site-b': { seconds: 12, cold: false },
+        nats: { seconds: 0.3, cold: false },
+        incus: { seconds: 3.6, cold: false },
+      },
+      platforms: {
+        libvirt: ['libvirt', 'site-b', 'nats'],
+        incus: ['incus', 'nats'],
+        proxmox: ['proxmox', 'nats'],
+        openstack: ['openstack', 'nats'],
+      },
+    };
+    // The evaluation of all at once: its CPU is the whole process tree's, not per platform.
+    if (withLabs.suites.parallel) withLabs.suites.parallel.evaluate = { cpuS: 190, peakRssMiB: 820, exitCode: 1 };
+    for (const r of Object.values(withLabs.suites.parallel?.runs ?? {})) {
+      delete r.cpuS;
+      delete r.peakRssMiB;
+    }
+    const out = benchMarkdown(withLabs);
+    expect(out).toContain('### Time to verdict');
+    expect(out).toContain(
+      '- time to verdict, libvirt: alone 253 s after lab up, 305 s with lab up; with all at once 301 s after lab up, 354 s with lab up (labs: libvirt 40.0 s, site-b 12.0 s, nats 0.3 s)',
+    );
+    expect(out).toContain('(labs: proxmox not recorded, nats 0.3 s)');
+    expect(out).toContain(
+      '- time to verdict, whole evaluation: all at once 318 s after lab up, 374 s with lab up; one after another 523 s after lab up, 579 s with lab up (at once / one after another 0.61×, at once / slowest platform alone 1.26× (target ≤ 1.2))',
+    );
+    expect(out).toContain('The evaluate of all: 190 s CPU, 820 MiB peak RSS, exit 1.');
+    const [, libvirt] = mdTable(out, 'platform | time to verdict');
+    expect(libvirt?.slice(0, 4)).toEqual(['libvirt (real)', '301 s', '—', '—']);
+    expect(benchHtml(withLabs)).toContain('<h3>Time to verdict</h3>');
   });
 
   it('an incomplete bench says so at the top and lists the parts that failed', () => {

@@ -28,7 +28,10 @@ const compareWarning = 'Compare only with runs on the same accelerator and core 
 const simulatedNote =
   'Simulated figures prove the adapter only, never the platform: they time a simulator of the documented API.';
 const incompleteText = 'INCOMPLETE: this bench was interrupted or a part failed; the figures cover only what ran.';
-const setTitle = { parallel: 'all platforms at once', solo: 'one platform at a time' } as const;
+const setTitle = {
+  parallel: 'all platforms at once, one evaluate',
+  solo: 'one platform at a time, each its own evaluate',
+} as const;
 
 interface Table {
   head: string[];
@@ -151,9 +154,13 @@ const largest = (x: BenchPlatform) =>
 
 /** Suite columns; `brief` ones make the report's compact table. */
 const suiteCols: { head: string; cell: (r: SuiteRun) => string; brief?: true }[] = [
-  { head: 'wall', cell: (r) => fmtS(r.wallS), brief: true },
-  { head: 'harness CPU', cell: (r) => fmtS(r.cpuS), brief: true },
-  { head: 'peak RSS', cell: (r) => `${Math.round(r.peakRssMiB)} MiB`, brief: true },
+  { head: 'time to verdict', cell: (r) => fmtS(r.wallS), brief: true },
+  { head: 'harness CPU', cell: (r) => (r.cpuS === undefined ? missing : fmtS(r.cpuS)), brief: true },
+  {
+    head: 'peak RSS',
+    cell: (r) => (r.peakRssMiB === undefined ? missing : `${Math.round(r.peakRssMiB)} MiB`),
+    brief: true,
+  },
   { head: 'exit', cell: (r) => `${r.exitCode}`, brief: true },
   {
     head: 'passed / failed / skipped',
@@ -201,6 +208,50 @@ function soloVsParallel(b: Bench): string[] {
         `${p}: ${fmtS(r.wallS)} solo, ${fmtS(par.wallS)} in parallel (${par.wallS >= r.wallS ? '+' : ''}${Math.round(((par.wallS - r.wallS) / r.wallS) * 100)}%)`,
       );
   }
+  return lines;
+}
+
+/**
+ * How long the main job takes: per platform after lab up and with its labs' recorded bring-up, alone and
+ * within the evaluation of all at once, then the whole evaluation both ways.
+ */
+export function timeToVerdict(b: Bench): string[] {
+  const { parallel, solo, labUp } = b.suites;
+  if (!parallel && !solo) return [];
+  const labsS = (names: readonly string[]) => names.reduce((a, n) => a + (labUp?.labs[n]?.seconds ?? 0), 0);
+  const upOf = (p: Platform) => (labUp ? labsS(labUp.platforms[p] ?? []) : undefined);
+  const withUp = (s: number, up: number | undefined) =>
+    up === undefined ? 'lab up not recorded' : `${fmtS(s + up)} with lab up`;
+  const platforms = [...new Set([...entries(solo?.runs ?? {}), ...entries(parallel?.runs ?? {})].map(([p]) => p))];
+  const lines = platforms.map((p) => {
+    const alone = solo?.runs[p];
+    const together = parallel?.runs[p];
+    const up = upOf(p);
+    const parts = [
+      ...(alone ? [`alone ${fmtS(alone.wallS)} after lab up, ${withUp(alone.wallS, up)}`] : []),
+      ...(together ? [`with all at once ${fmtS(together.wallS)} after lab up, ${withUp(together.wallS, up)}`] : []),
+    ];
+    const labs = labUp?.platforms[p]?.map(
+      (n) =>
+        `${n} ${labUp.labs[n] ? `${fmtS(labUp.labs[n].seconds)}${labUp.labs[n].cold ? ' cold' : ''}` : 'not recorded'}`,
+    );
+    return `time to verdict, ${p}: ${parts.join('; ')}${labs?.length ? ` (labs: ${labs.join(', ')})` : ''}`;
+  });
+  // The evaluation brings every lab up once, one after another, then runs the suites.
+  const allUp = labUp ? labsS([...new Set(Object.values(labUp.platforms).flat())]) : undefined;
+  const serialS = solo ? entries(solo.runs).reduce((a, [, r]) => a + r.wallS, 0) : undefined;
+  const whole = [
+    ...(parallel ? [`all at once ${fmtS(parallel.wallS)} after lab up, ${withUp(parallel.wallS, allUp)}`] : []),
+    ...(serialS !== undefined ? [`one after another ${fmtS(serialS)} after lab up, ${withUp(serialS, allUp)}`] : []),
+  ];
+  const slowest = solo ? Math.max(...entries(solo.runs).map(([, r]) => r.wallS)) : undefined;
+  const ratios = [
+    ...(parallel && serialS ? [`at once / one after another ${(parallel.wallS / serialS).toFixed(2)}×`] : []),
+    ...(parallel && slowest
+      ? [`at once / slowest platform alone ${(parallel.wallS / slowest).toFixed(2)}× (target ≤ 1.2)`]
+      : []),
+  ];
+  lines.push(`time to verdict, whole evaluation: ${whole.join('; ')}${ratios.length ? ` (${ratios.join(', ')})` : ''}`);
   return lines;
 }
 
@@ -290,11 +341,19 @@ export function benchMarkdown(b: Bench): string {
       '',
       `Machine: ${usageLine(set.usage)}.`,
       '',
+      ...(set.evaluate
+        ? [
+            `The evaluate of all: ${fmtS(set.evaluate.cpuS)} CPU, ${Math.round(set.evaluate.peakRssMiB)} MiB peak RSS, exit ${set.evaluate.exitCode}.`,
+            '',
+          ]
+        : []),
       ...mdTable(suiteTable(set, false)),
       '',
     );
   const svp = soloVsParallel(b);
   if (svp.length) out.push(svp[0] as string, '', ...svp.slice(1).map((l) => `- ${l}`), '');
+  const ttv = timeToVerdict(b);
+  if (ttv.length) out.push('### Time to verdict', '', ...ttv.map((l) => `- ${l}`), '');
   return `${out.join('\n').trimEnd()}\n`;
 }
 
@@ -328,6 +387,7 @@ export function benchHtml(b: Bench): string {
   const none = unscaled(b);
   const sets = suiteSets(b);
   const svp = soloVsParallel(b);
+  const ttv = timeToVerdict(b);
   const li = (xs: string[]) => `<ul class="small">${xs.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>`;
   return [
     `<h2 id="bench">Benchmark ${esc(b.runId)}</h2>`,
@@ -362,5 +422,6 @@ export function benchHtml(b: Bench): string {
         `<p><b>${esc(k)}</b> (${esc(setTitle[k])}): ${esc(fmtS(set.wallS))} wall · <span class="small">${esc(usageLine(set.usage))}</span></p>${htmlTable(suiteTable(set, true))}`,
     ),
     svp.length ? `<p>${esc(svp[0])}</p>${li(svp.slice(1))}` : '',
+    ttv.length ? `<h3>Time to verdict</h3>${li(ttv)}` : '',
   ].join('');
 }

@@ -38,6 +38,11 @@ export interface Requirement {
   suite: string | null;
   /** True when an assessment file may supply the verdict. */
   manual: boolean;
+  /**
+   * True when the verdict depends on a quiet machine (a timing spread, concurrency, host-wide state): a
+   * concurrent evaluation runs it in a quiet window, with no other platform's suites running.
+   */
+  quiet?: boolean;
 }
 
 /** ADR headings that carry requirement clauses, in ADR order. */
@@ -202,6 +207,7 @@ const entries = [
     verification: 'auto',
     suite: 'suites/predictability.conformance.ts',
     manual: false,
+    quiet: true,
   },
   {
     id: 'LC-08',
@@ -214,6 +220,7 @@ const entries = [
     verification: 'auto',
     suite: 'suites/predictability.conformance.ts',
     manual: false,
+    quiet: true,
   },
   {
     id: 'DSK-01',
@@ -346,6 +353,7 @@ const entries = [
     verification: 'auto',
     suite: 'suites/nics.conformance.ts',
     manual: false,
+    quiet: true,
   },
   {
     id: 'INS-01',
@@ -834,6 +842,9 @@ const entries = [
 export type RequirementId = (typeof entries)[number]['id'];
 
 export const requirements: readonly Requirement[] = entries;
+
+/** The requirements a concurrent evaluation runs in its quiet window (see `quiet` above). */
+export const quietIds: readonly string[] = requirements.flatMap((r) => (r.quiet ? [r.id] : []));
 
 const byId = new Map<string, Requirement>(requirements.map((r) => [r.id, r]));
 

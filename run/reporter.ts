@@ -6,6 +6,7 @@ import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { ResultsWriter } from '../evidence/results.js';
 import { tallyLabel, tallyText } from '../evidence/tally.js';
+import { Progress, progressEnv } from './progress.js';
 
 const icon: Record<string, string> = {
   pass: 'PASS',
@@ -23,6 +24,8 @@ const icon: Record<string, string> = {
 export default class EvidenceReporter implements Reporter {
   private writer: ResultsWriter | undefined;
   private pending: Promise<unknown> = Promise.resolve();
+  /** An evaluation's progress (n/total, time left): its lines go to stderr, prefixed by platform. */
+  private readonly progress = Progress.fromEnv(process.env[progressEnv]);
 
   onInit(): void {
     const out = process.env.VMCONFORM_OUT;
@@ -30,6 +33,8 @@ export default class EvidenceReporter implements Reporter {
     const platform = process.env.VMCONFORM_PLATFORM;
     const selected = process.env.VMCONFORM_SELECTED?.split(',').filter(Boolean);
     if (out && runId && platform) this.writer = new ResultsWriter(out, runId, platform, selected);
+    // A later pass of the same run (the quiet window) adds to the bundle the earlier pass wrote.
+    if (this.writer && process.env.VMCONFORM_CONTINUE === '1') this.writer.resume();
   }
 
   onTestCaseResult(testCase: TestCase): void {
@@ -37,9 +42,10 @@ export default class EvidenceReporter implements Reporter {
     if (!ev) return;
     const state = testCase.result().state;
     const secs = (ev.durationMs / 1000).toFixed(1);
-    process.stdout.write(
-      `  ${icon[tallyLabel({ ...ev.outcome, evidence: ev.evidence })] ?? ev.outcome.verdict} ${ev.requirements.join(',').padEnd(14)} ${ev.title} (${secs} s)${ev.outcome.reason ? `\n       ${ev.outcome.reason.slice(0, 300)}` : ''}\n`,
-    );
+    const line = `${icon[tallyLabel({ ...ev.outcome, evidence: ev.evidence })] ?? ev.outcome.verdict} ${ev.requirements.join(',').padEnd(14)} ${ev.title} (${secs} s)`;
+    const reason = ev.outcome.reason ? `\n       ${ev.outcome.reason.slice(0, 300)}` : '';
+    if (this.progress) process.stderr.write(`[vmconform] ${this.progress.line(ev.requirements, line)}${reason}\n`);
+    else process.stdout.write(`  ${line}${reason}\n`);
     if (!this.writer) return;
     this.writer.add({
       ...ev,

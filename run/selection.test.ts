@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { requirements } from '../requirements/registry.js';
 import { taggedFiles } from '../requirements/tagged.js';
-import { namePattern, resolveIds, select } from './selection.js';
+import { namePattern, quietSplit, resolveIds, select } from './selection.js';
 
 const catalogue = ['LC-01', 'LC-02', 'LC-10', 'DSK-01', 'NIC-01', 'COM-01'].map((id) => ({ id }));
 const tagged = new Map([
@@ -61,6 +61,34 @@ describe('requirement selection by id', () => {
     expect(re.test('lifecycle LC-02: unlike LC-01: it stops')).toBe(false);
     expect(re.test('LC-01 lifecycle LC-02: create')).toBe(false);
     expect(re.test('LC-01: no describe')).toBe(true);
+  });
+
+  test('a concurrent run splits off the quiet requirements: any test tagged with one runs in the quiet pass only', () => {
+    const s = select({ requirement: 'LC-,NIC-01' }, catalogue, tagged);
+    const split = quietSplit(s, ['LC-10', 'DSK-01'], tagged);
+    expect(split?.quiet.ids).toEqual(['LC-10']);
+    expect(split?.quiet.files).toEqual(['suites/lc.conformance.ts', 'suites/x.conformance.ts']);
+    expect(split?.main?.files).toEqual(['suites/lc.conformance.ts', 'suites/nic.conformance.ts']);
+    const main = new RegExp(split?.main?.namePattern ?? '');
+    const quiet = new RegExp(split?.quiet.namePattern ?? '');
+    for (const [name, inMain, inQuiet] of [
+      ['lifecycle LC-01: create', true, false],
+      ['lifecycle LC-01 LC-10: create and time', false, true],
+      ['predictability LC-10: spread', false, true],
+      ['nics NIC-01: chosen MACs', true, false],
+      ['disks DSK-01: not selected', false, false],
+    ] as const) {
+      expect(main.test(name), name).toBe(inMain);
+      expect(quiet.test(name), name).toBe(inQuiet);
+    }
+    // The whole catalogue: the first pass is every test but the quiet ones, over every file.
+    const all = quietSplit(select({}, catalogue, tagged), ['DSK-01'], tagged);
+    expect(all?.main?.files).toEqual([]);
+    expect(new RegExp(all?.main?.namePattern ?? '').test('disks DSK-01: attach')).toBe(false);
+    expect(new RegExp(all?.main?.namePattern ?? '').test('a unit test, untagged')).toBe(true);
+    // Only quiet ones selected: no first pass; none selected: no split at all.
+    expect(quietSplit(select({ requirement: 'DSK-01' }, catalogue, tagged), ['DSK-01'], tagged)?.main).toBeUndefined();
+    expect(quietSplit(select({ requirement: 'LC-01' }, catalogue, tagged), ['DSK-01'], tagged)).toBeUndefined();
   });
 
   test("describe titles hold no ': ' (the name filter finds a test's id list by the first one)", () => {

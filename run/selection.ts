@@ -3,7 +3,7 @@
  * only (never test titles), and the vitest name filter that runs exactly the tests tagged with them.
  */
 import { ConfigInvalid } from '../evidence/errors.js';
-import { type Requirement, requirements } from '../requirements/registry.js';
+import { quietIds, type Requirement, requirements } from '../requirements/registry.js';
 import { taggedFiles } from '../requirements/tagged.js';
 
 export interface Selection {
@@ -96,4 +96,39 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function namePattern(ids: readonly string[]): string {
   const anyId = '[A-Z][A-Z0-9]*-[0-9A-Za-z]+';
   return `^(?:(?:(?!: ).)* )?(?:${anyId} )*(?:${ids.map(escapeRe).join('|')})(?: ${anyId})*: `;
+}
+
+/** The first pass and the quiet pass of a concurrent evaluation (run/schedule.ts). */
+export interface QuietSplit {
+  /** Everything but the quiet requirements' tests; absent when only quiet requirements are selected. */
+  main?: { files: string[]; namePattern: string };
+  quiet: { ids: string[]; files: string[]; namePattern: string };
+}
+
+/**
+ * Splits a selection into the tests that may run beside other platforms and those of the requirements that
+ * need a quiet machine (registry `quiet`); a test tagged with any quiet requirement runs in the quiet pass.
+ * Undefined when nothing selected needs quiet.
+ */
+export function quietSplit(
+  sel: Selection,
+  quiet: readonly string[] = quietIds,
+  tagged: ReadonlyMap<string, readonly string[]> = taggedFiles(),
+): QuietSplit | undefined {
+  const q = sel.run.filter((id) => quiet.includes(id));
+  if (q.length === 0) return undefined;
+  const rest = sel.run.filter((id) => !q.includes(id));
+  const filesOf = (ids: string[]) => [...new Set(ids.flatMap((id) => tagged.get(id) ?? []))];
+  // Both patterns are anchored at the start of the name: the lookahead leaves out every test of a quiet one.
+  const notQuiet = `^(?!${namePattern(q).slice(1)})`;
+  return {
+    ...(rest.length > 0
+      ? {
+          main: sel.narrowed
+            ? { files: filesOf(rest), namePattern: `${notQuiet}${namePattern(rest).slice(1)}` }
+            : { files: [], namePattern: notQuiet },
+        }
+      : {}),
+    quiet: { ids: q, files: filesOf(q), namePattern: namePattern(q) },
+  };
 }

@@ -45,6 +45,8 @@ export async function testPass(opts: { unitOnly?: boolean }, say: Say): Promise<
     };
     let first = true;
     try {
+      // One platform after another, unlike `evaluate`: the first platform's pass carries the lab-harness tests,
+      // which stop and restart that lab's daemons and run evaluations of their own, beside the others' suites.
       for (const platform of chosen) {
         if (total.interrupted) break;
         const labError = labFailed.get(platform);

@@ -45,6 +45,8 @@ export async function runVitest(
     onSecondInterrupt?: () => void;
     /** vitest's -t: tests it filters out are not counted at all (they were never asked for). */
     namePattern?: string;
+    /** vitest's own output goes to this file (appended), not the terminal: runs at once would interleave there. */
+    log?: string;
   } = {},
 ): Promise<VitestCounts> {
   await mkdir(dirname(jsonPath), { recursive: true });
@@ -71,7 +73,7 @@ export async function runVitest(
           : {}),
       },
       stdin: 'ignore',
-      stdout: 'inherit',
+      stdout: opts.log ? { file: opts.log, append: true } : 'inherit',
       stderr: 'inherit',
       reject: false,
       // Own process group: an interrupt reaches vitest's workers too, and cleanup can wait for all of them.

@@ -14,13 +14,14 @@ export function labName(value: string): string {
   return value;
 }
 
-export function platformList(value: string): Platform[] {
+export function platformList(value: string, previous?: Platform[]): Platform[] {
   const list = value.split(',').map((s) => s.trim());
   for (const p of list) {
     if (!(platforms as readonly string[]).includes(p))
       throw new InvalidArgumentError(`unknown platform '${p}': expected one of ${platforms.join(', ')}`);
   }
-  return list as Platform[];
+  // A repeated -p adds to the list (-p proxmox -p incus), as a comma-separated one does.
+  return [...new Set([...(previous ?? []), ...(list as Platform[])])];
 }
 
 export function duration(value: string): number {

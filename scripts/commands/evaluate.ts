@@ -37,6 +37,10 @@ export function registerEvaluate(program: Command): void {
     .option('--skip <ids>', 'leave these requirements out (same syntax as --requirement)')
     .option('--no-lab', 'do not bring the local lab up first (use for a remote lab host)')
     .option(
+      '--serial',
+      'one platform after another, each in one pass (by default the platforms run at once, and the requirements that need a quiet machine, such as LC-07, LC-08 and NIC-06, run after, one platform at a time)',
+    )
+    .option(
       '--list',
       'run nothing: per platform, print the requirements that would run, the ones skipped and why, and the ones its capabilities already say will end prereq-missing (connects, never brings a lab up)',
     )
