@@ -125,7 +125,7 @@ const readJsonOr = <T>(path: string): Promise<T | null> =>
   );
 
 /** Validates, redacts and writes atomically: a reader never sees half a bundle. */
-async function writeBundle(path: string, bundle: Bundle): Promise<Bundle> {
+export async function writeBundle(path: string, bundle: Bundle): Promise<Bundle> {
   const valid = parseBundle(redact(bundle), `${path} (being written)`);
   const tmp = `${path}.tmp`;
   await writeFile(tmp, JSON.stringify(valid, null, 2));

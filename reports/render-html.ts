@@ -48,6 +48,10 @@ function verdictCell(col: Column, c: Cell): string {
     tags.push('<span class="tag tag-sim">simulated</span>');
   else if (c.evidence === 'container-only') tags.push('<span class="tag tag-cont">container-only</span>');
   if (c.assessment?.status === 'draft') tags.push('<span class="tag tag-draft">draft</span>');
+  if (c.history)
+    tags.push(
+      `<span class="tag" title="${esc(c.history)}">${c.history.includes('→') ? 'rerun' : 'earlier run'}</span>`,
+    );
   const label = c.verdict === 'manual' && c.assessment ? `manual: ${c.assessment.verdict}` : c.verdict;
   const incl = c.standing === 'inconclusive' && (c.verdict === 'pass' || c.verdict === 'manual') ? ' incl' : '';
   return `<a class="v v-${esc(c.verdict)}${incl}" href="#${anchor(col.platform, c.id)}" title="${esc(c.reason ?? c.verdict)}">${esc(label)}</a>${tags.join('')}`;
@@ -142,7 +146,7 @@ function detail(col: Column, r: Requirement): string {
   return `<section class="detail" id="${anchor(col.platform, r.id)}"><h3>${esc(col.platform)} · ${esc(r.id)} ${esc(r.title)} <span class="muted">(${r.level}, ${esc(r.dimension)}, ${esc(r.verification)})</span></h3>
 <p><b>Evidence required:</b> ${esc(r.evidence)}<br><span class="muted small">ADR ${esc(r.adrSection)}: “${esc(r.adrClause)}”</span></p>
 <p>${verdictCell(col, c)} standing <b>${esc(c.standing)}</b>${c.reasonCode ? ` · reason code <code>${esc(c.reasonCode)}</code>` : ''} · from ${esc(c.source)}</p>
-${c.reason ? `<p>${esc(c.reason)}</p>` : ''}${assessment}
+${c.history ? `<p>rerun: ${esc(c.history)}</p>` : ''}${c.reason ? `<p>${esc(c.reason)}</p>` : ''}${assessment}
 ${checks.length ? `<h3>Checks (${checks.length})</h3><table class="small"><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>detail</th></tr>${checkRows}</table>${checks.length > excerpt.checks ? `<div class="muted small">${checks.length - excerpt.checks} more in the bundle</div>` : ''}` : ''}
 ${tests.map(testBlock).join('')}
 <p><a href="#matrix">back to the matrix</a></p></section>`;

@@ -70,6 +70,16 @@ export function renderMarkdown(model: ReportModel): string {
     out.push(
       `| ${r.id} | ${r.level} | ${mdCell(r.title)} | ${cols.map((c) => label(c.score.cells[r.id] as Cell, c.evidenceLabel)).join(' | ')} |`,
     );
+  // A rerun's bundle: what each rerun requirement said before and says now (nothing replaced silently).
+  const reruns = cols.flatMap((c) =>
+    Object.values(c.score.cells).flatMap((cell) =>
+      cell.history && c.bundle.requirements[cell.id]?.previous ? [`- ${c.platform} ${cell.id}: ${cell.history}`] : [],
+    ),
+  );
+  if (reruns.length > 0) {
+    const of = cols.flatMap((c) => (c.bundle.rerunOf ? [`${c.platform}: rerun of ${c.bundle.rerunOf.runId}`] : []));
+    out.push('', '## Rerun', '', `${of.join('; ')}. Requirements run again, with what each run said:`, '', ...reruns);
+  }
   out.push('', '## Reasons for everything not met', '');
   for (const c of cols)
     for (const cell of Object.values(c.score.cells))

@@ -5,6 +5,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../evidence/bundle.js';
 import { writeManifest } from '../evidence/manifest.js';
+import { mergeRerun } from '../evidence/rerun.js';
 import { allPass, makeBundle, type Spec } from '../evidence/testkit.js';
 import { requirements } from '../requirements/registry.js';
 import { timingChart } from './html-parts.js';
@@ -27,6 +28,16 @@ const model = (bundles: Bundle[], older: Bundle[] = []) =>
 const libvirt = (over: Record<string, Spec> = {}) => makeBundle('libvirt', { ...allPass(ids), ...over });
 
 describe('report rendering', () => {
+  it("a rerun's report shows what each run said of a rerun requirement", () => {
+    const a = libvirt({ 'DSK-01': { verdict: 'fail' } });
+    const b = makeBundle('libvirt', { 'DSK-01': { verdict: 'pass' } }, { runId: '20261126t0000-beef' });
+    const m = model([mergeRerun(a, b, 'out/a/libvirt/results.json')]);
+    const line = `fail in run ${a.runId} → pass in run 20261126t0000-beef`;
+    expect(renderMarkdown(m)).toContain(`- libvirt DSK-01: ${line}`);
+    expect(renderHtml(m)).toContain(`rerun: ${line}`);
+    expect(m.columns[0]?.score.cells['LC-01']?.history).toBe(`pass, carried from run ${a.runId}`);
+  });
+
   it('HTML is self-contained: no external URL is loaded, every requirement has a cell and a drill-down', () => {
     const html = renderHtml(model([libvirt({ 'DSK-01': { verdict: 'fail', reason: '<script>alert(1)</script>' } })]));
     expect(html).not.toMatch(/<(link|img|iframe)\b/);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Bundle, EvidenceKind } from '../evidence/bundle.js';
 import { ConfigInvalid } from '../evidence/errors.js';
+import { historyText } from '../evidence/rerun.js';
 import type { Verdict } from '../evidence/verdict.js';
 import { parseYamlFile } from '../evidence/yaml-file.js';
 import { type Dimension, dimensions, type Requirement, requirements } from '../requirements/registry.js';
@@ -90,6 +91,8 @@ export interface Cell {
   evidence?: EvidenceKind;
   assessment?: Assessment;
   pointKey?: PointKey;
+  /** In a rerun's bundle: "fail in run A → pass in run B", or the earlier run a verdict was carried from. */
+  history?: string;
 }
 
 export type Gate = 'acceptable' | 'not acceptable' | 'inconclusive';
@@ -132,7 +135,8 @@ function fromAssessment(r: Requirement, a: Assessment, platform: string): Cell {
   };
 }
 
-function fromRun(r: Requirement, v: Bundle['requirements'][string]): Cell {
+function fromRun(r: Requirement, v: Bundle['requirements'][string], runId: string): Cell {
+  const history = historyText(v, runId);
   const base = {
     id: r.id,
     verdict: v.verdict,
@@ -140,6 +144,7 @@ function fromRun(r: Requirement, v: Bundle['requirements'][string]): Cell {
     evidence: v.evidence,
     reasonCode: v.reasonCode,
     reason: v.reason,
+    ...(history ? { history } : {}),
   };
   // Containers and simulators prove the adapter, not that the platform does this for VMs.
   if (v.evidence !== 'real' && conclusive.has(v.verdict))
@@ -190,9 +195,9 @@ export function cellFor(
 ): Cell {
   const v = bundle?.requirements[r.id];
   const a = assessments?.assessments[r.id];
-  if (v && conclusive.has(v.verdict) && v.evidence === 'real') return fromRun(r, v);
+  if (v && bundle && conclusive.has(v.verdict) && v.evidence === 'real') return fromRun(r, v, bundle.runId);
   if (a) return fromAssessment(r, a, platform);
-  if (v) return fromRun(r, v);
+  if (v && bundle) return fromRun(r, v, bundle.runId);
   if (r.manual)
     return {
       id: r.id,

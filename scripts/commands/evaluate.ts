@@ -1,9 +1,11 @@
 /** `vmconform evaluate`: the main job, labs up, suites per platform, bundles and one report. */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { readBundle } from '../../evidence/bundle.js';
 import { ConfigInvalid } from '../../evidence/errors.js';
 import { redact, redactText } from '../../evidence/redact.js';
-import { summaryLines, writeReport } from '../../reports/write.js';
+import { type Verdict, verdicts } from '../../evidence/verdict.js';
+import { bundlePaths, summaryLines, writeReport } from '../../reports/write.js';
 import { type EvaluateOptions, evaluate } from '../../run/evaluate.js';
 import { listPlan, planLines } from '../../run/evaluate-list.js';
 import { exitCodes } from '../../run/exit-codes.js';
@@ -41,8 +43,22 @@ export function registerEvaluate(program: Command): void {
       'run nothing: per platform, print the requirements that would run, the ones skipped and why, and the ones its capabilities already say will end prereq-missing (connects, never brings a lab up)',
     )
     .option('--json', 'with --list: print the plan as JSON on stdout')
-    .action(async (opts: EvaluateOptions & { list?: boolean; json?: boolean }) => {
+    .option(
+      '--rerun <run>',
+      "an earlier run folder or bundle: run again, on its platforms and with the same config, only what did not pass there; the new bundle keeps that run's other verdicts and says which run each came from",
+    )
+    .option(
+      '--rerun-verdicts <list>',
+      `with --rerun: the verdicts to run again, comma-separated (default: every verdict but pass; one of ${verdicts.join(', ')})`,
+      verdictList,
+    )
+    .action(async (opts: EvaluateOptions & { list?: boolean; json?: boolean; rerun?: string }) => {
       if (opts.json && !opts.list) throw new ConfigInvalid('--json: only with --list');
+      if (opts.rerunVerdicts && !opts.rerun) throw new ConfigInvalid('--rerun-verdicts: only with --rerun');
+      if (opts.rerun)
+        opts.rerunFrom = await Promise.all(
+          (await bundlePaths(opts.rerun)).map(async (source) => ({ source, bundle: await readBundle(source) })),
+        );
       if (opts.list) {
         // With --json, stdout holds only the JSON: progress goes to stderr.
         const plans = await listPlan(opts, opts.json ? sayErr : say);
@@ -73,4 +89,12 @@ export function registerEvaluate(program: Command): void {
       // A report that could not be written is the harness's error; an interrupt or a harness error says more.
       process.exitCode = reportFailed && code < exitCodes.harness ? exitCodes.harness : code;
     });
+}
+
+function verdictList(value: string): Verdict[] {
+  const list = value.split(',').map((v) => v.trim());
+  for (const v of list)
+    if (!(verdicts as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`'${v}' is not a verdict (one of ${verdicts.join(', ')})`);
+  return list as Verdict[];
 }
