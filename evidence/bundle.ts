@@ -75,6 +75,9 @@ const timelineEntry = z.object({
 /** A verdict an earlier run gave, kept in a rerun's bundle beside the one that replaced it. */
 const earlierVerdict = outcome.extend({ runId: z.string() });
 
+/** One run of a retried test (evaluate --retries): its own outcome and checks. */
+const attempt = z.object({ outcome, checks: z.array(check), startedAt: z.string(), durationMs: z.number() });
+
 const test = z.object({
   /** Stable within the bundle: '<file>#<n>'; requirements link to tests by it. */
   id: z.string(),
@@ -92,6 +95,8 @@ const test = z.object({
   evidence: evidenceKind,
   startedAt: z.string(),
   durationMs: z.number(),
+  /** Every attempt, oldest first, when the test was retried; `outcome` is then their aggregate (flaky). */
+  attempts: z.array(attempt).optional(),
 });
 
 export const statsSchema = z.object({
@@ -162,6 +167,7 @@ export const bundleSchema = z.object({
 
 export type Bundle = z.infer<typeof bundleSchema>;
 export type BundleTest = z.infer<typeof test>;
+export type Attempt = z.infer<typeof attempt>;
 export type EarlierVerdict = z.infer<typeof earlierVerdict>;
 export type TimingRecord = z.input<typeof timing>;
 export type TimelineEntry = z.infer<typeof timelineEntry>;

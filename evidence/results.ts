@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import {
+  type Attempt,
   type Bundle,
   type BundleTest,
   bundleSchemaVersion,
@@ -47,6 +48,8 @@ export interface TestEvidence {
   evidence: EvidenceKind;
   startedAt: string;
   durationMs: number;
+  /** Every attempt when the test was retried (evidence/attempts.ts). */
+  attempts?: Attempt[];
 }
 
 export interface TestRecord extends TestEvidence {

@@ -29,7 +29,7 @@ table{border-collapse:collapse}td,th{border:1px solid var(--line);padding:4px 8p
 .v{display:block;text-decoration:none;color:#fff;border-radius:4px;padding:2px 6px;font-weight:600;text-align:center;white-space:nowrap}
 .v-pass{background:var(--ok)}.v-fail,.v-error{background:var(--bad)}.v-unsupported{background:#a40e26}.v-partial{background:var(--part)}
 .v-not-implemented,.v-prereq-missing{background:var(--grey)}.v-simulated{background:#57606a;background-image:repeating-linear-gradient(45deg,transparent 0 6px,rgba(255,255,255,.25) 6px 12px)}
-.v-manual{background:var(--man)}.v.incl{outline:3px dashed var(--open);outline-offset:-3px}
+.v-manual{background:var(--man)}.v-flaky{background:var(--part);background-image:repeating-linear-gradient(-45deg,transparent 0 6px,rgba(255,255,255,.3) 6px 12px)}.v.incl{outline:3px dashed var(--open);outline-offset:-3px}
 .tag{display:inline-block;font-size:11px;border:1px solid currentColor;border-radius:3px;padding:0 4px;margin-left:4px;font-weight:600}
 .tag-sim{color:#57606a}.tag-bad{color:var(--bad)}.tag-cont{color:var(--open)}.tag-draft{color:var(--man)}
 .banner{border-left:6px solid var(--open);background:#fff8c5;padding:6px 10px;margin:8px 0}.banner.tampered{border-left-color:var(--bad);background:#ffebe9}
@@ -211,7 +211,7 @@ function comparisons(model: ReportModel): string {
         rows.length
           ? `<table><tr><th></th><th>ID</th><th>before</th><th>now</th><th>reason now</th></tr>${rows.join('')}</table>`
           : '<p>No requirement changed verdict.</p>'
-      }${t.length ? `<h4>Medians that moved by 20% or more</h4><table><tr><th>operation</th><th>before</th><th>now</th><th>change</th></tr>${t.join('')}</table>` : ''}`;
+      }${cmp.flaky.length ? `<p>Flaky in ${esc(cmp.newerRun)} (passed only on a retry): <b>${esc(cmp.flaky.join(' '))}</b></p>` : ''}${t.length ? `<h4>Medians that moved by 20% or more</h4><table><tr><th>operation</th><th>before</th><th>now</th><th>change</th></tr>${t.join('')}</table>` : ''}`;
     })
     .join('')}`;
 }

@@ -58,6 +58,7 @@ export function renderMarkdown(model: ReportModel): string {
         `- ${ch.direction}: ${ch.id} ${ch.from.verdict} → ${ch.to.verdict}${ch.to.reason ? `: ${mdCell(ch.to.reason)}` : ''}`,
       );
     for (const t of cmp.timings) out.push(`- timing: ${t.op} median ${t.from} ms → ${t.to} ms`);
+    if (cmp.flaky.length > 0) out.push(`- flaky in ${cmp.newerRun} (passed only on a retry): ${cmp.flaky.join(' ')}`);
   }
   out.push(
     '',

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../evidence/bundle.js';
 import { writeManifest } from '../evidence/manifest.js';
 import { mergeRerun } from '../evidence/rerun.js';
+import { tallyText } from '../evidence/tally.js';
 import { allPass, makeBundle, type Spec } from '../evidence/testkit.js';
 import { requirements } from '../requirements/registry.js';
 import { timingChart } from './html-parts.js';
@@ -78,6 +79,20 @@ describe('report rendering', () => {
     expect(() => model([libvirt(), libvirt()])).toThrow(
       /b1\.json: a second bundle for libvirt \(first: b0\.json\).*--compare/,
     );
+  });
+
+  it('a flaky requirement is never a pass: inconclusive, counted apart, and --compare lists it', () => {
+    const older = libvirt();
+    const newer = libvirt({ 'LC-03': { verdict: 'flaky' } });
+    const m = model([newer], [older]);
+    const cell = m.columns[0]?.score.cells['LC-03'];
+    expect([cell?.verdict, cell?.standing]).toEqual(['flaky', 'inconclusive']);
+    expect(m.comparisons[0]?.flaky).toEqual(['LC-03']);
+    expect(m.comparisons[0]?.changes.map((c) => [c.id, c.direction])).toEqual([['LC-03', 'regressed']]);
+    expect(renderMarkdown(m)).toContain(`- flaky in ${newer.runId} (passed only on a retry): LC-03`);
+    expect(renderHtml(m)).toContain('Flaky in');
+    expect(tallyText(newer.requirements)).toMatch(/, 1 flaky/);
+    expect(renderJunit(m)).toMatch(/LC-03[^\n]*<skipped message="flaky/);
   });
 
   it('--compare lists what regressed and improved per requirement, and timing medians that moved', () => {

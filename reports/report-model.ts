@@ -52,6 +52,8 @@ export interface Comparison {
   newerRun: string;
   changes: Change[];
   timings: TimingChange[];
+  /** Requirements flaky in the newer run (passed only on a retry), changed or not: a pass that cannot be trusted yet. */
+  flaky: string[];
 }
 
 export interface ReportModel {
@@ -100,7 +102,15 @@ export function compare(older: Column, newer: Column): Comparison {
     if (from !== undefined && from > 0 && Math.abs(to - from) / from >= 0.2)
       timings.push({ platform: newer.platform, op, from, to });
   }
-  return { platform: newer.platform, olderRun: older.bundle.runId, newerRun: newer.bundle.runId, changes, timings };
+  const flaky = requirements.filter((r) => newer.score.cells[r.id]?.verdict === 'flaky').map((r) => r.id);
+  return {
+    platform: newer.platform,
+    olderRun: older.bundle.runId,
+    newerRun: newer.bundle.runId,
+    changes,
+    timings,
+    flaky,
+  };
 }
 
 export function buildModel(opts: {

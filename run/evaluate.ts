@@ -35,6 +35,8 @@ export interface EvaluateOptions {
   signKey?: string;
   /** --rerun: the earlier run's bundles (one per platform; the CLI reads them), whose non-passes run again. */
   rerunFrom?: EarlierRun[];
+  /** --retries: vitest runs a failed test again up to this many times; a pass on retry is flaky. */
+  retries?: number;
   /** --rerun-verdicts: the verdicts a rerun runs again (default: every verdict but pass). */
   rerunVerdicts?: Verdict[];
 }
@@ -160,7 +162,13 @@ export async function evaluate(
         configPath,
         out,
         // Narrowed: only the suite files holding selected tests are loaded (vitest takes them as filters).
-        vitestArgs: ['--project', 'conformance', ...(selection.narrowed ? selection.files : [])],
+        vitestArgs: [
+          '--project',
+          'conformance',
+          // Every attempt is recorded in the test's evidence (evidence/attempts.ts).
+          ...(opts.retries ? ['--retry', String(opts.retries)] : []),
+          ...(selection.narrowed ? selection.files : []),
+        ],
         ...(selection.narrowed ? { namePattern: namePattern(selection.run), selected: selection.run } : {}),
         say,
         ...(opts.lab && isLab(p) ? { recover: () => labUp(p, say) } : {}),

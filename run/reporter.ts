@@ -9,6 +9,7 @@ import { tallyLabel, tallyText } from '../evidence/tally.js';
 
 const icon: Record<string, string> = {
   pass: 'PASS',
+  flaky: 'FLKY',
   fail: 'FAIL',
   error: 'ERR ',
   unsupported: 'UNSP',

@@ -44,6 +44,11 @@ export function registerEvaluate(program: Command): void {
     )
     .option('--json', 'with --list: print the plan as JSON on stdout')
     .option(
+      '--retries <n>',
+      'run a failed requirement again up to n times; every attempt is recorded, and one that passed only on a retry is flaky, never a pass',
+      retryCount,
+    )
+    .option(
       '--rerun <run>',
       "an earlier run folder or bundle: run again, on its platforms and with the same config, only what did not pass there; the new bundle keeps that run's other verdicts and says which run each came from",
     )
@@ -97,4 +102,10 @@ function verdictList(value: string): Verdict[] {
     if (!(verdicts as readonly string[]).includes(v))
       throw new InvalidArgumentError(`'${v}' is not a verdict (one of ${verdicts.join(', ')})`);
   return list as Verdict[];
+}
+
+function retryCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 10) throw new InvalidArgumentError('expected a whole number from 0 to 10');
+  return n;
 }
