@@ -2,12 +2,13 @@
 import { dimensions } from '../requirements/registry.js';
 import { benchMarkdown } from './render-bench.js';
 import { byDirection, type ReportModel } from './report-model.js';
-import type { Cell } from './score.js';
+import { type Cell, isWaived } from './score.js';
 
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function label(c: Cell, evidence: string): string {
   let s = c.verdict === 'manual' && c.assessment ? `manual: ${c.assessment.verdict}` : c.verdict;
+  if (isWaived(c)) s = `waived (${s})`;
   if (c.assessment?.status === 'draft') s += ' (draft)';
   if (c.evidence && c.evidence !== 'real') s += ` (${c.evidence})`;
   else if (c.source === 'run' && evidence === 'simulated') s += ' (simulated)';
@@ -81,12 +82,19 @@ export function renderMarkdown(model: ReportModel): string {
     const of = cols.flatMap((c) => (c.bundle.rerunOf ? [`${c.platform}: rerun of ${c.bundle.rerunOf.runId}`] : []));
     out.push('', '## Rerun', '', `${of.join('; ')}. Requirements run again, with what each run said:`, '', ...reruns);
   }
+  // Accepted risk, apart from passes and failures; an expired waiver is named, as it no longer applies.
+  const waivers = cols.flatMap((c) =>
+    Object.values(c.score.cells).flatMap((cell) =>
+      cell.waiver ? [`- ${c.platform} ${cell.id} ${cell.verdict}: ${mdCell(cell.waiver.text)}`] : [],
+    ),
+  );
+  if (waivers.length > 0) out.push('', '## Waivers', '', ...waivers);
   out.push('', '## Reasons for everything not met', '');
   for (const c of cols)
     for (const cell of Object.values(c.score.cells))
       if (cell.standing !== 'met')
         out.push(
-          `- ${c.platform} ${cell.id} ${cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${mdCell(cell.reason ?? '')}`,
+          `- ${c.platform} ${cell.id} ${isWaived(cell) ? `waived ${cell.verdict}` : cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${mdCell(cell.reason ?? '')}${isWaived(cell) ? ` (${mdCell(cell.waiver?.text ?? '')})` : ''}`,
         );
   // The bench's own summary, one heading level down.
   if (model.bench) out.push('', benchMarkdown(model.bench).replace(/^#/gm, '##'));
@@ -115,9 +123,9 @@ export function renderJunit(model: ReportModel): string {
     const cases = model.requirements.map((r) => {
       const cell = c.score.cells[r.id] as Cell;
       const name = `${r.id} ${r.title}`;
-      const msg = `${cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${cell.reason ?? ''}`;
+      const msg = `${isWaived(cell) ? 'waived ' : ''}${cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${cell.reason ?? ''}${cell.waiver ? ` (${cell.waiver.text})` : ''}`;
       const body =
-        cell.verdict === 'error'
+        cell.verdict === 'error' && !isWaived(cell)
           ? `<error message="${xml(msg)}"/>`
           : cell.standing === 'not-met' || cell.standing === 'partial'
             ? `<failure message="${xml(`${r.level} ${msg}`)}"/>`

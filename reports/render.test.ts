@@ -81,6 +81,41 @@ describe('report rendering', () => {
     );
   });
 
+  it('a waived verdict shows as waived, never as a pass, counted apart; an expired waiver stops applying and is named', () => {
+    const b = libvirt({ 'DSK-01': { verdict: 'fail' }, 'NIC-01': { verdict: 'fail' } });
+    const w = { platform: 'libvirt', reason: 'accepted risk', owner: 'ops', expires: '2026-12-31' } as const;
+    const m = buildModel({
+      bundles: [{ source: 'b0.json', bundle: b }],
+      assessments: () => null,
+      scoring,
+      now: new Date('2026-12-07T00:00:00Z'),
+      waivers: [
+        { ...w, requirement: 'DSK-01' },
+        { ...w, requirement: 'NIC-01', expires: '2026-12-01' },
+      ],
+    });
+    const cells = m.columns[0]?.score.cells;
+    expect([cells?.['DSK-01']?.verdict, cells?.['DSK-01']?.standing, cells?.['DSK-01']?.waiver?.expired]).toEqual([
+      'fail',
+      'inconclusive',
+      false,
+    ]);
+    // Expired: the fail stands, and says so.
+    expect([cells?.['NIC-01']?.standing, cells?.['NIC-01']?.waiver?.expired]).toEqual(['not-met', true]);
+    expect(cells?.['NIC-01']?.reason).toContain('waiver expired on 2026-12-01 (owner ops), no longer applies');
+    const md = renderMarkdown(m);
+    expect(md).toMatch(/\| DSK-01 \|[^\n]*\| waived \(fail\) \|/);
+    expect(md).toContain('- libvirt DSK-01 fail: waived until 2026-12-31 by ops: accepted risk');
+    expect(md).toContain('- libvirt NIC-01 fail: waiver expired on 2026-12-01');
+    expect(renderHtml(m)).toContain('waived: fail');
+    expect(renderJunit(m)).toMatch(/DSK-01[^\n]*<skipped message="waived fail/);
+    expect(renderJunit(m)).toMatch(/NIC-01[^\n]*<failure message="MUST fail/);
+    const lines = summaryLines({ dir: '', html: 'r.html', markdown: '', junit: '', model: m, htmlBytes: 0 });
+    expect(lines).toContain('libvirt: 1 waived (not passes): DSK-01 fail');
+    expect(lines).toContain('libvirt: NIC-01 fail: waiver expired on 2026-12-01 (owner ops), no longer applies');
+    expect(tallyText(b.requirements, new Set(['DSK-01']))).toMatch(/1 fail, 1 waived/);
+  });
+
   it('a flaky requirement is never a pass: inconclusive, counted apart, and --compare lists it', () => {
     const older = libvirt();
     const newer = libvirt({ 'LC-03': { verdict: 'flaky' } });

@@ -6,6 +6,7 @@
 import type { Bundle, Stats } from '../evidence/bundle.js';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { type Requirement, requirements } from '../requirements/registry.js';
+import type { Waiver } from '../requirements/waivers.js';
 import type { AssessmentFile } from './assessments.js';
 import type { Bench } from './bench.js';
 import { type Cell, type PlatformScore, type Scoring, type Standing, scorePlatform } from './score.js';
@@ -120,6 +121,8 @@ export function buildModel(opts: {
   scoring: Scoring;
   bench?: Bench | null;
   now?: Date;
+  /** Waivers (--waivers): applied to the newer bundles and the older ones alike, as of `now`. */
+  waivers?: readonly Waiver[];
 }): ReportModel {
   const column = ({
     source,
@@ -133,7 +136,10 @@ export function buildModel(opts: {
     platform: bundle.platform,
     source,
     bundle,
-    score: scorePlatform(bundle.platform, bundle, opts.assessments(bundle.platform), opts.scoring),
+    score: scorePlatform(bundle.platform, bundle, opts.assessments(bundle.platform), opts.scoring, requirements, {
+      list: opts.waivers ?? [],
+      today: opts.now ?? new Date(),
+    }),
     evidenceLabel: evidenceLabel(bundle),
     ...(integrity ? { integrity } : {}),
   });

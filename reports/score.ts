@@ -11,6 +11,7 @@ import { historyText } from '../evidence/rerun.js';
 import type { Verdict } from '../evidence/verdict.js';
 import { parseYamlFile } from '../evidence/yaml-file.js';
 import { type Dimension, dimensions, type Requirement, requirements } from '../requirements/registry.js';
+import { type Waiver, waiverFor, waiverText } from '../requirements/waivers.js';
 import type { Assessment, AssessmentFile } from './assessments.js';
 
 const pointKeys = ['pass', 'manual-met', 'partial', 'manual-partial', 'fail', 'unsupported', 'manual-not-met'] as const;
@@ -93,7 +94,12 @@ export interface Cell {
   pointKey?: PointKey;
   /** In a rerun's bundle: "fail in run A → pass in run B", or the earlier run a verdict was carried from. */
   history?: string;
+  /** A waiver written for this non-pass (--waivers): active, the cell shows waived; expired, it says so. */
+  waiver?: Waiver & { expired: boolean; text: string };
 }
+
+/** An active waiver: the cell shows `waived` and counts apart (inconclusive, never a pass). */
+export const isWaived = (c: Cell) => !!c.waiver && !c.waiver.expired;
 
 export type Gate = 'acceptable' | 'not acceptable' | 'inconclusive';
 
@@ -216,6 +222,26 @@ export function cellFor(
   };
 }
 
+/**
+ * A run's non-pass with a waiver: waived while the waiver lasts (inconclusive for the gate: accepted risk
+ * is neither a pass nor a failure), and after its expiry date the verdict as it is, saying the waiver expired.
+ */
+function waive(
+  cell: Cell,
+  bundle: Bundle | null,
+  platform: string,
+  waivers: { list: readonly Waiver[]; today: Date },
+): Cell {
+  const v = bundle?.requirements[cell.id];
+  if (!v || cell.source !== 'run') return cell;
+  const w = waiverFor(waivers.list, platform, [cell.id], v, waivers.today);
+  if (!w) return cell;
+  const waiver = { ...w.waiver, expired: w.expired, text: waiverText(w.waiver, waivers.today) };
+  if (w.expired) return { ...cell, waiver, reason: `${cell.reason ?? ''} (${waiver.text})`.trim() };
+  const { pointKey: _none, ...rest } = cell;
+  return { ...rest, waiver, standing: 'inconclusive' };
+}
+
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 export function scoreDimension(
@@ -233,7 +259,9 @@ export function scoreDimension(
   for (const c of failedMusts)
     reasons.push(`MUST ${c.id} ${c.standing === 'partial' ? 'only partly met' : c.verdict}: ${c.reason ?? ''}`.trim());
   for (const c of openMusts)
-    reasons.push(`MUST ${c.id} inconclusive (${c.verdict}${c.reasonCode ? `, ${c.reasonCode}` : ''})`);
+    reasons.push(
+      `MUST ${c.id} inconclusive (${isWaived(c) ? `waived ${c.verdict}` : c.verdict}${c.reasonCode ? `, ${c.reasonCode}` : ''})`,
+    );
   let weight = 0;
   let lo = 0;
   let hi = 0;
@@ -274,9 +302,10 @@ export function scorePlatform(
   assessments: AssessmentFile | null,
   scoring: Scoring,
   registry: readonly Requirement[] = requirements,
+  waivers: { list: readonly Waiver[]; today: Date } = { list: [], today: new Date() },
 ): PlatformScore {
   const cells: Record<string, Cell> = {};
-  for (const r of registry) cells[r.id] = cellFor(r, bundle, assessments, platform);
+  for (const r of registry) cells[r.id] = waive(cellFor(r, bundle, assessments, platform), bundle, platform, waivers);
   const dims = dimensions.map((d) =>
     scoreDimension(
       d,

@@ -16,6 +16,7 @@ import type { Verdict } from '../evidence/verdict.js';
 import { isLab } from '../lab/labs.js';
 import { knownFindingsEnv } from '../requirements/known-findings.js';
 import { requirements } from '../requirements/registry.js';
+import { loadWaivers, waiverFor, waiverText } from '../requirements/waivers.js';
 import { evaluationExitCode } from './exit-codes.js';
 import { labsUp, labUp } from './labs-up.js';
 import { runPlatform } from './platform-run.js';
@@ -35,6 +36,8 @@ export interface EvaluateOptions {
   signKey?: string;
   /** --rerun: the earlier run's bundles (one per platform; the CLI reads them), whose non-passes run again. */
   rerunFrom?: EarlierRun[];
+  /** --waivers: a waiver file; waived non-passes are counted apart and do not fail the run. */
+  waivers?: string;
   /** --retries: vitest runs a failed test again up to this many times; a pass on retry is flaky. */
   retries?: number;
   /** --rerun-verdicts: the verdicts a rerun runs again (default: every verdict but pass). */
@@ -113,6 +116,8 @@ export async function evaluate(
   delete process.env[knownFindingsEnv];
   const { config, configPath, chosen, selections, earlier, nothingToRerun } = await prepare(opts);
   if (opts.signKey) await checkSignKey(opts.signKey);
+  // Read before the run: a bad waiver file is bad input, found before a long run rather than after it.
+  const waivers = opts.waivers ? await loadWaivers(opts.waivers) : [];
   for (const p of nothingToRerun)
     say(
       `${p}: nothing to rerun: no requirement of run ${earlier.get(p)?.bundle.runId} ended ${(opts.rerunVerdicts ?? defaultRerunVerdicts).join(', ')}`,
@@ -175,11 +180,21 @@ export async function evaluate(
       });
       // A rerun's bundle keeps the earlier run's verdicts beside this run's, each naming its run.
       const bundle = before ? await writeBundle(bundlePath, mergeRerun(before.bundle, ran, before.source)) : ran;
+      const today = new Date();
+      const waived = new Set(
+        Object.entries(bundle.requirements).flatMap(([id, v]) => {
+          const w = waiverFor(waivers, p, [id], v, today);
+          if (w?.expired) say(`${p}: ${id} ${v.verdict}: ${waiverText(w.waiver, today)}`);
+          return w && !w.expired ? [id] : [];
+        }),
+      );
       // Requirement verdicts, not vitest's test states: a simulated or container-only pass is no pass.
       say(
-        `${p}: ${tallyText(bundle.requirements)}; ${counts.failed} of ${counts.total} tests failed; bundle: ${bundlePath}`,
+        `${p}: ${tallyText(bundle.requirements, waived)}; ${counts.failed} of ${counts.total} tests failed; bundle: ${bundlePath}`,
       );
-      failed ||= counts.failed > 0 || leaks.after.length > 0;
+      // Accepted risk does not page anyone: a failed test every requirement of which is waived is no failure.
+      const waivedFails = ran.tests.filter((t) => t.state === 'failed' && t.requirements.every((id) => waived.has(id)));
+      failed ||= counts.failed - waivedFails.length > 0 || leaks.after.length > 0;
       if (counts.interrupted) {
         evaluation.exitCode = evaluationExitCode({ signal: counts.signal ?? 'SIGINT', harnessError, failed });
         return evaluation.exitCode;

@@ -211,6 +211,7 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
     if (process.env[knownFindingsEnv] === '1' && run.caps.evidence !== 'simulated') {
       const d = classifyFinding(knownFindings, platform, ids, outcome);
       if (d.kind === 'stale') throw new Error(redactText(d.message));
+      if (d.kind === 'expired') throw new Error(redactText(`${outcome.verdict}: ${outcome.reason} (${d.message})`));
       if (d.kind === 'known') {
         skip(redactText(d.message));
         return;

@@ -44,6 +44,10 @@ export function registerEvaluate(program: Command): void {
     )
     .option('--json', 'with --list: print the plan as JSON on stdout')
     .option(
+      '--waivers <file>',
+      'waiver file (YAML: platform, requirement, reason, owner, expires): a waived non-pass shows as waived, never as a pass, and does not fail the run; an expired waiver no longer applies and is named',
+    )
+    .option(
       '--retries <n>',
       'run a failed requirement again up to n times; every attempt is recorded, and one that passed only on a retry is flaky, never a pass',
       retryCount,
@@ -76,7 +80,7 @@ export function registerEvaluate(program: Command): void {
         // A platform run that failed before its suites wrote anything has no bundle to show.
         const written = e.bundles.filter((b) => existsSync(b));
         if (written.length === 0) return;
-        await writeReport({ bundles: written, out: e.outDir }).then(
+        await writeReport({ bundles: written, out: e.outDir, ...(opts.waivers ? { waivers: opts.waivers } : {}) }).then(
           (r) => {
             for (const line of summaryLines(r)) say(line);
             // The bundle records the selection; the gates still score the whole catalogue.
