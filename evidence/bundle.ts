@@ -72,9 +72,17 @@ const timelineEntry = z.object({
   detail: z.string().optional(),
 });
 
+/** A verdict an earlier run gave, kept in a rerun's bundle beside the one that replaced it. */
+const earlierVerdict = outcome.extend({ runId: z.string() });
+
+/** One run of a retried test (evaluate --retries): its own outcome and checks. */
+const attempt = z.object({ outcome, checks: z.array(check), startedAt: z.string(), durationMs: z.number() });
+
 const test = z.object({
   /** Stable within the bundle: '<file>#<n>'; requirements link to tests by it. */
   id: z.string(),
+  /** Set on a test carried from an earlier run into a rerun's bundle: that run's id. */
+  run: z.string().optional(),
   file: z.string(),
   title: z.string(),
   requirements: z.array(z.string()).min(1),
@@ -87,6 +95,8 @@ const test = z.object({
   evidence: evidenceKind,
   startedAt: z.string(),
   durationMs: z.number(),
+  /** Every attempt, oldest first, when the test was retried; `outcome` is then their aggregate (flaky). */
+  attempts: z.array(attempt).optional(),
 });
 
 export const statsSchema = z.object({
@@ -108,6 +118,8 @@ export const bundleSchema = z.object({
   complete: z.boolean(),
   /** The requirement ids a narrowed run (-r, --skip) was limited to; absent when it ran the whole catalogue. */
   selected: z.array(z.string()).optional(),
+  /** A rerun (evaluate --rerun): the earlier run it reran what did not pass of, and that bundle's path. */
+  rerunOf: z.object({ runId: z.string(), source: z.string() }).optional(),
   startedAt: z.string(),
   endedAt: z.string().optional(),
   /** dirty: tracked files differed from the commit when the run started. */
@@ -137,6 +149,10 @@ export const bundleSchema = z.object({
       evidence: evidenceKind,
       checks: z.array(check.extend({ test: z.string() })),
       tests: z.array(z.string()),
+      /** In a rerun's bundle: the earlier run this verdict was carried from unchanged (absent: this run). */
+      run: z.string().optional(),
+      /** In a rerun's bundle: what earlier runs said of this requirement, oldest first. */
+      previous: z.array(earlierVerdict).optional(),
     }),
   ),
   timings: z.object({
@@ -151,6 +167,8 @@ export const bundleSchema = z.object({
 
 export type Bundle = z.infer<typeof bundleSchema>;
 export type BundleTest = z.infer<typeof test>;
+export type Attempt = z.infer<typeof attempt>;
+export type EarlierVerdict = z.infer<typeof earlierVerdict>;
 export type TimingRecord = z.input<typeof timing>;
 export type TimelineEntry = z.infer<typeof timelineEntry>;
 export type Stats = z.infer<typeof statsSchema>;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import {
+  type Attempt,
   type Bundle,
   type BundleTest,
   bundleSchemaVersion,
@@ -47,6 +48,8 @@ export interface TestEvidence {
   evidence: EvidenceKind;
   startedAt: string;
   durationMs: number;
+  /** Every attempt when the test was retried (evidence/attempts.ts). */
+  attempts?: Attempt[];
 }
 
 export interface TestRecord extends TestEvidence {
@@ -125,7 +128,7 @@ const readJsonOr = <T>(path: string): Promise<T | null> =>
   );
 
 /** Validates, redacts and writes atomically: a reader never sees half a bundle. */
-async function writeBundle(path: string, bundle: Bundle): Promise<Bundle> {
+export async function writeBundle(path: string, bundle: Bundle): Promise<Bundle> {
   const valid = parseBundle(redact(bundle), `${path} (being written)`);
   const tmp = `${path}.tmp`;
   await writeFile(tmp, JSON.stringify(valid, null, 2));

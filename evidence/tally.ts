@@ -6,10 +6,10 @@
 import type { Bundle } from './bundle.js';
 import { verdicts } from './verdict.js';
 
-/** A verdict, or the evidence kind a pass was counted under instead. */
-export type TallyLabel = (typeof verdicts)[number] | 'container-only';
+/** A verdict, the evidence kind a pass was counted under instead, or a waived non-pass. */
+export type TallyLabel = (typeof verdicts)[number] | 'container-only' | 'waived';
 
-const order: TallyLabel[] = [...verdicts, 'container-only'];
+const order: TallyLabel[] = [...verdicts, 'container-only', 'waived'];
 
 /** The label a requirement's result is counted under (other verdicts stay as they are: a fail needs a look). */
 export function tallyLabel(r: Pick<Bundle['requirements'][string], 'verdict' | 'evidence'>): TallyLabel {
@@ -17,10 +17,14 @@ export function tallyLabel(r: Pick<Bundle['requirements'][string], 'verdict' | '
   return r.evidence;
 }
 
-export function tally(requirements: Bundle['requirements']): [TallyLabel, number][] {
+/** `waived`: the ids a waiver accepts the non-pass of, counted apart (never as a pass). */
+export function tally(
+  requirements: Bundle['requirements'],
+  waived: ReadonlySet<string> = new Set(),
+): [TallyLabel, number][] {
   const n = new Map<TallyLabel, number>();
-  for (const r of Object.values(requirements)) {
-    const l = tallyLabel(r);
+  for (const [id, r] of Object.entries(requirements)) {
+    const l = waived.has(id) && r.verdict !== 'pass' ? 'waived' : tallyLabel(r);
     n.set(l, (n.get(l) ?? 0) + 1);
   }
   return order.filter((l) => n.has(l)).map((l) => [l, n.get(l) as number]);
@@ -29,11 +33,12 @@ export function tally(requirements: Bundle['requirements']): [TallyLabel, number
 const meaning: Partial<Record<TallyLabel, string>> = {
   simulated: 'simulated: ran against a simulator, proves the adapter, not the platform',
   'container-only': 'container-only: passed on containers, not VMs; inconclusive for a VM requirement',
+  waived: 'waived: a non-pass a waiver accepts until its expiry date',
 };
 
 /** e.g. "6 requirements: 2 pass, 1 fail, 3 container-only (container-only: passed on containers, ...)". */
-export function tallyText(requirements: Bundle['requirements']): string {
-  const t = tally(requirements);
+export function tallyText(requirements: Bundle['requirements'], waived?: ReadonlySet<string>): string {
+  const t = tally(requirements, waived);
   if (t.length === 0) return '0 requirements';
   const total = t.reduce((s, [, n]) => s + n, 0);
   const notes = t.flatMap(([l]) => meaning[l] ?? []);

@@ -1,6 +1,8 @@
 /** The verdict taxonomy of DESIGN.md: every requirement per platform ends in exactly one of these. */
 export const verdicts = [
   'pass',
+  /** Passed only when retried (evaluate --retries) after a failed attempt: never counted as a pass. */
+  'flaky',
   'fail',
   'unsupported',
   'partial',
@@ -43,6 +45,7 @@ const precedence: Verdict[] = [
   'prereq-missing',
   'simulated',
   'manual',
+  'flaky',
   'pass',
 ];
 

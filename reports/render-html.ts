@@ -8,7 +8,7 @@ import { type Dimension, dimensions, type Requirement } from '../requirements/re
 import { cut, esc, timingChart } from './html-parts.js';
 import { benchHtml } from './render-bench.js';
 import { byDirection, type Column, fmtMs, type ReportModel } from './report-model.js';
-import type { Cell, Gate } from './score.js';
+import { type Cell, type Gate, isWaived } from './score.js';
 
 const show = (v: unknown) => (v === undefined ? '' : cut(typeof v === 'string' ? v : JSON.stringify(v), 300));
 const anchor = (platform: string, id: string) => `d-${platform}-${id}`;
@@ -29,7 +29,7 @@ table{border-collapse:collapse}td,th{border:1px solid var(--line);padding:4px 8p
 .v{display:block;text-decoration:none;color:#fff;border-radius:4px;padding:2px 6px;font-weight:600;text-align:center;white-space:nowrap}
 .v-pass{background:var(--ok)}.v-fail,.v-error{background:var(--bad)}.v-unsupported{background:#a40e26}.v-partial{background:var(--part)}
 .v-not-implemented,.v-prereq-missing{background:var(--grey)}.v-simulated{background:#57606a;background-image:repeating-linear-gradient(45deg,transparent 0 6px,rgba(255,255,255,.25) 6px 12px)}
-.v-manual{background:var(--man)}.v.incl{outline:3px dashed var(--open);outline-offset:-3px}
+.v-manual{background:var(--man)}.v-waived{background:var(--grey);outline:2px solid var(--bad);outline-offset:-2px}.v-flaky{background:var(--part);background-image:repeating-linear-gradient(-45deg,transparent 0 6px,rgba(255,255,255,.3) 6px 12px)}.v.incl{outline:3px dashed var(--open);outline-offset:-3px}
 .tag{display:inline-block;font-size:11px;border:1px solid currentColor;border-radius:3px;padding:0 4px;margin-left:4px;font-weight:600}
 .tag-sim{color:#57606a}.tag-bad{color:var(--bad)}.tag-cont{color:var(--open)}.tag-draft{color:var(--man)}
 .banner{border-left:6px solid var(--open);background:#fff8c5;padding:6px 10px;margin:8px 0}.banner.tampered{border-left-color:var(--bad);background:#ffebe9}
@@ -48,9 +48,15 @@ function verdictCell(col: Column, c: Cell): string {
     tags.push('<span class="tag tag-sim">simulated</span>');
   else if (c.evidence === 'container-only') tags.push('<span class="tag tag-cont">container-only</span>');
   if (c.assessment?.status === 'draft') tags.push('<span class="tag tag-draft">draft</span>');
-  const label = c.verdict === 'manual' && c.assessment ? `manual: ${c.assessment.verdict}` : c.verdict;
+  if (c.history)
+    tags.push(
+      `<span class="tag" title="${esc(c.history)}">${c.history.includes('→') ? 'rerun' : 'earlier run'}</span>`,
+    );
+  if (c.waiver?.expired) tags.push(`<span class="tag tag-bad" title="${esc(c.waiver.text)}">waiver expired</span>`);
+  const verdict = c.verdict === 'manual' && c.assessment ? `manual: ${c.assessment.verdict}` : c.verdict;
+  const label = isWaived(c) ? `waived: ${verdict}` : verdict;
   const incl = c.standing === 'inconclusive' && (c.verdict === 'pass' || c.verdict === 'manual') ? ' incl' : '';
-  return `<a class="v v-${esc(c.verdict)}${incl}" href="#${anchor(col.platform, c.id)}" title="${esc(c.reason ?? c.verdict)}">${esc(label)}</a>${tags.join('')}`;
+  return `<a class="v v-${isWaived(c) ? 'waived' : esc(c.verdict)}${incl}" href="#${anchor(col.platform, c.id)}" title="${esc(c.waiver ? `${c.waiver.text}. ${c.reason ?? ''}` : (c.reason ?? c.verdict))}">${esc(label)}</a>${tags.join('')}`;
 }
 
 function statsRow(name: string, s: Stats): string {
@@ -142,7 +148,7 @@ function detail(col: Column, r: Requirement): string {
   return `<section class="detail" id="${anchor(col.platform, r.id)}"><h3>${esc(col.platform)} · ${esc(r.id)} ${esc(r.title)} <span class="muted">(${r.level}, ${esc(r.dimension)}, ${esc(r.verification)})</span></h3>
 <p><b>Evidence required:</b> ${esc(r.evidence)}<br><span class="muted small">ADR ${esc(r.adrSection)}: “${esc(r.adrClause)}”</span></p>
 <p>${verdictCell(col, c)} standing <b>${esc(c.standing)}</b>${c.reasonCode ? ` · reason code <code>${esc(c.reasonCode)}</code>` : ''} · from ${esc(c.source)}</p>
-${c.reason ? `<p>${esc(c.reason)}</p>` : ''}${assessment}
+${c.history ? `<p>rerun: ${esc(c.history)}</p>` : ''}${c.waiver ? `<p><b>${esc(c.waiver.text)}</b></p>` : ''}${c.reason ? `<p>${esc(c.reason)}</p>` : ''}${assessment}
 ${checks.length ? `<h3>Checks (${checks.length})</h3><table class="small"><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>detail</th></tr>${checkRows}</table>${checks.length > excerpt.checks ? `<div class="muted small">${checks.length - excerpt.checks} more in the bundle</div>` : ''}` : ''}
 ${tests.map(testBlock).join('')}
 <p><a href="#matrix">back to the matrix</a></p></section>`;
@@ -207,7 +213,7 @@ function comparisons(model: ReportModel): string {
         rows.length
           ? `<table><tr><th></th><th>ID</th><th>before</th><th>now</th><th>reason now</th></tr>${rows.join('')}</table>`
           : '<p>No requirement changed verdict.</p>'
-      }${t.length ? `<h4>Medians that moved by 20% or more</h4><table><tr><th>operation</th><th>before</th><th>now</th><th>change</th></tr>${t.join('')}</table>` : ''}`;
+      }${cmp.flaky.length ? `<p>Flaky in ${esc(cmp.newerRun)} (passed only on a retry): <b>${esc(cmp.flaky.join(' '))}</b></p>` : ''}${t.length ? `<h4>Medians that moved by 20% or more</h4><table><tr><th>operation</th><th>before</th><th>now</th><th>change</th></tr>${t.join('')}</table>` : ''}`;
     })
     .join('')}`;
 }

@@ -2,12 +2,13 @@
 import { dimensions } from '../requirements/registry.js';
 import { benchMarkdown } from './render-bench.js';
 import { byDirection, type ReportModel } from './report-model.js';
-import type { Cell } from './score.js';
+import { type Cell, isWaived } from './score.js';
 
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function label(c: Cell, evidence: string): string {
   let s = c.verdict === 'manual' && c.assessment ? `manual: ${c.assessment.verdict}` : c.verdict;
+  if (isWaived(c)) s = `waived (${s})`;
   if (c.assessment?.status === 'draft') s += ' (draft)';
   if (c.evidence && c.evidence !== 'real') s += ` (${c.evidence})`;
   else if (c.source === 'run' && evidence === 'simulated') s += ' (simulated)';
@@ -58,6 +59,7 @@ export function renderMarkdown(model: ReportModel): string {
         `- ${ch.direction}: ${ch.id} ${ch.from.verdict} → ${ch.to.verdict}${ch.to.reason ? `: ${mdCell(ch.to.reason)}` : ''}`,
       );
     for (const t of cmp.timings) out.push(`- timing: ${t.op} median ${t.from} ms → ${t.to} ms`);
+    if (cmp.flaky.length > 0) out.push(`- flaky in ${cmp.newerRun} (passed only on a retry): ${cmp.flaky.join(' ')}`);
   }
   out.push(
     '',
@@ -70,12 +72,29 @@ export function renderMarkdown(model: ReportModel): string {
     out.push(
       `| ${r.id} | ${r.level} | ${mdCell(r.title)} | ${cols.map((c) => label(c.score.cells[r.id] as Cell, c.evidenceLabel)).join(' | ')} |`,
     );
+  // A rerun's bundle: what each rerun requirement said before and says now (nothing replaced silently).
+  const reruns = cols.flatMap((c) =>
+    Object.values(c.score.cells).flatMap((cell) =>
+      cell.history && c.bundle.requirements[cell.id]?.previous ? [`- ${c.platform} ${cell.id}: ${cell.history}`] : [],
+    ),
+  );
+  if (reruns.length > 0) {
+    const of = cols.flatMap((c) => (c.bundle.rerunOf ? [`${c.platform}: rerun of ${c.bundle.rerunOf.runId}`] : []));
+    out.push('', '## Rerun', '', `${of.join('; ')}. Requirements run again, with what each run said:`, '', ...reruns);
+  }
+  // Accepted risk, apart from passes and failures; an expired waiver is named, as it no longer applies.
+  const waivers = cols.flatMap((c) =>
+    Object.values(c.score.cells).flatMap((cell) =>
+      cell.waiver ? [`- ${c.platform} ${cell.id} ${cell.verdict}: ${mdCell(cell.waiver.text)}`] : [],
+    ),
+  );
+  if (waivers.length > 0) out.push('', '## Waivers', '', ...waivers);
   out.push('', '## Reasons for everything not met', '');
   for (const c of cols)
     for (const cell of Object.values(c.score.cells))
       if (cell.standing !== 'met')
         out.push(
-          `- ${c.platform} ${cell.id} ${cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${mdCell(cell.reason ?? '')}`,
+          `- ${c.platform} ${cell.id} ${isWaived(cell) ? `waived ${cell.verdict}` : cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${mdCell(cell.reason ?? '')}${isWaived(cell) ? ` (${mdCell(cell.waiver?.text ?? '')})` : ''}`,
         );
   // The bench's own summary, one heading level down.
   if (model.bench) out.push('', benchMarkdown(model.bench).replace(/^#/gm, '##'));
@@ -104,9 +123,9 @@ export function renderJunit(model: ReportModel): string {
     const cases = model.requirements.map((r) => {
       const cell = c.score.cells[r.id] as Cell;
       const name = `${r.id} ${r.title}`;
-      const msg = `${cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${cell.reason ?? ''}`;
+      const msg = `${isWaived(cell) ? 'waived ' : ''}${cell.verdict}${cell.reasonCode ? ` [${cell.reasonCode}]` : ''}: ${cell.reason ?? ''}${cell.waiver ? ` (${cell.waiver.text})` : ''}`;
       const body =
-        cell.verdict === 'error'
+        cell.verdict === 'error' && !isWaived(cell)
           ? `<error message="${xml(msg)}"/>`
           : cell.standing === 'not-met' || cell.standing === 'partial'
             ? `<failure message="${xml(`${r.level} ${msg}`)}"/>`

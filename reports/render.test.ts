@@ -5,6 +5,8 @@ import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../evidence/bundle.js';
 import { writeManifest } from '../evidence/manifest.js';
+import { mergeRerun } from '../evidence/rerun.js';
+import { tallyText } from '../evidence/tally.js';
 import { allPass, makeBundle, type Spec } from '../evidence/testkit.js';
 import { requirements } from '../requirements/registry.js';
 import { timingChart } from './html-parts.js';
@@ -27,6 +29,16 @@ const model = (bundles: Bundle[], older: Bundle[] = []) =>
 const libvirt = (over: Record<string, Spec> = {}) => makeBundle('libvirt', { ...allPass(ids), ...over });
 
 describe('report rendering', () => {
+  it("a rerun's report shows what each run said of a rerun requirement", () => {
+    const a = libvirt({ 'DSK-01': { verdict: 'fail' } });
+    const b = makeBundle('libvirt', { 'DSK-01': { verdict: 'pass' } }, { runId: '20261126t0000-beef' });
+    const m = model([mergeRerun(a, b, 'out/a/libvirt/results.json')]);
+    const line = `fail in run ${a.runId} → pass in run 20261126t0000-beef`;
+    expect(renderMarkdown(m)).toContain(`- libvirt DSK-01: ${line}`);
+    expect(renderHtml(m)).toContain(`rerun: ${line}`);
+    expect(m.columns[0]?.score.cells['LC-01']?.history).toBe(`pass, carried from run ${a.runId}`);
+  });
+
   it('HTML is self-contained: no external URL is loaded, every requirement has a cell and a drill-down', () => {
     const html = renderHtml(model([libvirt({ 'DSK-01': { verdict: 'fail', reason: '<script>alert(1)</script>' } })]));
     expect(html).not.toMatch(/<(link|img|iframe)\b/);
@@ -67,6 +79,55 @@ describe('report rendering', () => {
     expect(() => model([libvirt(), libvirt()])).toThrow(
       /b1\.json: a second bundle for libvirt \(first: b0\.json\).*--compare/,
     );
+  });
+
+  it('a waived verdict shows as waived, never as a pass, counted apart; an expired waiver stops applying and is named', () => {
+    const b = libvirt({ 'DSK-01': { verdict: 'fail' }, 'NIC-01': { verdict: 'fail' } });
+    const w = { platform: 'libvirt', reason: 'accepted risk', owner: 'ops', expires: '2026-12-31' } as const;
+    const m = buildModel({
+      bundles: [{ source: 'b0.json', bundle: b }],
+      assessments: () => null,
+      scoring,
+      now: new Date('2026-12-07T00:00:00Z'),
+      waivers: [
+        { ...w, requirement: 'DSK-01' },
+        { ...w, requirement: 'NIC-01', expires: '2026-12-01' },
+      ],
+    });
+    const cells = m.columns[0]?.score.cells;
+    expect([cells?.['DSK-01']?.verdict, cells?.['DSK-01']?.standing, cells?.['DSK-01']?.waiver?.expired]).toEqual([
+      'fail',
+      'inconclusive',
+      false,
+    ]);
+    // Expired: the fail stands, and says so.
+    expect([cells?.['NIC-01']?.standing, cells?.['NIC-01']?.waiver?.expired]).toEqual(['not-met', true]);
+    expect(cells?.['NIC-01']?.reason).toContain('waiver expired on 2026-12-01 (owner ops), no longer applies');
+    const md = renderMarkdown(m);
+    expect(md).toMatch(/\| DSK-01 \|[^\n]*\| waived \(fail\) \|/);
+    expect(md).toContain('- libvirt DSK-01 fail: waived until 2026-12-31 by ops: accepted risk');
+    expect(md).toContain('- libvirt NIC-01 fail: waiver expired on 2026-12-01');
+    expect(renderHtml(m)).toContain('waived: fail');
+    expect(renderJunit(m)).toMatch(/DSK-01[^\n]*<skipped message="waived fail/);
+    expect(renderJunit(m)).toMatch(/NIC-01[^\n]*<failure message="MUST fail/);
+    const lines = summaryLines({ dir: '', html: 'r.html', markdown: '', junit: '', model: m, htmlBytes: 0 });
+    expect(lines).toContain('libvirt: 1 waived (not passes): DSK-01 fail');
+    expect(lines).toContain('libvirt: NIC-01 fail: waiver expired on 2026-12-01 (owner ops), no longer applies');
+    expect(tallyText(b.requirements, new Set(['DSK-01']))).toMatch(/1 fail, 1 waived/);
+  });
+
+  it('a flaky requirement is never a pass: inconclusive, counted apart, and --compare lists it', () => {
+    const older = libvirt();
+    const newer = libvirt({ 'LC-03': { verdict: 'flaky' } });
+    const m = model([newer], [older]);
+    const cell = m.columns[0]?.score.cells['LC-03'];
+    expect([cell?.verdict, cell?.standing]).toEqual(['flaky', 'inconclusive']);
+    expect(m.comparisons[0]?.flaky).toEqual(['LC-03']);
+    expect(m.comparisons[0]?.changes.map((c) => [c.id, c.direction])).toEqual([['LC-03', 'regressed']]);
+    expect(renderMarkdown(m)).toContain(`- flaky in ${newer.runId} (passed only on a retry): LC-03`);
+    expect(renderHtml(m)).toContain('Flaky in');
+    expect(tallyText(newer.requirements)).toMatch(/, 1 flaky/);
+    expect(renderJunit(m)).toMatch(/LC-03[^\n]*<skipped message="flaky/);
   });
 
   it('--compare lists what regressed and improved per requirement, and timing medians that moved', () => {

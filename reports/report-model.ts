@@ -6,6 +6,7 @@
 import type { Bundle, Stats } from '../evidence/bundle.js';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { type Requirement, requirements } from '../requirements/registry.js';
+import type { Waiver } from '../requirements/waivers.js';
 import type { AssessmentFile } from './assessments.js';
 import type { Bench } from './bench.js';
 import { type Cell, type PlatformScore, type Scoring, type Standing, scorePlatform } from './score.js';
@@ -52,6 +53,8 @@ export interface Comparison {
   newerRun: string;
   changes: Change[];
   timings: TimingChange[];
+  /** Requirements flaky in the newer run (passed only on a retry), changed or not: a pass that cannot be trusted yet. */
+  flaky: string[];
 }
 
 export interface ReportModel {
@@ -100,7 +103,15 @@ export function compare(older: Column, newer: Column): Comparison {
     if (from !== undefined && from > 0 && Math.abs(to - from) / from >= 0.2)
       timings.push({ platform: newer.platform, op, from, to });
   }
-  return { platform: newer.platform, olderRun: older.bundle.runId, newerRun: newer.bundle.runId, changes, timings };
+  const flaky = requirements.filter((r) => newer.score.cells[r.id]?.verdict === 'flaky').map((r) => r.id);
+  return {
+    platform: newer.platform,
+    olderRun: older.bundle.runId,
+    newerRun: newer.bundle.runId,
+    changes,
+    timings,
+    flaky,
+  };
 }
 
 export function buildModel(opts: {
@@ -110,6 +121,8 @@ export function buildModel(opts: {
   scoring: Scoring;
   bench?: Bench | null;
   now?: Date;
+  /** Waivers (--waivers): applied to the newer bundles and the older ones alike, as of `now`. */
+  waivers?: readonly Waiver[];
 }): ReportModel {
   const column = ({
     source,
@@ -123,7 +136,10 @@ export function buildModel(opts: {
     platform: bundle.platform,
     source,
     bundle,
-    score: scorePlatform(bundle.platform, bundle, opts.assessments(bundle.platform), opts.scoring),
+    score: scorePlatform(bundle.platform, bundle, opts.assessments(bundle.platform), opts.scoring, requirements, {
+      list: opts.waivers ?? [],
+      today: opts.now ?? new Date(),
+    }),
     evidenceLabel: evidenceLabel(bundle),
     ...(integrity ? { integrity } : {}),
   });

@@ -7,9 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Bundle, EvidenceKind } from '../evidence/bundle.js';
 import { ConfigInvalid } from '../evidence/errors.js';
+import { historyText } from '../evidence/rerun.js';
 import type { Verdict } from '../evidence/verdict.js';
 import { parseYamlFile } from '../evidence/yaml-file.js';
 import { type Dimension, dimensions, type Requirement, requirements } from '../requirements/registry.js';
+import { type Waiver, waiverFor, waiverText } from '../requirements/waivers.js';
 import type { Assessment, AssessmentFile } from './assessments.js';
 
 const pointKeys = ['pass', 'manual-met', 'partial', 'manual-partial', 'fail', 'unsupported', 'manual-not-met'] as const;
@@ -90,7 +92,14 @@ export interface Cell {
   evidence?: EvidenceKind;
   assessment?: Assessment;
   pointKey?: PointKey;
+  /** In a rerun's bundle: "fail in run A → pass in run B", or the earlier run a verdict was carried from. */
+  history?: string;
+  /** A waiver written for this non-pass (--waivers): active, the cell shows waived; expired, it says so. */
+  waiver?: Waiver & { expired: boolean; text: string };
 }
+
+/** An active waiver: the cell shows `waived` and counts apart (inconclusive, never a pass). */
+export const isWaived = (c: Cell) => !!c.waiver && !c.waiver.expired;
 
 export type Gate = 'acceptable' | 'not acceptable' | 'inconclusive';
 
@@ -132,7 +141,8 @@ function fromAssessment(r: Requirement, a: Assessment, platform: string): Cell {
   };
 }
 
-function fromRun(r: Requirement, v: Bundle['requirements'][string]): Cell {
+function fromRun(r: Requirement, v: Bundle['requirements'][string], runId: string): Cell {
+  const history = historyText(v, runId);
   const base = {
     id: r.id,
     verdict: v.verdict,
@@ -140,6 +150,7 @@ function fromRun(r: Requirement, v: Bundle['requirements'][string]): Cell {
     evidence: v.evidence,
     reasonCode: v.reasonCode,
     reason: v.reason,
+    ...(history ? { history } : {}),
   };
   // Containers and simulators prove the adapter, not that the platform does this for VMs.
   if (v.evidence !== 'real' && conclusive.has(v.verdict))
@@ -190,9 +201,9 @@ export function cellFor(
 ): Cell {
   const v = bundle?.requirements[r.id];
   const a = assessments?.assessments[r.id];
-  if (v && conclusive.has(v.verdict) && v.evidence === 'real') return fromRun(r, v);
+  if (v && bundle && conclusive.has(v.verdict) && v.evidence === 'real') return fromRun(r, v, bundle.runId);
   if (a) return fromAssessment(r, a, platform);
-  if (v) return fromRun(r, v);
+  if (v && bundle) return fromRun(r, v, bundle.runId);
   if (r.manual)
     return {
       id: r.id,
@@ -209,6 +220,26 @@ export function cellFor(
     source: 'none',
     ...notRun(r, bundle),
   };
+}
+
+/**
+ * A run's non-pass with a waiver: waived while the waiver lasts (inconclusive for the gate: accepted risk
+ * is neither a pass nor a failure), and after its expiry date the verdict as it is, saying the waiver expired.
+ */
+function waive(
+  cell: Cell,
+  bundle: Bundle | null,
+  platform: string,
+  waivers: { list: readonly Waiver[]; today: Date },
+): Cell {
+  const v = bundle?.requirements[cell.id];
+  if (!v || cell.source !== 'run') return cell;
+  const w = waiverFor(waivers.list, platform, [cell.id], v, waivers.today);
+  if (!w) return cell;
+  const waiver = { ...w.waiver, expired: w.expired, text: waiverText(w.waiver, waivers.today) };
+  if (w.expired) return { ...cell, waiver, reason: `${cell.reason ?? ''} (${waiver.text})`.trim() };
+  const { pointKey: _none, ...rest } = cell;
+  return { ...rest, waiver, standing: 'inconclusive' };
 }
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -228,7 +259,9 @@ export function scoreDimension(
   for (const c of failedMusts)
     reasons.push(`MUST ${c.id} ${c.standing === 'partial' ? 'only partly met' : c.verdict}: ${c.reason ?? ''}`.trim());
   for (const c of openMusts)
-    reasons.push(`MUST ${c.id} inconclusive (${c.verdict}${c.reasonCode ? `, ${c.reasonCode}` : ''})`);
+    reasons.push(
+      `MUST ${c.id} inconclusive (${isWaived(c) ? `waived ${c.verdict}` : c.verdict}${c.reasonCode ? `, ${c.reasonCode}` : ''})`,
+    );
   let weight = 0;
   let lo = 0;
   let hi = 0;
@@ -269,9 +302,10 @@ export function scorePlatform(
   assessments: AssessmentFile | null,
   scoring: Scoring,
   registry: readonly Requirement[] = requirements,
+  waivers: { list: readonly Waiver[]; today: Date } = { list: [], today: new Date() },
 ): PlatformScore {
   const cells: Record<string, Cell> = {};
-  for (const r of registry) cells[r.id] = cellFor(r, bundle, assessments, platform);
+  for (const r of registry) cells[r.id] = waive(cellFor(r, bundle, assessments, platform), bundle, platform, waivers);
   const dims = dimensions.map((d) =>
     scoreDimension(
       d,

@@ -5,12 +5,13 @@ import { type Bundle, readBundle } from '../evidence/bundle.js';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { manifestName, verificationLines, verifyRun } from '../evidence/manifest.js';
 import { redactText } from '../evidence/redact.js';
+import { loadWaivers } from '../requirements/waivers.js';
 import { type AssessmentFile, defaultAssessmentsDir, loadAssessments } from './assessments.js';
 import { readBench } from './bench.js';
 import { renderHtml } from './render-html.js';
 import { renderJunit, renderMarkdown } from './render-text.js';
 import { buildModel, type Integrity, type ReportModel } from './report-model.js';
-import { defaultScoringFile, loadScoring } from './score.js';
+import { defaultScoringFile, isWaived, loadScoring } from './score.js';
 
 /**
  * A bundle argument may be a results.json, a platform folder (out/<run>/<platform>) or a run folder
@@ -72,6 +73,8 @@ export async function writeReport(opts: {
   bench?: string;
   assessments?: string;
   scoring?: string;
+  /** A waiver file (requirements/waivers.ts). */
+  waivers?: string;
 }): Promise<WrittenReport> {
   if (opts.bundles.length === 0)
     throw new ConfigInvalid('give at least one evidence bundle (results.json or its folder)');
@@ -97,6 +100,7 @@ export async function writeReport(opts: {
     assessments: (p) => assessments.get(p) ?? null,
     scoring: await loadScoring(opts.scoring ?? defaultScoringFile),
     bench: opts.bench ? await readBench(opts.bench) : null,
+    ...(opts.waivers ? { waivers: await loadWaivers(opts.waivers) } : {}),
   });
   // Default: the run folder above the first bundle's platform folder (out/<run>/).
   const first = bundles[0]?.source as string;
@@ -122,6 +126,23 @@ export function summaryLines(r: WrittenReport): string[] {
       (c) =>
         `${c.platform}: ${c.score.gate} (${c.score.dimensions.map((d) => `${d.dimension} ${d.gate}`).join(', ')})${c.evidenceLabel !== 'real VMs' ? ` [${c.evidenceLabel} evidence]` : ''}`,
     ),
+    // Waived verdicts are counted apart, and an expired waiver is named: it no longer applies.
+    ...r.model.columns.flatMap((c) => {
+      const cells = Object.values(c.score.cells);
+      const waived = cells.filter(isWaived);
+      const expired = cells.filter((x) => x.waiver?.expired);
+      return [
+        ...(waived.length
+          ? [
+              `${c.platform}: ${waived.length} waived (not passes): ${waived.map((x) => `${x.id} ${x.verdict}`).join(', ')}`,
+            ]
+          : []),
+        ...expired.map(
+          (x) =>
+            `${c.platform}: ${x.id} ${x.verdict}: waiver expired on ${x.waiver?.expires} (owner ${x.waiver?.owner}), no longer applies`,
+        ),
+      ];
+    }),
     ...r.model.columns
       .filter((c) => c.integrity?.state === 'failed')
       .map((c) => `${c.platform}: EVIDENCE FAILED VERIFICATION (${c.integrity?.lines.join('; ')}); ${c.source}`),

@@ -1,21 +1,34 @@
 import { describe, expect, test } from 'vitest';
-import { classifyFinding, type KnownFinding, knownFindings } from './known-findings.js';
+import { classifyFinding, knownFindings } from './known-findings.js';
 import { requirements } from './registry.js';
+import type { Waiver } from './waivers.js';
 
-const finding: KnownFinding = {
+const finding: Waiver = {
   platform: 'incus',
   requirement: 'INT-01',
-  reason: /check-failed: .*empty/,
-  why: 'drops empty values',
+  match: 'check-failed: .*empty',
+  reason: 'drops empty values',
+  owner: 'lab team',
   observed: '2026-11-25',
+  expires: '2027-06-30',
 };
+const today = new Date('2026-12-07T12:00:00Z');
 const fail = { verdict: 'fail', reasonCode: 'check-failed', reason: 'Failed checks: empty value kept' } as const;
 
 describe('known findings', () => {
   test('a listed fail on its platform is known, with the reason in the message', () => {
-    const d = classifyFinding([finding], 'incus', ['INT-01', 'INT-02'], fail);
+    const d = classifyFinding([finding], 'incus', ['INT-01', 'INT-02'], fail, today);
     expect(d.kind).toBe('known');
-    expect(d.kind === 'known' && d.message).toMatch(/^known platform finding: incus INT-01 .*drops empty values/);
+    expect(d.kind === 'known' && d.message).toMatch(
+      /^known platform finding: incus INT-01 .*waived until 2027-06-30 by lab team.*drops empty values/,
+    );
+  });
+
+  test('an expired waiver stops applying: the fail fails again and the message says the waiver expired', () => {
+    expect(classifyFinding([finding], 'incus', ['INT-01'], fail, new Date('2027-06-30T23:00:00Z')).kind).toBe('known');
+    const d = classifyFinding([finding], 'incus', ['INT-01'], fail, new Date('2027-07-01T00:00:00Z'));
+    expect(d.kind).toBe('expired');
+    expect(d.kind === 'expired' && d.message).toMatch(/waiver expired on 2027-06-30 \(owner lab team\)/);
   });
 
   test('a listed finding that passes (or passes simulated) is stale', () => {
@@ -58,8 +71,10 @@ describe('known findings', () => {
     const ids = new Set(requirements.map((r) => r.id));
     for (const f of knownFindings) {
       expect(ids.has(f.requirement), f.requirement).toBe(true);
-      expect(f.why.length).toBeGreaterThan(20);
+      expect(f.reason.length).toBeGreaterThan(20);
       expect(f.observed).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      // Matched on the reason, so a different failure of the same requirement still fails.
+      expect(f.match).toBeDefined();
     }
   });
 });

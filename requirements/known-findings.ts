@@ -1,76 +1,58 @@
 /**
- * Genuine failures of a REAL platform in this lab, already reported in the evidence (they stay `fail`
- * there). Only `vmconform test` reads this list, so the project's own test pass can be green while the
- * platform's finding stays visible: a listed fail is reported to vitest as skipped ("known platform
- * finding: ..."), never as passed; a listed finding that no longer reproduces (the requirement passes)
- * fails the test, so the list cannot go stale. `evaluate` never reads it.
- *
- * Rules: real platforms only. A simulator's fail is a bug to fix in the simulator, adapter or suite,
- * or, when the simulator reproduces the platform's own behaviour on purpose, a modelled expectation
- * (modelled-expectations.ts), never a finding. One entry per finding, matched on the reason so a
- * different failure of the same requirement still fails.
+ * Genuine failures of a REAL platform in this lab (known-findings.yaml, a waiver file: the rules are
+ * there). Only `vmconform test` applies them to its pass/fail; `evaluate` reports every finding as it is
+ * unless given a waiver file itself (--waivers), and then only in the report.
  */
-/** A registered platform name. */
-type Platform = string;
-
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { RequirementOutcome } from '../evidence/verdict.js';
+import { parseWaivers, type Waiver, waiverFor } from './waivers.js';
 
-export interface KnownFinding {
-  platform: Platform;
-  /** The requirement ID whose test fails (a test naming several IDs matches on any of them). */
-  requirement: string;
-  /** Matched against `<reasonCode>: <reason>` of the test's outcome. */
-  reason: RegExp;
-  /** Why this is the platform's behaviour and not a harness defect. */
-  why: string;
-  /** When it was first observed in this lab (UTC date). */
-  observed: string;
-}
+export const knownFindingsFile = fileURLToPath(new URL('./known-findings.yaml', import.meta.url));
 
-export const knownFindings: KnownFinding[] = [
-  {
-    platform: 'incus',
-    requirement: 'INT-01',
-    // The declared metadata has `empty: ''`; what came back lacks the key and nothing else differs.
-    reason:
-      /^check-failed: Failed checks: returned verbatim: expected \{[^{}]*empty: ''[^{}]*\}, got \{(?![^{}]*empty:)[^{}]*\}; verbatim after start and stop: expected \{[^{}]*\}, got \{(?![^{}]*empty:)[^{}]*\}$/,
-    why: 'Incus drops a user.* config key whose value is the empty string (setting a key to "" unsets it), so metadata with an empty value does not round-trip. Real incusd behaviour.',
-    observed: '2026-11-25',
-  },
-];
+export const knownFindings: Waiver[] = parseWaivers(readFileSync(knownFindingsFile, 'utf8'), knownFindingsFile);
 
 export type FindingDecision =
   | { kind: 'none' }
   /** The outcome is a listed finding: report it as skipped, the evidence keeps `fail`. */
-  | { kind: 'known'; finding: KnownFinding; message: string }
+  | { kind: 'known'; finding: Waiver; message: string }
   /** A listed finding passed: the list is stale and the test must fail. */
-  | { kind: 'stale'; finding: KnownFinding; message: string };
+  | { kind: 'stale'; finding: Waiver; message: string }
+  /** The listed finding's waiver has expired: the fail fails again, saying so. */
+  | { kind: 'expired'; finding: Waiver; message: string };
 
 /** What a test's outcome means against the list. Pure: the harness decides what to tell vitest. */
 export function classifyFinding(
-  findings: readonly KnownFinding[],
-  platform: Platform,
+  findings: readonly Waiver[],
+  platform: string,
   requirements: readonly string[],
   outcome: RequirementOutcome,
+  today = new Date(),
 ): FindingDecision {
   const listed = findings.filter((f) => f.platform === platform && requirements.includes(f.requirement));
   if (listed.length === 0) return { kind: 'none' };
   if (outcome.verdict === 'pass' || outcome.verdict === 'simulated') {
-    const f = listed[0] as KnownFinding;
+    const f = listed[0] as Waiver;
     return {
       kind: 'stale',
       finding: f,
-      message: `known platform finding no longer reproduces: ${f.platform} ${f.requirement} now ${outcome.verdict}; remove it from requirements/known-findings.ts (${f.why})`,
+      message: `known platform finding no longer reproduces: ${f.platform} ${f.requirement} now ${outcome.verdict}; remove it from requirements/known-findings.yaml (${f.reason})`,
     };
   }
   if (outcome.verdict !== 'fail') return { kind: 'none' };
-  const text = `${outcome.reasonCode ?? ''}: ${outcome.reason ?? ''}`;
-  const match = listed.find((f) => f.reason.test(text));
-  if (!match) return { kind: 'none' };
+  const w = waiverFor(listed, platform, requirements, outcome, today);
+  if (!w) return { kind: 'none' };
+  const f = w.waiver;
+  if (w.expired)
+    return {
+      kind: 'expired',
+      finding: f,
+      message: `known platform finding's waiver expired on ${f.expires} (owner ${f.owner}), so it fails again: ${f.platform} ${f.requirement}; renew or remove it in requirements/known-findings.yaml`,
+    };
   return {
     kind: 'known',
-    finding: match,
-    message: `known platform finding: ${match.platform} ${match.requirement} (observed ${match.observed}): ${match.why}`,
+    finding: f,
+    message: `known platform finding: ${f.platform} ${f.requirement} (observed ${f.observed ?? 'unknown'}, waived until ${f.expires} by ${f.owner}): ${f.reason}`,
   };
 }
 

@@ -7,6 +7,7 @@ import { newRunId, type Say } from '../adapters/contract/index.js';
 import { requirements } from '../requirements/registry.js';
 import { type EvaluateOptions, prepare } from './evaluate.js';
 import { preflight } from './preflight.js';
+import type { Selection } from './selection.js';
 
 export interface PlatformPlan {
   platform: string;
@@ -19,6 +20,8 @@ export interface PlatformPlan {
   /** Selected, but no suite tests them: only an assessment file gives them a verdict. */
   noTest: string[];
   skipped: { id: string; why: 'skip' | 'not-selected' }[];
+  /** With --rerun: the earlier run whose non-passes would run again. */
+  rerunOf?: string;
   /** Failed checks about the platform as a whole (not reached, evidence kind): they concern every requirement. */
   notes: string[];
 }
@@ -26,10 +29,12 @@ export interface PlatformPlan {
 const automatable = requirements.filter((r) => r.verification !== 'manual').length;
 
 export async function listPlan(opts: EvaluateOptions, say: Say): Promise<PlatformPlan[]> {
-  const { config, chosen, selection } = await prepare(opts);
+  const { config, chosen, selections, earlier, nothingToRerun } = await prepare(opts);
+  for (const p of nothingToRerun) say(`${p}: nothing to rerun in run ${earlier.get(p)?.bundle.runId}`);
   const runId = newRunId();
   const plans: PlatformPlan[] = [];
   for (const platform of chosen) {
+    const selection = selections.get(platform) as Selection;
     const report = await preflight(config, platform, runId, say);
     const plan: PlatformPlan = {
       platform,
@@ -38,6 +43,7 @@ export async function listPlan(opts: EvaluateOptions, say: Say): Promise<Platfor
       prereqMissing: [],
       noTest: selection.noTest,
       skipped: selection.skipped,
+      ...(earlier.has(platform) ? { rerunOf: earlier.get(platform)?.bundle.runId } : {}),
       notes: [],
     };
     const because = new Map<string, string[]>();
@@ -65,6 +71,7 @@ export function planLines(p: PlatformPlan): string[] {
   const notSelected = p.skipped.filter((s) => s.why === 'not-selected').map((s) => s.id);
   return [
     `${p.platform} (${p.endpoint || 'not reached'})`,
+    ...(p.rerunOf ? [`  rerun of run ${p.rerunOf}: what did not pass there`] : []),
     `  would run ${ids(p.run)}`,
     ...p.prereqMissing.map((m) => `  will end prereq-missing: ${m.id} (${m.because.join('; ')})`),
     ...(p.noTest.length ? [`  no test, assessment only ${ids(p.noTest)}`] : []),

@@ -10,6 +10,7 @@ import { Progress, progressEnv } from './progress.js';
 
 const icon: Record<string, string> = {
   pass: 'PASS',
+  flaky: 'FLKY',
   fail: 'FAIL',
   error: 'ERR ',
   unsupported: 'UNSP',

@@ -36,7 +36,7 @@ export async function testPass(opts: { unitOnly?: boolean }, say: Say): Promise<
     await labsUp(config, chosen, say, labFailed);
     const unregister = await registerRun(runId, chosen);
     // The project's test pass (only here, never `evaluate`) skips real-platform findings listed in
-    // requirements/known-findings.ts and fails on a listed one that no longer reproduces; evidence keeps `fail`.
+    // requirements/known-findings.yaml (a waiver file) and fails on a listed one that no longer reproduces; evidence keeps `fail`.
     process.env[knownFindingsEnv] = '1';
     // One platform that cannot be tested is one failure; the others are still tested and the summary printed.
     const broken = (platform: string, why: string) => {

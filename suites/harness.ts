@@ -20,6 +20,7 @@ import type {
 import { newRunId, Unsupported } from '../adapters/contract/index.js';
 import { type LabConfig, loadLabConfig } from '../adapters/lab-config.js';
 import { connectTarget, platforms } from '../adapters/platforms.js';
+import { recordAttempt } from '../evidence/attempts.js';
 import type { TimelineEntry } from '../evidence/bundle.js';
 import { Checks } from '../evidence/checks.js';
 import { redact, redactText } from '../evidence/redact.js';
@@ -189,23 +190,28 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
         };
       else outcome = asModelledExpectation(modelledExpectations, platform, ids, outcome) ?? outcome;
     }
-    task.meta.vmconform = redact({
-      requirements: ids,
-      title,
-      outcome,
-      checks: checks.list,
-      timings,
-      transcript: run.transcript.since(mark),
-      timeline: run.timeline.slice(timelineMark),
-      evidence: run.caps.evidence,
-      startedAt: new Date(started).toISOString(),
-      durationMs: Date.now() - started,
-    });
+    // A retry (evaluate --retries) finds the earlier attempt's evidence in the task: every attempt is kept.
+    task.meta.vmconform = redact(
+      recordAttempt(task.meta.vmconform, {
+        requirements: ids,
+        title,
+        outcome,
+        checks: checks.list,
+        timings,
+        transcript: run.transcript.since(mark),
+        timeline: run.timeline.slice(timelineMark),
+        evidence: run.caps.evidence,
+        startedAt: new Date(started).toISOString(),
+        durationMs: Date.now() - started,
+      }),
+    );
+    outcome = task.meta.vmconform.outcome;
     // `vmconform test` only: a listed real-platform finding is skipped (the evidence above keeps `fail`),
     // and a listed finding that passes fails the test so the list cannot go stale.
     if (process.env[knownFindingsEnv] === '1' && run.caps.evidence !== 'simulated') {
       const d = classifyFinding(knownFindings, platform, ids, outcome);
       if (d.kind === 'stale') throw new Error(redactText(d.message));
+      if (d.kind === 'expired') throw new Error(redactText(`${outcome.verdict}: ${outcome.reason} (${d.message})`));
       if (d.kind === 'known') {
         skip(redactText(d.message));
         return;

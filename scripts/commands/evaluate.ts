@@ -1,9 +1,11 @@
 /** `vmconform evaluate`: the main job, labs up, suites per platform, bundles and one report. */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { readBundle } from '../../evidence/bundle.js';
 import { ConfigInvalid } from '../../evidence/errors.js';
 import { redact, redactText } from '../../evidence/redact.js';
-import { summaryLines, writeReport } from '../../reports/write.js';
+import { type Verdict, verdicts } from '../../evidence/verdict.js';
+import { bundlePaths, summaryLines, writeReport } from '../../reports/write.js';
 import { type EvaluateOptions, evaluate } from '../../run/evaluate.js';
 import { listPlan, planLines } from '../../run/evaluate-list.js';
 import { exitCodes } from '../../run/exit-codes.js';
@@ -45,8 +47,31 @@ export function registerEvaluate(program: Command): void {
       'run nothing: per platform, print the requirements that would run, the ones skipped and why, and the ones its capabilities already say will end prereq-missing (connects, never brings a lab up)',
     )
     .option('--json', 'with --list: print the plan as JSON on stdout')
-    .action(async (opts: EvaluateOptions & { list?: boolean; json?: boolean }) => {
+    .option(
+      '--waivers <file>',
+      'waiver file (YAML: platform, requirement, reason, owner, expires): a waived non-pass shows as waived, never as a pass, and does not fail the run; an expired waiver no longer applies and is named',
+    )
+    .option(
+      '--retries <n>',
+      'run a failed requirement again up to n times; every attempt is recorded, and one that passed only on a retry is flaky, never a pass',
+      retryCount,
+    )
+    .option(
+      '--rerun <run>',
+      "an earlier run folder or bundle: run again, on its platforms and with the same config, only what did not pass there; the new bundle keeps that run's other verdicts and says which run each came from",
+    )
+    .option(
+      '--rerun-verdicts <list>',
+      `with --rerun: the verdicts to run again, comma-separated (default: every verdict but pass; one of ${verdicts.join(', ')})`,
+      verdictList,
+    )
+    .action(async (opts: EvaluateOptions & { list?: boolean; json?: boolean; rerun?: string }) => {
       if (opts.json && !opts.list) throw new ConfigInvalid('--json: only with --list');
+      if (opts.rerunVerdicts && !opts.rerun) throw new ConfigInvalid('--rerun-verdicts: only with --rerun');
+      if (opts.rerun)
+        opts.rerunFrom = await Promise.all(
+          (await bundlePaths(opts.rerun)).map(async (source) => ({ source, bundle: await readBundle(source) })),
+        );
       if (opts.list) {
         // With --json, stdout holds only the JSON: progress goes to stderr.
         const plans = await listPlan(opts, opts.json ? sayErr : say);
@@ -59,7 +84,7 @@ export function registerEvaluate(program: Command): void {
         // A platform run that failed before its suites wrote anything has no bundle to show.
         const written = e.bundles.filter((b) => existsSync(b));
         if (written.length === 0) return;
-        await writeReport({ bundles: written, out: e.outDir }).then(
+        await writeReport({ bundles: written, out: e.outDir, ...(opts.waivers ? { waivers: opts.waivers } : {}) }).then(
           (r) => {
             for (const line of summaryLines(r)) say(line);
             // The bundle records the selection; the gates still score the whole catalogue.
@@ -77,4 +102,18 @@ export function registerEvaluate(program: Command): void {
       // A report that could not be written is the harness's error; an interrupt or a harness error says more.
       process.exitCode = reportFailed && code < exitCodes.harness ? exitCodes.harness : code;
     });
+}
+
+function verdictList(value: string): Verdict[] {
+  const list = value.split(',').map((v) => v.trim());
+  for (const v of list)
+    if (!(verdicts as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`'${v}' is not a verdict (one of ${verdicts.join(', ')})`);
+  return list as Verdict[];
+}
+
+function retryCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 10) throw new InvalidArgumentError('expected a whole number from 0 to 10');
+  return n;
 }

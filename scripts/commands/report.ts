@@ -26,10 +26,21 @@ export function registerReport(program: Command): void {
     .option('--bench <file>', 'a bench.json from npm run bench (vmconform.bench/v2), shown as a benchmark section')
     .option('--assessments <dir>', 'folder of manual assessment files <platform>.yaml (default: reports/assessments)')
     .option('--scoring <file>', 'scoring file: weights and threshold (default: reports/scoring.yaml)')
+    .option(
+      '--waivers <file>',
+      'waiver file (YAML: platform, requirement, reason, owner, expires): a waived non-pass shows as waived, never as a pass, counted apart; an expired waiver no longer applies and is named',
+    )
     .action(
       async (
         bundles: string[],
-        opts: { out?: string; compare?: string[]; bench?: string; assessments?: string; scoring?: string },
+        opts: {
+          out?: string;
+          compare?: string[];
+          bench?: string;
+          assessments?: string;
+          scoring?: string;
+          waivers?: string;
+        },
       ) => {
         const r = await writeReport({
           bundles,
@@ -38,6 +49,7 @@ export function registerReport(program: Command): void {
           bench: opts.bench,
           ...(opts.assessments ? { assessments: resolve(opts.assessments) } : {}),
           ...(opts.scoring ? { scoring: resolve(opts.scoring) } : {}),
+          ...(opts.waivers ? { waivers: resolve(opts.waivers) } : {}),
         });
         for (const line of summaryLines(r)) say(line);
         // Written and marked, but a bundle that fails verification fails the command too.

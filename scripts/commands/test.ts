@@ -8,7 +8,7 @@ export function registerTest(program: Command): void {
   program
     .command('test')
     .description(
-      'the project test pass: bring up the local labs of lab/lab.local.yaml, run the unit and lab-harness tests, then the conformance suites on every platform there; a platform finding listed in requirements/known-findings.ts counts as skipped (its evidence stays fail) and fails the pass once it no longer reproduces; ends with "N passed, N failed, N skipped"',
+      'the project test pass: bring up the local labs of lab/lab.local.yaml, run the unit and lab-harness tests, then the conformance suites on every platform there; a platform finding listed in requirements/known-findings.yaml (a waiver file) counts as skipped until its waiver expires (its evidence stays fail) and fails the pass once it no longer reproduces; ends with "N passed, N failed, N skipped"',
     )
     .option('--unit-only', 'only the unit tests (no lab needed)')
     .action(async (opts: { unitOnly?: boolean }) => {
