@@ -66,12 +66,13 @@ export async function runVitest(
       // colours whenever FORCE_COLOR is set at all, even to 0, so it is left unset for a log file or CI).
       env: {
         ...env,
-        ...(process.stdout.isTTY && process.env.FORCE_COLOR === undefined && process.env.NO_COLOR === undefined
+        ...(process.stderr.isTTY && process.env.FORCE_COLOR === undefined && process.env.NO_COLOR === undefined
           ? { FORCE_COLOR: '1' }
           : {}),
       },
       stdin: 'ignore',
-      stdout: 'inherit',
+      // vitest's output is progress: our stderr, so stdout carries only the command's data (e.g. --json).
+      stdout: 2,
       stderr: 'inherit',
       reject: false,
       // Own process group: an interrupt reaches vitest's workers too, and cleanup can wait for all of them.

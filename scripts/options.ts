@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { type Platform, platforms } from '../adapters/platforms.js';
 import { redactText } from '../evidence/redact.js';
 import { isLab, labNames } from '../lab/labs.js';
+import { type FailOn, failOnLevels } from '../reports/fail-on.js';
 
 // Everything the CLI prints passes the redactor: a registered secret never reaches the terminal or CI log.
 export const say = (msg: string) => process.stdout.write(redactText(`[vmconform] ${msg}\n`));
@@ -28,3 +29,13 @@ export function duration(value: string): number {
   if (!m) throw new InvalidArgumentError('expected a number with a unit s, m, h or d (e.g. 30m, 2h)');
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
+
+/** --fail-on: anything but a level is bad input (exit 2). */
+export function failOnLevel(value: string): FailOn {
+  if (!(failOnLevels as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of: ${failOnLevels.join(', ')}`);
+  return value as FailOn;
+}
+
+export const failOnHelp =
+  'what exits 1, each level including the ones before: fail (a requirement failed or objects were left behind), not-acceptable (also a platform gate not acceptable), inconclusive (also a gate inconclusive)';

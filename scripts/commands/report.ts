@@ -1,21 +1,24 @@
-/** `vmconform report`: bundles in, one report out (HTML, Markdown, JUnit). */
+/** `vmconform report`: bundles in, one report out (HTML, Markdown, JUnit); exits as --fail-on asks. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { summaryLines, writeReport } from '../../reports/write.js';
-import { say } from '../options.js';
+import { redact } from '../../evidence/redact.js';
+import { checkGate, type FailOn } from '../../reports/fail-on.js';
+import { summaryJson, summaryLines, writeReport } from '../../reports/write.js';
+import { gateExitCode } from '../exit-codes.js';
+import { failOnHelp, failOnLevel, say, sayErr } from '../options.js';
 
 export function registerReport(program: Command): void {
   program
     .command('report')
     .description(
-      'write one self-contained HTML report (plus Markdown and JUnit XML) from evidence bundles, one per platform; prints where they are',
+      'write one self-contained HTML report (plus Markdown and JUnit XML) from evidence bundles, one per platform; prints where they are and exits as --fail-on asks',
     )
     .argument(
       '<bundle...>',
       'results.json files, platform folders (out/<run>/<platform>) or run folders (out/<run>: every platform in it)',
     )
     .option(
-      '-o, --out <dir>',
+      '-o, --output-dir <dir>',
       'folder for report.html, report.md, report.junit.xml (default: the run folder of the first bundle)',
     )
     .option(
@@ -26,22 +29,37 @@ export function registerReport(program: Command): void {
     .option('--bench <file>', 'a bench.json from npm run bench (vmconform.bench/v2), shown as a benchmark section')
     .option('--assessments <dir>', 'folder of manual assessment files <platform>.yaml (default: reports/assessments)')
     .option('--scoring <file>', 'scoring file: weights and threshold (default: reports/scoring.yaml)')
+    .option('--fail-on <level>', failOnHelp, failOnLevel, 'fail' as FailOn)
+    .option('--json', 'print the summary (gates, verdict counts, report files) as JSON on stdout')
     .action(
       async (
         bundles: string[],
-        opts: { out?: string; compare?: string[]; bench?: string; assessments?: string; scoring?: string },
+        opts: {
+          outputDir?: string;
+          compare?: string[];
+          bench?: string;
+          assessments?: string;
+          scoring?: string;
+          failOn: FailOn;
+          json?: boolean;
+        },
       ) => {
         const r = await writeReport({
           bundles,
-          out: opts.out,
+          out: opts.outputDir,
           compare: opts.compare,
           bench: opts.bench,
           ...(opts.assessments ? { assessments: resolve(opts.assessments) } : {}),
           ...(opts.scoring ? { scoring: resolve(opts.scoring) } : {}),
         });
-        for (const line of summaryLines(r)) say(line);
-        // Written and marked, but a bundle that fails verification fails the command too.
-        if (r.model.columns.some((c) => c.integrity?.state === 'failed')) process.exitCode = 1;
+        const gate = checkGate(r.model.columns, opts.failOn);
+        if (opts.json)
+          process.stdout.write(
+            `${JSON.stringify(redact({ ...summaryJson(r), failOn: opts.failOn, ...gate }), null, 2)}\n`,
+          );
+        else for (const line of summaryLines(r)) say(line);
+        for (const why of [...gate.harness, ...gate.failed]) sayErr(`--fail-on ${opts.failOn}: ${why}`);
+        process.exitCode = gateExitCode(gate);
       },
     );
 }
