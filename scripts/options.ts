@@ -6,9 +6,12 @@ import { isLab, labNames } from '../lab/labs.js';
 import { type FailOn, failOnLevels } from '../reports/fail-on.js';
 
 // Everything the CLI prints passes the redactor: a registered secret never reaches the terminal or CI log.
-export const say = (msg: string) => process.stdout.write(redactText(`[vmconform] ${msg}\n`));
-/** Progress where stdout carries data (JSON). */
-export const sayErr = (msg: string) => process.stderr.write(redactText(`[vmconform] ${msg}\n`));
+/** Progress and diagnostics: stderr, so stdout carries only what a command answers (its data). */
+export const say = (msg: string) => process.stderr.write(redactText(`[vmconform] ${msg}\n`));
+/** Same as say (the name from before progress moved to stderr everywhere). */
+export const sayErr = say;
+/** A line of a command's data: its result, on stdout. */
+export const sayOut = (msg: string) => process.stdout.write(redactText(`[vmconform] ${msg}\n`));
 export function labName(value: string): string {
   if (!isLab(value))
     throw new InvalidArgumentError(`expected one of: ${labNames.join(', ')} (the local labs this build can bring up)`);

@@ -62,3 +62,22 @@ test('README and --help give the same exit codes', () => {
   expect(exitCodeHelp).toContain('143');
   expect(table).toEqual(['0', '1', '2', '3', '130', '143']);
 });
+
+test('conventions: -o is a folder (--output-dir) everywhere, a file is --output-file, commands that print data take --json', () => {
+  for (const [path, flags] of commands) {
+    if (flags.includes('-o')) expect(flags, path).toContain('--output-dir');
+    expect(flags, path).not.toContain('--out');
+  }
+  // inventory export prints JSON anyway; bridge and fault-proxy stream until Ctrl-C.
+  for (const path of [
+    'lab status',
+    'preflight',
+    'evaluate',
+    'report',
+    'sweep',
+    'inventory reconcile',
+    'requirements',
+    'verify',
+  ])
+    expect(commands.get(path), path).toContain('--json');
+});

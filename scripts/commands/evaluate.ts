@@ -8,7 +8,7 @@ import { summaryJson, summaryLines, type WrittenReport, writeReport } from '../.
 import { type EvaluateOptions, evaluate } from '../../run/evaluate.js';
 import { listPlan, planLines } from '../../run/evaluate-list.js';
 import { exitCodes } from '../../run/exit-codes.js';
-import { failOnHelp, failOnLevel, platformList, say, sayErr } from '../options.js';
+import { failOnHelp, failOnLevel, platformList, say, sayOut } from '../options.js';
 
 /** The report's summary without its integrity: the report is checked before the run is sealed, so it reads 'unsealed'. */
 function summary(r: WrittenReport) {
@@ -55,7 +55,7 @@ export function registerEvaluate(program: Command): void {
       ) => {
         const opts: EvaluateOptions = { ...cli, ...(cli.outputDir ? { out: cli.outputDir } : {}) };
         if (cli.list) {
-          const plans = await listPlan(opts, sayErr);
+          const plans = await listPlan(opts, say);
           if (cli.json) process.stdout.write(`${JSON.stringify(redact(plans), null, 2)}\n`);
           else for (const p of plans) process.stdout.write(redactText(`${planLines(p).join('\n')}\n`));
           return;
@@ -63,7 +63,7 @@ export function registerEvaluate(program: Command): void {
         // Progress on stderr; stdout holds the summary (data): per platform its verdicts and gate, the report.
         let report: WrittenReport | undefined;
         let reportFailed = false;
-        let code = await evaluate(opts, sayErr, async (e) => {
+        let code = await evaluate(opts, say, async (e) => {
           // A platform run that failed before its suites wrote anything has no bundle to show.
           const written = e.bundles.filter((b) => existsSync(b));
           if (written.length === 0) return;
@@ -72,12 +72,12 @@ export function registerEvaluate(program: Command): void {
               report = r;
               // The bundle records the selection; the gates still score the whole catalogue.
               if (e.leftOut > 0)
-                sayErr(
+                say(
                   `${e.leftOut} requirements were not selected (-r/--skip): the report marks them not selected, inconclusive for its gates`,
                 );
             },
             (err: unknown) => {
-              sayErr(`report not written: ${err instanceof Error ? err.message : String(err)}`);
+              say(`report not written: ${err instanceof Error ? err.message : String(err)}`);
               reportFailed = true;
             },
           );
@@ -95,10 +95,10 @@ export function registerEvaluate(program: Command): void {
             );
           else {
             for (const c of r.model.columns)
-              say(`${c.platform}: ${tallyText(c.bundle.requirements)}; bundle: ${c.source}`);
-            for (const line of summaryLines(r)) say(line);
+              sayOut(`${c.platform}: ${tallyText(c.bundle.requirements)}; bundle: ${c.source}`);
+            for (const line of summaryLines(r)) sayOut(line);
           }
-          if (code === exitCodes.failed) for (const why of gate.failed) sayErr(`--fail-on ${cli.failOn}: ${why}`);
+          if (code === exitCodes.failed) for (const why of gate.failed) say(`--fail-on ${cli.failOn}: ${why}`);
         }
         process.exitCode = code;
       },

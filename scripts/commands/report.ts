@@ -5,7 +5,7 @@ import { redact } from '../../evidence/redact.js';
 import { checkGate, type FailOn } from '../../reports/fail-on.js';
 import { summaryJson, summaryLines, writeReport } from '../../reports/write.js';
 import { gateExitCode } from '../exit-codes.js';
-import { failOnHelp, failOnLevel, say, sayErr } from '../options.js';
+import { failOnHelp, failOnLevel, say, sayOut } from '../options.js';
 
 export function registerReport(program: Command): void {
   program
@@ -57,8 +57,8 @@ export function registerReport(program: Command): void {
           process.stdout.write(
             `${JSON.stringify(redact({ ...summaryJson(r), failOn: opts.failOn, ...gate }), null, 2)}\n`,
           );
-        else for (const line of summaryLines(r)) say(line);
-        for (const why of [...gate.harness, ...gate.failed]) sayErr(`--fail-on ${opts.failOn}: ${why}`);
+        else for (const line of summaryLines(r)) sayOut(line);
+        for (const why of [...gate.harness, ...gate.failed]) say(`--fail-on ${opts.failOn}: ${why}`);
         process.exitCode = gateExitCode(gate);
       },
     );
