@@ -81,3 +81,18 @@ test('conventions: -o is a folder (--output-dir) everywhere, a file is --output-
   ])
     expect(commands.get(path), path).toContain('--json');
 });
+
+test('README names the conventional options each command takes: --json, --fail-on, -o, --output-file', () => {
+  const mentioned = new Map<string, string>();
+  for (const line of commandLines)
+    for (const p of documented(line)) mentioned.set(p, `${mentioned.get(p) ?? ''} ${line}`);
+  const aliases: Record<string, string[]> = { '--output-dir': ['-o', '--output-dir'] };
+  for (const [path, flags] of commands) {
+    const text = mentioned.get(path) ?? '';
+    for (const f of ['--json', '--fail-on', '--output-dir', '--output-file'].filter((f) => flags.includes(f)))
+      expect(
+        (aliases[f] ?? [f]).some((a) => new RegExp(`(?<![\\w-])${a}(?![\\w-])`).test(text)),
+        `README does not mention ${f} of ${path}`,
+      ).toBe(true);
+  }
+});
