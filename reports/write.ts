@@ -137,6 +137,7 @@ export function summaryJson(r: WrittenReport) {
       platform: c.platform,
       runId: c.bundle.runId,
       bundle: c.source,
+      harness: c.bundle.harness,
       complete: c.bundle.complete,
       evidence: c.evidenceLabel,
       gate: c.score.gate,

@@ -24,5 +24,5 @@ export const exitCodeHelp = `Exit codes:
        or inconclusive a platform gate short of it; preflight, inventory reconcile: findings
   2    bad input: config, option, credential (the message names the field; --debug adds the stack)
   3    harness or lab error: a platform unreachable, a lab that did not come up, an \`error\` verdict,
-       a run that ran nothing or not what was selected, a report that could not be written
+       a run that ran nothing or not what was selected (report: or did not finish), a report not written
   130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM`;

@@ -8,6 +8,7 @@ import { summaryJson, summaryLines, type WrittenReport, writeReport } from '../.
 import { type EvaluateOptions, evaluate } from '../../run/evaluate.js';
 import { listPlan, planLines } from '../../run/evaluate-list.js';
 import { exitCodes } from '../../run/exit-codes.js';
+import { exitCodeHelp } from '../exit-codes.js';
 import { failOnHelp, failOnLevel, platformList, say, sayOut } from '../options.js';
 
 /** The report's summary without its integrity: the report is checked before the run is sealed, so it reads 'unsealed'. */
@@ -48,6 +49,7 @@ export function registerEvaluate(program: Command): void {
       'run nothing: per platform, print the requirements that would run, the ones skipped and why, and the ones its capabilities already say will end prereq-missing (connects, never brings a lab up)',
     )
     .option('--fail-on <level>', failOnHelp, failOnLevel, 'fail' as FailOn)
+    .addHelpText('after', `\n${exitCodeHelp}`)
     .option('--json', 'print the summary (or with --list the plan) as JSON on stdout; progress stays on stderr')
     .action(
       async (

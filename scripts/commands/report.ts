@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { redact } from '../../evidence/redact.js';
 import { checkGate, type FailOn } from '../../reports/fail-on.js';
 import { summaryJson, summaryLines, writeReport } from '../../reports/write.js';
-import { gateExitCode } from '../exit-codes.js';
+import { exitCodeHelp, gateExitCode } from '../exit-codes.js';
 import { failOnHelp, failOnLevel, say, sayOut } from '../options.js';
 
 export function registerReport(program: Command): void {
@@ -30,6 +30,7 @@ export function registerReport(program: Command): void {
     .option('--assessments <dir>', 'folder of manual assessment files <platform>.yaml (default: reports/assessments)')
     .option('--scoring <file>', 'scoring file: weights and threshold (default: reports/scoring.yaml)')
     .option('--fail-on <level>', failOnHelp, failOnLevel, 'fail' as FailOn)
+    .addHelpText('after', `\n${exitCodeHelp}`)
     .option('--json', 'print the summary (gates, verdict counts, report files) as JSON on stdout')
     .action(
       async (
