@@ -5,6 +5,7 @@ import { type Bundle, readBundle } from '../evidence/bundle.js';
 import { ConfigInvalid } from '../evidence/errors.js';
 import { manifestName, verificationLines, verifyRun } from '../evidence/manifest.js';
 import { redactText } from '../evidence/redact.js';
+import { tally } from '../evidence/tally.js';
 import { loadWaivers } from '../requirements/waivers.js';
 import { type AssessmentFile, defaultAssessmentsDir, loadAssessments } from './assessments.js';
 import { readBench } from './bench.js';
@@ -148,4 +149,23 @@ export function summaryLines(r: WrittenReport): string[] {
       .map((c) => `${c.platform}: EVIDENCE FAILED VERIFICATION (${c.integrity?.lines.join('; ')}); ${c.source}`),
     `report: ${r.html} (${Math.round(r.htmlBytes / 1024)} KiB), ${r.markdown}, ${r.junit}`,
   ];
+}
+
+/** The same summary for machines (`--json`): per platform its gate, dimensions and verdict counts. */
+export function summaryJson(r: WrittenReport) {
+  return {
+    platforms: r.model.columns.map((c) => ({
+      platform: c.platform,
+      runId: c.bundle.runId,
+      bundle: c.source,
+      harness: c.bundle.harness,
+      complete: c.bundle.complete,
+      evidence: c.evidenceLabel,
+      gate: c.score.gate,
+      dimensions: Object.fromEntries(c.score.dimensions.map((d) => [d.dimension, d.gate])),
+      verdicts: Object.fromEntries(tally(c.bundle.requirements)),
+      ...(c.integrity ? { integrity: c.integrity.state } : {}),
+    })),
+    report: { html: r.html, markdown: r.markdown, junit: r.junit },
+  };
 }

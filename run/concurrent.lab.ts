@@ -21,9 +21,10 @@ interface Entry {
   response: string;
 }
 
-async function runOf(stdout: string) {
-  const m = /evaluating libvirt, run (\S+) -> (\S+)/.exec(stdout);
-  if (!m) throw new Error(`no run line in:\n${stdout}`);
+/** The run's id and folder from its progress line (stderr). */
+async function runOf(stderr: string) {
+  const m = /evaluating libvirt, run (\S+) -> (\S+)/.exec(stderr);
+  if (!m) throw new Error(`no run line in:\n${stderr}`);
   const [, runId, out] = m as unknown as [string, string, string];
   const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as {
     runId: string;
@@ -50,8 +51,8 @@ describe('two runs at once', () => {
     const [a, b] = await Promise.all([cli(...args), cli(...args)]);
     expect(a.exitCode, a.stdout + a.stderr).toBe(0);
     expect(b.exitCode, b.stdout + b.stderr).toBe(0);
-    const ra = await runOf(a.stdout);
-    const rb = await runOf(b.stdout);
+    const ra = await runOf(a.stderr);
+    const rb = await runOf(b.stderr);
     expect(ra.runId).not.toBe(rb.runId);
     expect(ra.out).not.toBe(rb.out);
     for (const r of [ra, rb]) {

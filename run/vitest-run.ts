@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { waitFor } from '../host/wait.js';
+import { colourEnv } from './colour-env.js';
 import { signalExitCode } from './exit-codes.js';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -64,16 +65,11 @@ export async function runVitest(
     ],
     {
       cwd: repoRoot,
-      // A caller's FORCE_COLOR or NO_COLOR passes through as given; otherwise colour only on a terminal (vitest
-      // colours whenever FORCE_COLOR is set at all, even to 0, so it is left unset for a log file or CI).
-      env: {
-        ...env,
-        ...(process.stdout.isTTY && process.env.FORCE_COLOR === undefined && process.env.NO_COLOR === undefined
-          ? { FORCE_COLOR: '1' }
-          : {}),
-      },
+      // Its output goes to our stderr, so that is the terminal that decides colour.
+      env: { ...env, ...colourEnv(process.env, !!process.stderr.isTTY) },
       stdin: 'ignore',
-      stdout: opts.log ? { file: opts.log, append: true } : 'inherit',
+      // vitest's output is progress: our stderr (or the platform's log), so stdout carries only the command's data.
+      stdout: opts.log ? { file: opts.log, append: true } : 2,
       stderr: 'inherit',
       reject: false,
       // Own process group: an interrupt reaches vitest's workers too, and cleanup can wait for all of them.

@@ -2,7 +2,7 @@ import { CommanderError, InvalidArgumentError } from 'commander';
 import { expect, test } from 'vitest';
 import { AuthFailed, ConfigInvalid, NotOwned, PlatformError, Timeout } from '../evidence/errors.js';
 import { evaluationExitCode, signalExitCode } from '../run/exit-codes.js';
-import { exitCodeFor } from './exit-codes.js';
+import { exitCodeFor, gateExitCode } from './exit-codes.js';
 
 test('bad input exits 2, a platform or lab that broke exits 3, help is not an error', () => {
   expect(exitCodeFor(new ConfigInvalid('platforms.proxmox.url: expected a URL'))).toBe(2);
@@ -25,4 +25,10 @@ test('an evaluation: interrupt, then harness error, then failures decide', () =>
   expect(evaluationExitCode({ harnessError: true, failed: true })).toBe(3);
   expect(evaluationExitCode({ signal: 'SIGTERM', harnessError: true, failed: true })).toBe(143);
   expect(evaluationExitCode({ signal: 'SIGINT', harnessError: false, failed: false })).toBe(130);
+});
+
+test('a --fail-on check: harness error, then failures decide', () => {
+  expect(gateExitCode({ failed: [], harness: [] })).toBe(0);
+  expect(gateExitCode({ failed: ['libvirt: failed LC-01'], harness: [] })).toBe(1);
+  expect(gateExitCode({ failed: ['libvirt: failed LC-01'], harness: ['libvirt: error verdicts: LC-02'] })).toBe(3);
 });

@@ -1,6 +1,7 @@
 /** Which exit code an error that reached the CLI's top level gets (run/exit-codes.ts names them). */
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { AuthFailed, ConfigInvalid, NotOwned } from '../evidence/errors.js';
+import type { GateCheck } from '../reports/fail-on.js';
 import { exitCodes } from '../run/exit-codes.js';
 
 export function exitCodeFor(e: unknown): number {
@@ -13,10 +14,15 @@ export function exitCodeFor(e: unknown): number {
   return exitCodes.harness;
 }
 
+/** A --fail-on check's exit code: a harness error says more than a failure. */
+export const gateExitCode = (g: GateCheck): number =>
+  g.harness.length > 0 ? exitCodes.harness : g.failed.length > 0 ? exitCodes.failed : exitCodes.ok;
+
 export const exitCodeHelp = `Exit codes:
-  0    every selected requirement gave a verdict and none failed
-  1    requirements failed (or the run left objects behind); preflight, inventory reconcile: findings
+  0    every selected requirement gave a verdict and the gate holds what --fail-on asked (default: none failed)
+  1    requirements failed (or the run left objects behind), or with evaluate/report --fail-on not-acceptable
+       or inconclusive a platform gate short of it; preflight, inventory reconcile: findings
   2    bad input: config, option, credential (the message names the field; --debug adds the stack)
   3    harness or lab error: a platform unreachable, a lab that did not come up, an \`error\` verdict,
-       a run that ran nothing or not what was selected, a report that could not be written
+       a run that ran nothing or not what was selected (report: or did not finish), a report not written
   130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM`;

@@ -62,3 +62,37 @@ test('README and --help give the same exit codes', () => {
   expect(exitCodeHelp).toContain('143');
   expect(table).toEqual(['0', '1', '2', '3', '130', '143']);
 });
+
+test('conventions: -o is a folder (--output-dir) everywhere, a file is --output-file, commands that print data take --json', () => {
+  for (const [path, flags] of commands) {
+    if (flags.includes('-o')) expect(flags, path).toContain('--output-dir');
+    expect(flags, path).not.toContain('--out');
+  }
+  // inventory export prints JSON anyway; bridge and fault-proxy stream until Ctrl-C.
+  for (const path of [
+    'lab status',
+    'preflight',
+    'evaluate',
+    'report',
+    'sweep',
+    'inventory reconcile',
+    'requirements',
+    'verify',
+  ])
+    expect(commands.get(path), path).toContain('--json');
+});
+
+test('README names the conventional options each command takes: --json, --fail-on, -o, --output-file', () => {
+  const mentioned = new Map<string, string>();
+  for (const line of commandLines)
+    for (const p of documented(line)) mentioned.set(p, `${mentioned.get(p) ?? ''} ${line}`);
+  const aliases: Record<string, string[]> = { '--output-dir': ['-o', '--output-dir'] };
+  for (const [path, flags] of commands) {
+    const text = mentioned.get(path) ?? '';
+    for (const f of ['--json', '--fail-on', '--output-dir', '--output-file'].filter((f) => flags.includes(f)))
+      expect(
+        (aliases[f] ?? [f]).some((a) => new RegExp(`(?<![\\w-])${a}(?![\\w-])`).test(text)),
+        `README does not mention ${f} of ${path}`,
+      ).toBe(true);
+  }
+});

@@ -7,7 +7,7 @@ import { connectTarget, type Platform } from '../../adapters/platforms.js';
 import { ConfigInvalid } from '../../evidence/errors.js';
 import { Transcript } from '../../evidence/transcript.js';
 import { runBridge } from '../../features/bridge.js';
-import { platformList, say } from '../options.js';
+import { platformList, sayOut } from '../options.js';
 
 export function registerBridge(program: Command): void {
   program
@@ -44,11 +44,12 @@ export function registerBridge(program: Command): void {
         bridge: { url, prefix: config.nats?.subjectPrefix ?? 'vmconform', ...(token ? { token } : {}) },
         drivers,
         signal: ac.signal,
-        say,
+        // Its lines are the messages it publishes: the command's data, on stdout.
+        say: sayOut,
       });
       for (const d of drivers) await d.close();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      say(`bridge stopped after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${r.summary}`);
+      sayOut(`bridge stopped after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${r.summary}`);
     });
 }

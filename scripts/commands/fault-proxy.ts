@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigInvalid } from '../../evidence/errors.js';
-import { duration, say } from '../options.js';
+import { duration, sayOut } from '../options.js';
 
 export function registerFaultProxy(program: Command): void {
   program
@@ -50,14 +50,17 @@ export function registerFaultProxy(program: Command): void {
         }).catch((e: unknown) => {
           throw new ConfigInvalid(`fault-proxy: ${(e as Error).message}`);
         });
-        say(`fault proxy on ${proxy.url} -> ${opts.upstream}; e.g. VMCONFORM_VIA_INCUS=${proxy.url} (Ctrl-C to stop)`);
+        // The URL to point an adapter at, and what it did: data, on stdout.
+        sayOut(
+          `fault proxy on ${proxy.url} -> ${opts.upstream}; e.g. VMCONFORM_VIA_INCUS=${proxy.url} (Ctrl-C to stop)`,
+        );
         await new Promise<void>((r) => {
           process.on('SIGINT', () => r());
           process.on('SIGTERM', () => r());
         });
         await proxy.close();
         const faulted = proxy.log.filter((l) => l.fault);
-        say(
+        sayOut(
           `fault proxy stopped: ${proxy.log.length} requests, ${faulted.length} faulted (${faulted.map((l) => `${l.method} ${l.path} ${l.fault}`).join('; ') || 'none'})`,
         );
       },

@@ -34,16 +34,16 @@ export function registerInventory(program: Command): void {
     .description('write the inventory as vmconform.inventory/v1 JSON (see features/inventory.ts for the shape)')
     .option('-c, --config <file>', 'lab config (YAML)', 'lab/lab.local.yaml')
     .option('-p, --platform <name>', 'the platform to export (default: the only one in the config)', platformList)
-    .option('-o, --out <file>', 'write to this file instead of stdout')
+    .option('--output-file <file>', 'write to this file instead of stdout')
     .option('--owner <run id>', "only this vmconform run's VMs and volumes (hosts are always listed)")
-    .action(async (opts: { config: string; platform?: Platform[]; out?: string; owner?: string }) => {
+    .action(async (opts: { config: string; platform?: Platform[]; outputFile?: string; owner?: string }) => {
       const target = await inventoryTarget(opts);
       const inv = await exportInventory(target.driver, opts.owner ? { owner: opts.owner } : {});
       const text = `${JSON.stringify(inv, null, 2)}\n`;
-      if (opts.out) {
-        await writeFile(opts.out, text);
+      if (opts.outputFile) {
+        await writeFile(opts.outputFile, text);
         say(
-          `${inv.hosts.length} hosts, ${inv.vms.length} VMs, ${inv.volumes.length} volumes, ${inv.nics.length} NICs -> ${opts.out}`,
+          `${inv.hosts.length} hosts, ${inv.vms.length} VMs, ${inv.volumes.length} volumes, ${inv.nics.length} NICs -> ${opts.outputFile}`,
         );
       } else process.stdout.write(text);
     });

@@ -1,21 +1,24 @@
-/** `vmconform report`: bundles in, one report out (HTML, Markdown, JUnit). */
+/** `vmconform report`: bundles in, one report out (HTML, Markdown, JUnit); exits as --fail-on asks. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { summaryLines, writeReport } from '../../reports/write.js';
-import { say } from '../options.js';
+import { redact } from '../../evidence/redact.js';
+import { checkGate, type FailOn } from '../../reports/fail-on.js';
+import { summaryJson, summaryLines, writeReport } from '../../reports/write.js';
+import { exitCodeHelp, gateExitCode } from '../exit-codes.js';
+import { failOnHelp, failOnLevel, say, sayOut } from '../options.js';
 
 export function registerReport(program: Command): void {
   program
     .command('report')
     .description(
-      'write one self-contained HTML report (plus Markdown and JUnit XML) from evidence bundles, one per platform; prints where they are',
+      'write one self-contained HTML report (plus Markdown and JUnit XML) from evidence bundles, one per platform; prints where they are and exits as --fail-on asks',
     )
     .argument(
       '<bundle...>',
       'results.json files, platform folders (out/<run>/<platform>) or run folders (out/<run>: every platform in it)',
     )
     .option(
-      '-o, --out <dir>',
+      '-o, --output-dir <dir>',
       'folder for report.html, report.md, report.junit.xml (default: the run folder of the first bundle)',
     )
     .option(
@@ -30,30 +33,40 @@ export function registerReport(program: Command): void {
       '--waivers <file>',
       'waiver file (YAML: platform, requirement, reason, owner, expires): a waived non-pass shows as waived, never as a pass, counted apart; an expired waiver no longer applies and is named',
     )
+    .option('--fail-on <level>', failOnHelp, failOnLevel, 'fail' as FailOn)
+    .addHelpText('after', `\n${exitCodeHelp}`)
+    .option('--json', 'print the summary (gates, verdict counts, report files) as JSON on stdout')
     .action(
       async (
         bundles: string[],
         opts: {
-          out?: string;
+          outputDir?: string;
           compare?: string[];
           bench?: string;
           assessments?: string;
           scoring?: string;
           waivers?: string;
+          failOn: FailOn;
+          json?: boolean;
         },
       ) => {
         const r = await writeReport({
           bundles,
-          out: opts.out,
+          out: opts.outputDir,
           compare: opts.compare,
           bench: opts.bench,
           ...(opts.assessments ? { assessments: resolve(opts.assessments) } : {}),
           ...(opts.scoring ? { scoring: resolve(opts.scoring) } : {}),
           ...(opts.waivers ? { waivers: resolve(opts.waivers) } : {}),
         });
-        for (const line of summaryLines(r)) say(line);
-        // Written and marked, but a bundle that fails verification fails the command too.
-        if (r.model.columns.some((c) => c.integrity?.state === 'failed')) process.exitCode = 1;
+        const gate = checkGate(r.model.columns, opts.failOn);
+        if (opts.json)
+          process.stdout.write(
+            `${JSON.stringify(redact({ ...summaryJson(r), failOn: opts.failOn, ...gate }), null, 2)}\n`,
+          );
+        else for (const line of summaryLines(r)) sayOut(line);
+        for (const why of [...gate.harness, ...gate.failed]) say(`--fail-on ${opts.failOn}: ${why}`);
+        process.exitCode = gateExitCode(gate);
       },
     );
 }

@@ -20,7 +20,8 @@ export function registerRequirements(program: Command): void {
       '--write',
       'rewrite the files generated from the registry and the suites (requirements/catalogue.md, coverage.json)',
     )
-    .action((opts: { coverage?: boolean; write?: boolean }) => {
+    .option('--json', 'print the registry (or with --coverage the tests per id) as JSON')
+    .action((opts: { coverage?: boolean; write?: boolean; json?: boolean }) => {
       if (opts.write) {
         const changed = writeGenerated(repoRoot);
         out(changed.length > 0 ? `rewrote ${changed.join(', ')}` : 'generated files are up to date');
@@ -28,6 +29,10 @@ export function registerRequirements(program: Command): void {
       }
       if (opts.coverage) {
         const coverage = buildCoverage(requirements, readSuiteTests(repoRoot));
+        if (opts.json) {
+          out(JSON.stringify(coverage, null, 2));
+          return;
+        }
         const width = Math.max(...Object.values(coverage).flatMap((ts) => ts.map((t) => t.file.length)));
         const row = (id: string, level: string, verification: string, tests: string) =>
           out(`${id.padEnd(7)} ${level.padEnd(6)} ${verification.padEnd(12)} ${tests}`);
@@ -41,6 +46,10 @@ export function registerRequirements(program: Command): void {
             else row('', '', '', `${t.file.padEnd(width)}  ${t.test}`);
           });
         }
+        return;
+      }
+      if (opts.json) {
+        out(JSON.stringify(requirements, null, 2));
         return;
       }
       for (const r of requirements)

@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { type Driver, newRunId } from '../../adapters/contract/index.js';
 import { configuredPlatforms, loadLabConfig } from '../../adapters/lab-config.js';
 import { connectTarget, type Platform } from '../../adapters/platforms.js';
+import { redact } from '../../evidence/redact.js';
 import { Transcript } from '../../evidence/transcript.js';
-import { decideSweep, liveRuns, removeOwned } from '../../run/runs.js';
-import { duration, platformList, say } from '../options.js';
+import { decideSweep, liveRuns, removeOwned, type SweepDecision } from '../../run/runs.js';
+import { duration, platformList, say, sayOut } from '../options.js';
 
 export function registerSweep(program: Command): void {
   program
@@ -28,8 +29,19 @@ export function registerSweep(program: Command): void {
     )
     .option('--run <id>', 'only this run (ignores --older-than, still never a live run)')
     .option('--dry-run', 'list what would be removed, remove nothing')
+    .option('--json', 'print the decisions (and what was removed) as JSON on stdout, the lines on stderr')
     .action(
-      async (opts: { config: string; platform?: Platform[]; olderThan: number; run?: string; dryRun?: boolean }) => {
+      async (opts: {
+        config: string;
+        platform?: Platform[];
+        olderThan: number;
+        run?: string;
+        dryRun?: boolean;
+        json?: boolean;
+      }) => {
+        // The decision lines are the answer; with --json the JSON is, and the lines are progress.
+        const line = opts.json ? say : sayOut;
+        const report: { where: string; decisions: SweepDecision[]; removed: number; failed: number }[] = [];
         const { config } = await loadLabConfig(resolve(opts.config));
         const live = await liveRuns();
         for (const p of opts.platform ?? configuredPlatforms(config)) {
@@ -40,20 +52,21 @@ export function registerSweep(program: Command): void {
           for (const [driver, where] of apis) {
             const decisions = decideSweep(await driver.owned(), live, new Date(), opts.olderThan, opts.run);
             for (const d of decisions)
-              say(
+              line(
                 `${d.action === 'remove' ? (opts.dryRun ? 'would remove' : 'removing') : 'keeping'} ${d.object.kind} ${d.object.name} (run ${d.object.runId}): ${d.why}`,
               );
             const doomed = decisions.filter((d) => d.action === 'remove').map((d) => d.object);
             const failed = opts.dryRun ? [] : await removeOwned(driver, doomed, say);
-            say(
+            report.push({ where, decisions, removed: doomed.length - failed.length, failed: failed.length });
+            line(
               `${where}: ${doomed.length} to remove${opts.dryRun ? ' (dry run: nothing removed)' : `, ${doomed.length - failed.length} removed, ${failed.length} failed`}, ${decisions.length - doomed.length} kept`,
             );
             if (failed.length > 0) process.exitCode = 1;
             await driver.close();
           }
         }
+        if (opts.json)
+          process.stdout.write(`${JSON.stringify(redact({ dryRun: !!opts.dryRun, apis: report }), null, 2)}\n`);
       },
     );
-
-  /** One platform of the config for the inventory commands (read-only: no run is registered, nothing created). */
 }

@@ -2,7 +2,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { verificationLines, verifyRun } from '../../evidence/manifest.js';
-import { say } from '../options.js';
+import { redact } from '../../evidence/redact.js';
+import { sayOut } from '../options.js';
 
 export function registerVerify(program: Command): void {
   program
@@ -12,10 +13,14 @@ export function registerVerify(program: Command): void {
     )
     .argument('<run folder>', 'out/<run>, as written by evaluate')
     .option('--public-key <file>', 'SSH public key the manifest must be signed with (e.g. id_ed25519.pub)')
-    .action(async (dir: string, opts: { publicKey?: string }) => {
+    .option('--json', 'print what verification found as JSON on stdout')
+    .action(async (dir: string, opts: { publicKey?: string; json?: boolean }) => {
       const v = await verifyRun(resolve(dir), { ...(opts.publicKey ? { publicKey: resolve(opts.publicKey) } : {}) });
-      say(`verify ${v.runDir}`);
-      for (const line of verificationLines(v)) say(line);
+      if (opts.json) process.stdout.write(`${JSON.stringify(redact(v), null, 2)}\n`);
+      else {
+        sayOut(`verify ${v.runDir}`);
+        for (const line of verificationLines(v)) sayOut(line);
+      }
       process.exitCode = v.intact ? 0 : 1;
     });
 }
