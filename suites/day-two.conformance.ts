@@ -30,10 +30,10 @@ describe('day-2 operations', () => {
       c.eq('CPU and memory read back', [s.config.vcpus, s.config.memoryMiB], [2, 384]);
       await t.driver.start(vm);
       const { value: second } = await waitGuest(ctx, vm, 'boot after the change', bootNumber(2));
-      c.eq('the guest sees 2 CPUs after the change', [first.ready.cpus, second.ready.cpus], [1, 2]);
+      c.guest.eq('the guest sees 2 CPUs after the change', [first.ready.cpus, second.ready.cpus], [1, 2]);
       // The guest's MemTotal is the VM's memory minus what the kernel reserves: it must grow by ~128 MiB.
       const grown = ((second.ready.memKiB ?? 0) - (first.ready.memKiB ?? 0)) / 1024;
-      c.ok('the guest sees about 128 MiB more memory', grown > 110 && grown <= 128, `${grown.toFixed(1)} MiB`);
+      c.guest.ok('the guest sees about 128 MiB more memory', grown > 110 && grown <= 128, `${grown.toFixed(1)} MiB`);
 
       // Host maintenance: what the platform offers to empty a host.
       if (caps.hostMaintenance === 'none') {

@@ -72,11 +72,11 @@ describe('lifecycle', () => {
     ctx.checks.eq('platform state', s.power, 'running');
     const { value: b, waitedMs } = await waitGuest(ctx, vm, 'first boot ready', bootNumber(1));
     ctx.phase('start-to-guest-ready', r.doneMs + waitedMs);
-    ctx.checks.ok('guest printed READY with a boot id', /^[0-9a-f-]{36}$/.test(b.ready.bootId), b.ready.bootId);
+    ctx.checks.guest.ok('guest printed READY with a boot id', /^[0-9a-f-]{36}$/.test(b.ready.bootId), b.ready.bootId);
     // The guest finds the boot disk by the serial inspection reports (the platform may have chosen it).
     const bootSerial = (await ctx.t.driver.inspect(vm)).config.disks.find((d) => d.role === 'boot')?.serial;
     const bootDisk = b.states[0]?.disks.find((d) => d.serial === bootSerial);
-    ctx.checks.eq('guest boot disk holds the base image', bootDisk?.hdr, 'VMCIMG:base-v1');
+    ctx.checks.guest.eq('guest boot disk holds the base image', bootDisk?.hdr, 'VMCIMG:base-v1');
   });
 
   requirement(['LC-04'], 'reboot: boot id changes, identity and config unchanged', async (ctx) => {
@@ -107,7 +107,7 @@ describe('lifecycle', () => {
     const report = await t.driver.guest(vm).read();
     const last = boots(report).at(-1);
     // The guest names how the request reached it: ACPI power button (VM) or the init's stop signal (container).
-    c.ok('guest saw the graceful shutdown', last?.shutdown !== undefined, JSON.stringify(last?.shutdown ?? null));
+    c.guest.ok('guest saw the graceful shutdown', last?.shutdown !== undefined, JSON.stringify(last?.shutdown ?? null));
     const n = boots(report).length;
     await ctx.time('start', t.driver.start(vm));
     await waitGuest(ctx, vm, 'boot after restart', bootNumber(n + 1));
@@ -118,7 +118,7 @@ describe('lifecycle', () => {
     if (forcedStop instanceof Error) throw forcedStop;
     c.eq('stopped after forced stop', (await t.driver.inspect(vm)).power, 'stopped');
     const forced = boots(await t.driver.guest(vm).read())[n];
-    c.ok(
+    c.guest.ok(
       'forced stop gave the guest no shutdown',
       forced?.shutdown === undefined,
       JSON.stringify(forced?.shutdown ?? null),

@@ -161,7 +161,7 @@ describe('platform', () => {
   requirement(['OBS-02'], 'state changes arrive as events; latency from change to event measured', async (ctx) => {
     const { t, checks: c } = ctx;
     if (ctx.caps.events === 'none')
-      return c.unsupported('events', 'the platform offers neither push events nor a documented poll');
+      return c.event.unsupported('events', 'the platform offers neither push events nor a documented poll');
     const watch = watchEvents(t);
     try {
       const vm = await vms.create(ctx, baseSpec(ctx.run, 'obs2'));
@@ -179,7 +179,7 @@ describe('platform', () => {
       ctx.phase('start-request-to-event', started.receivedAt - t0);
       const delivery = eventDelivery(started);
       if (delivery !== undefined) ctx.phase('event-delivery', delivery);
-      c.ok(`start event (${ctx.caps.events})`, true, started.raw);
+      c.event.ok(`start event (${ctx.caps.events})`, true, started.raw);
       const beforeStop = watch.mark();
       const t1 = Date.now();
       await stopNow(t.driver, vm);
@@ -189,7 +189,7 @@ describe('platform', () => {
         beforeStop,
       );
       ctx.phase('stop-request-to-event', stopped.receivedAt - t1);
-      c.ok('stop event', true, stopped.raw);
+      c.event.ok('stop event', true, stopped.raw);
     } finally {
       await watch.stop();
     }
