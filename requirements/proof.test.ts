@@ -35,6 +35,7 @@ describe('required proof kinds', () => {
   });
 
   it('requirements whose claim the guest can observe need guest proof', () => {
-    for (const id of ['LC-02', 'LC-03', 'NIC-02', 'IMG-03'] as const) expect(proofNeeds[id]).toContain('guest');
+    for (const id of ['LC-01', 'LC-02', 'LC-03', 'LC-04', 'INS-02', 'NIC-02', 'IMG-03'] as const)
+      expect(proofNeeds[id]).toContain('guest');
   });
 });

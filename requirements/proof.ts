@@ -13,10 +13,10 @@ const apiGuest: ProofKind[] = ['api', 'guest'];
 
 export const proofNeeds: Readonly<Record<RequirementId, readonly ProofKind[]>> = {
   'AUT-01': api,
-  'LC-01': api,
+  'LC-01': apiGuest,
   'LC-02': apiGuest,
   'LC-03': apiGuest,
-  'LC-04': api,
+  'LC-04': apiGuest,
   'LC-05': api,
   'LC-06': api,
   'LC-07': api,
@@ -33,7 +33,7 @@ export const proofNeeds: Readonly<Record<RequirementId, readonly ProofKind[]>> =
   'NIC-05': apiGuest,
   'NIC-06': ['host'],
   'INS-01': api,
-  'INS-02': api,
+  'INS-02': apiGuest,
   'ID-01': api,
   'ID-02': api,
   'OBS-01': api,

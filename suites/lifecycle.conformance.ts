@@ -2,6 +2,7 @@
 import { describe } from 'vitest';
 import { Conflict, NotFound, Unsupported } from '../adapters/contract/index.js';
 import { boots } from '../host/guest/report.js';
+import { checkGuestSeesSpec, guestHardware } from './guest-spec.js';
 import {
   baseSpec,
   bootNumber,
@@ -66,7 +67,7 @@ describe('lifecycle', () => {
 
   requirement(['LC-02'], 'start: platform state running and the guest reports ready', async (ctx) => {
     // Needs the created, never started VM: as LC-01 leaves it, or made now.
-    const { vm } = await lc.get(ctx);
+    const { vm, spec } = await lc.get(ctx);
     const r = await ctx.time('start', ctx.t.driver.start(vm));
     const s = await ctx.t.driver.inspect(vm);
     ctx.checks.eq('platform state', s.power, 'running');
@@ -77,10 +78,19 @@ describe('lifecycle', () => {
     const bootSerial = (await ctx.t.driver.inspect(vm)).config.disks.find((d) => d.role === 'boot')?.serial;
     const bootDisk = b.states[0]?.disks.find((d) => d.serial === bootSerial);
     ctx.checks.guest.eq('guest boot disk holds the base image', bootDisk?.hdr, 'VMCIMG:base-v1');
+    checkGuestSeesSpec(ctx.checks, ctx.caps, spec, s, b);
+  });
+
+  requirement(['LC-01'], 'the guest sees the declared spec: CPUs, memory, NIC MACs, disks, firmware', async (ctx) => {
+    // What was created is what the guest was given: read from its first boot (started here if no one did).
+    const { vm, spec } = await lc.get(ctx);
+    await ensureRunning(ctx, vm);
+    const { value: b } = await waitGuest(ctx, vm, 'first boot', bootNumber(1));
+    checkGuestSeesSpec(ctx.checks, ctx.caps, spec, await ctx.t.driver.inspect(vm), b);
   });
 
   requirement(['LC-04'], 'reboot: boot id changes, identity and config unchanged', async (ctx) => {
-    const { vm } = await lc.get(ctx);
+    const { vm, spec } = await lc.get(ctx);
     await ensureRunning(ctx, vm);
     const before = await ctx.t.driver.inspect(vm);
     const first = (await waitGuest(ctx, vm, 'first boot', bootNumber(1))).value;
@@ -96,6 +106,13 @@ describe('lifecycle', () => {
     ctx.checks.eq('VM id unchanged', after.ref.id, before.ref.id);
     ctx.checks.eq('config unchanged', after.config, before.config);
     ctx.checks.eq('still running', after.power, 'running');
+    // Unchanged in the guest too: the rebooted guest sees the declared spec, and what the first boot saw.
+    checkGuestSeesSpec(ctx.checks, ctx.caps, spec, after, second, 'after reboot');
+    ctx.checks.guest.eq(
+      'the guest sees the same hardware after the reboot',
+      guestHardware(ctx.caps, second),
+      guestHardware(ctx.caps, first),
+    );
   });
 
   requirement(['LC-03'], 'graceful stop is seen by the guest; forced stop ends stopped', async (ctx) => {

@@ -8,6 +8,7 @@ import {
   powerStates,
   type VmRef,
 } from '../adapters/contract/index.js';
+import { checkGuestSeesSpec } from './guest-spec.js';
 import {
   baseSpec,
   bootNumber,
@@ -87,6 +88,9 @@ describe('platform', () => {
         [t.lab.network],
       );
       c.eq('INS-02 metadata', running.config.metadata, spec.metadata);
+      // What inspection claims, the guest must show: the same CPUs, memory, MACs and disks.
+      const { value: b } = await waitGuest(ctx, vm, 'first boot', bootNumber(1));
+      checkGuestSeesSpec(c, ctx.caps, spec, running, b);
       await stopNow(t.driver, vm);
     },
   );
