@@ -1,6 +1,7 @@
 /** OPS-02, OPS-03: day-2 changes of a stopped VM, the host maintenance path, and a scripted lab. */
 import { describe } from 'vitest';
 import { Conflict, Unsupported } from '../adapters/contract/index.js';
+import { guestMemoryMiB } from './guest-spec.js';
 import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
 
 describe('day-2 operations', () => {
@@ -34,6 +35,10 @@ describe('day-2 operations', () => {
       // The guest's MemTotal is the VM's memory minus what the kernel reserves: it must grow by ~128 MiB.
       const grown = ((second.ready.memKiB ?? 0) - (first.ready.memKiB ?? 0)) / 1024;
       c.guest.ok('the guest sees about 128 MiB more memory', grown > 110 && grown <= 128, `${grown.toFixed(1)} MiB`);
+      // The changed property as the guest was given it, from its own figures (firmware map or cgroup limit).
+      const mem = guestMemoryMiB(caps, second);
+      if (mem) c.guest.declared('memory (MiB) after the change', 384, mem.mib, mem.how);
+      else c.guest.unobservable('memory (MiB) after the change', 'the guest reports no memory figure it was given');
 
       // Host maintenance: what the platform offers to empty a host.
       if (caps.hostMaintenance === 'none') {
