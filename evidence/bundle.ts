@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigInvalid } from './errors.js';
-import { verdicts } from './verdict.js';
+import { proofKinds, verdicts } from './verdict.js';
 
 /** v1: results only. v2: the bundle (facts, hosts, leaks, phases, timelines, per-requirement checks). */
 /**
@@ -23,7 +23,8 @@ export type EvidenceKind = z.infer<typeof evidenceKind>;
 const check = z.object({
   name: z.string(),
   ok: z.boolean(),
-  status: z.enum(['unsupported', 'prereq-missing']).optional(),
+  status: z.enum(['unsupported', 'prereq-missing', 'unobservable']).optional(),
+  proof: z.enum(proofKinds).optional(),
   expected: z.unknown().optional(),
   actual: z.unknown().optional(),
   detail: z.string().optional(),

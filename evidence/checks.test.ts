@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CheckFailed, Checks } from './checks.js';
+import { CheckFailed, Checks, provenKinds, requireProof } from './checks.js';
 import { Conflict, PrereqMissing, Timeout, Unsupported } from './errors.js';
 
 describe('aggregate checks', () => {
@@ -55,5 +55,42 @@ describe('aggregate checks', () => {
     const c = new Checks();
     expect(() => c.must('volume exists', false, 'gone')).toThrow(CheckFailed);
     expect(c.outcomeFromError(new CheckFailed('x')).reason).toContain('volume exists: gone');
+  });
+});
+
+describe('proof kinds', () => {
+  it('each view records its kind on the shared list; plain checks are api read-backs', () => {
+    const c = new Checks();
+    c.eq('vcpus', 2, 2);
+    c.guest.ok('guest READY', true);
+    c.event.ok('start event', true);
+    c.host.eq('bridge', 'a', 'a');
+    c.guest.unobservable('firmware', 'a container has no firmware');
+    expect(c.list.map((x) => x.proof)).toEqual(['api', 'guest', 'event', 'host', 'guest']);
+    expect(c.guest.list).toBe(c.list);
+    expect(provenKinds(c.list)).toEqual(['api', 'event', 'guest', 'host']);
+    // Unobservable is recorded, never scored.
+    expect(c.outcome()).toEqual({ verdict: 'pass' });
+  });
+
+  it('a declared property failed in the guest names the property, the declared and the guest value', () => {
+    const c = new Checks();
+    c.guest.declared('memory (MiB)', 320, 160, 'firmware map: 163840 KiB of RAM');
+    expect(c.outcome().reason).toBe(
+      'Failed checks: memory (MiB): declared vs guest: declared 320, got 160 (firmware map: 163840 KiB of RAM)',
+    );
+  });
+
+  it('a pass proven by the API alone is partial where the requirement needs guest proof', () => {
+    const c = new Checks();
+    c.eq('memoryMiB', 320, 320);
+    expect(requireProof(c.outcome(), c.list, ['api', 'guest'])).toEqual({
+      verdict: 'partial',
+      reasonCode: 'proof-missing',
+      reason: 'Passed, but proven by api only: the requirement also needs guest proof.',
+    });
+    expect(requireProof({ verdict: 'fail', reason: 'x' }, c.list, ['guest']).verdict).toBe('fail');
+    c.guest.eq('guest memory', 320, 320);
+    expect(requireProof(c.outcome(), c.list, ['api', 'guest'])).toEqual({ verdict: 'pass' });
   });
 });

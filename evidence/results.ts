@@ -19,10 +19,11 @@ import {
   type TimelineEntry,
   type taskHandleSchema,
 } from './bundle.js';
+import { requireProof } from './checks.js';
 import { redact } from './redact.js';
 import { stats } from './stats.js';
 import type { TranscriptEntry } from './transcript.js';
-import { type Check, combineOutcomes, type RequirementOutcome } from './verdict.js';
+import { type Check, combineOutcomes, type ProofKind, type RequirementOutcome } from './verdict.js';
 
 export type { Stats } from './bundle.js';
 
@@ -59,8 +60,17 @@ export interface TestRecord extends TestEvidence {
 
 const evidenceRank: EvidenceKind[] = ['simulated', 'container-only', 'real'];
 
-/** Per-requirement verdicts, timing statistics and per-VM timelines, derived from the tests. */
-export function summarise(tests: BundleTest[]): Pick<Bundle, 'requirements' | 'timings' | 'timeline'> {
+/** Per requirement, the proof kinds a pass needs (from the registry, which sits above this layer). */
+export type ProofNeeds = Readonly<Record<string, readonly ProofKind[]>>;
+
+/**
+ * Per-requirement verdicts, timing statistics and per-VM timelines, derived from the tests. A pass
+ * whose checks (over all its tests) lack a proof kind `needs` names for it is partial.
+ */
+export function summarise(
+  tests: BundleTest[],
+  needs: ProofNeeds = {},
+): Pick<Bundle, 'requirements' | 'timings' | 'timeline'> {
   const byReq = new Map<string, BundleTest[]>();
   const ops = new Map<string, { accepted: number[]; done: number[] }>();
   const phases = new Map<string, number[]>();
@@ -84,10 +94,11 @@ export function summarise(tests: BundleTest[]): Pick<Bundle, 'requirements' | 't
   }
   const requirements: Bundle['requirements'] = {};
   for (const [id, ts] of [...byReq].sort(([a], [b]) => a.localeCompare(b))) {
+    const checks = ts.flatMap((t) => t.checks.map((c) => ({ ...c, test: t.id })));
     requirements[id] = {
-      ...combineOutcomes(ts.map((t) => t.outcome)),
+      ...requireProof(combineOutcomes(ts.map((t) => t.outcome)), checks, needs[id] ?? []),
       evidence: evidenceRank.find((k) => ts.some((t) => t.evidence === k)) ?? 'real',
-      checks: ts.flatMap((t) => t.checks.map((c) => ({ ...c, test: t.id }))),
+      checks,
       tests: ts.map((t) => t.id),
     };
   }
@@ -148,6 +159,8 @@ export class ResultsWriter {
     readonly platform: string,
     /** The ids a narrowed run was limited to (recorded so a report tells "not selected" from "not run"). */
     readonly selected?: string[],
+    /** What each requirement's pass must be proven by (the registry's proof kinds). */
+    readonly needs: ProofNeeds = {},
   ) {}
 
   get path(): string {
@@ -194,7 +207,7 @@ export class ResultsWriter {
       harness: this.harness,
       configHash: configHash ?? null,
       facts: facts ? (platformFacts as Bundle['facts']) : null,
-      ...summarise(this.tests),
+      ...summarise(this.tests, this.needs),
       leaks,
       tests: this.tests,
     });

@@ -14,11 +14,23 @@ export const verdicts = [
 ] as const;
 export type Verdict = (typeof verdicts)[number];
 
+/**
+ * How a check was proven: `api` read back through the platform's API, `guest` observed inside the guest,
+ * `event` seen on the platform's event stream, `host` read from host-side state beside the platform.
+ */
+export const proofKinds = ['api', 'guest', 'event', 'host'] as const;
+export type ProofKind = (typeof proofKinds)[number];
+
 export interface Check {
   name: string;
   ok: boolean;
-  /** 'unsupported' marks a sub-check the platform cannot do, which makes the verdict partial. */
-  status?: 'unsupported' | 'prereq-missing';
+  /**
+   * 'unsupported' marks a sub-check the platform cannot do, which makes the verdict partial;
+   * 'unobservable' a property this guest cannot see (a container has no firmware), recorded, not scored.
+   */
+  status?: 'unsupported' | 'prereq-missing' | 'unobservable';
+  /** Absent in bundles written before proof kinds were recorded. */
+  proof?: ProofKind;
   expected?: unknown;
   actual?: unknown;
   detail?: string;

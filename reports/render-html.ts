@@ -7,7 +7,7 @@ import type { Bundle, BundleTest, Stats } from '../evidence/bundle.js';
 import { type Dimension, dimensions, type Requirement } from '../requirements/registry.js';
 import { cut, esc, timingChart } from './html-parts.js';
 import { benchHtml } from './render-bench.js';
-import { byDirection, type Column, fmtMs, type ReportModel } from './report-model.js';
+import { byDirection, type Column, fmtMs, proofMap, type ReportModel } from './report-model.js';
 import { type Cell, type Gate, isWaived } from './score.js';
 
 const show = (v: unknown) => (v === undefined ? '' : cut(typeof v === 'string' ? v : JSON.stringify(v), 300));
@@ -53,6 +53,9 @@ function verdictCell(col: Column, c: Cell): string {
       `<span class="tag" title="${esc(c.history)}">${c.history.includes('→') ? 'rerun' : 'earlier run'}</span>`,
     );
   if (c.waiver?.expired) tags.push(`<span class="tag tag-bad" title="${esc(c.waiver.text)}">waiver expired</span>`);
+  // A claim the guest could observe, proven by the platform's API alone: the reader should not take it as seen.
+  if (c.source === 'run' && proofMap(col, c.id).apiOnly)
+    tags.push('<span class="tag tag-bad" title="needs guest proof; its checks read the API only">API only</span>');
   const verdict = c.verdict === 'manual' && c.assessment ? `manual: ${c.assessment.verdict}` : c.verdict;
   const label = isWaived(c) ? `waived: ${verdict}` : verdict;
   const incl = c.standing === 'inconclusive' && (c.verdict === 'pass' || c.verdict === 'manual') ? ' incl' : '';
@@ -129,6 +132,14 @@ function testBlock(t: BundleTest): string {
   return `<h4>${esc(t.title)} <span class="muted small">${esc(t.id)} · ${esc(t.state)} · ${fmtMs(t.durationMs)} · evidence ${esc(t.evidence)}</span></h4>${timings}${timeline}${transcript ? `<details><summary>transcript excerpt (${t.transcript.length} exchanges)</summary>${transcript}${more}</details>` : ''}`;
 }
 
+/** What the requirement's pass must be proven by, and what its checks used (api, guest, event, host). */
+function proofLine(col: Column, id: string): string {
+  const p = proofMap(col, id);
+  if (p.needs.length === 0 && !p.recorded) return '';
+  const proven = p.recorded ? p.proven.join(', ') || 'nothing' : 'not recorded (an older bundle)';
+  return `<p class="small"><b>Proof needed:</b> ${esc(p.needs.join(', ') || 'none')} · <b>proven by:</b> ${esc(proven)}${p.apiOnly ? ' · <b>guest-observable claims proven by the API alone</b>' : ''}</p>`;
+}
+
 function detail(col: Column, r: Requirement): string {
   const c = col.score.cells[r.id] as Cell;
   const run = col.bundle.requirements[r.id];
@@ -138,7 +149,7 @@ function detail(col: Column, r: Requirement): string {
     .slice(0, excerpt.checks)
     .map(
       (k) =>
-        `<tr><td>${k.ok ? '✔' : k.status ? esc(k.status) : '✘'}</td><td>${esc(k.name)}</td><td>${esc(show(k.expected))}</td><td>${esc(show(k.actual))}</td><td>${esc(k.detail ?? '')}</td></tr>`,
+        `<tr><td>${k.ok ? '✔' : k.status ? esc(k.status) : '✘'}</td><td>${esc(k.proof ?? '?')}</td><td>${esc(k.name)}</td><td>${esc(show(k.expected))}</td><td>${esc(show(k.actual))}</td><td>${esc(k.detail ?? '')}</td></tr>`,
     )
     .join('');
   const a = c.assessment;
@@ -149,7 +160,7 @@ function detail(col: Column, r: Requirement): string {
 <p><b>Evidence required:</b> ${esc(r.evidence)}<br><span class="muted small">ADR ${esc(r.adrSection)}: “${esc(r.adrClause)}”</span></p>
 <p>${verdictCell(col, c)} standing <b>${esc(c.standing)}</b>${c.reasonCode ? ` · reason code <code>${esc(c.reasonCode)}</code>` : ''} · from ${esc(c.source)}</p>
 ${c.history ? `<p>rerun: ${esc(c.history)}</p>` : ''}${c.waiver ? `<p><b>${esc(c.waiver.text)}</b></p>` : ''}${c.reason ? `<p>${esc(c.reason)}</p>` : ''}${assessment}
-${checks.length ? `<h3>Checks (${checks.length})</h3><table class="small"><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>detail</th></tr>${checkRows}</table>${checks.length > excerpt.checks ? `<div class="muted small">${checks.length - excerpt.checks} more in the bundle</div>` : ''}` : ''}
+${proofLine(col, r.id)}${checks.length ? `<h3>Checks (${checks.length})</h3><table class="small"><tr><th></th><th>proof</th><th>check</th><th>expected</th><th>actual</th><th>detail</th></tr>${checkRows}</table>${checks.length > excerpt.checks ? `<div class="muted small">${checks.length - excerpt.checks} more in the bundle</div>` : ''}` : ''}
 ${tests.map(testBlock).join('')}
 <p><a href="#matrix">back to the matrix</a></p></section>`;
 }

@@ -1,15 +1,17 @@
 /** The Markdown summary and the JUnit XML of a report, from the same model as the HTML. */
 import { dimensions } from '../requirements/registry.js';
 import { benchMarkdown } from './render-bench.js';
-import { byDirection, type ReportModel } from './report-model.js';
+import { byDirection, type Column, proofMap, type ReportModel } from './report-model.js';
 import { type Cell, isWaived } from './score.js';
 
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-function label(c: Cell, evidence: string): string {
+function label(c: Cell, col: Column): string {
+  const evidence = col.evidenceLabel;
   let s = c.verdict === 'manual' && c.assessment ? `manual: ${c.assessment.verdict}` : c.verdict;
   if (isWaived(c)) s = `waived (${s})`;
   if (c.assessment?.status === 'draft') s += ' (draft)';
+  if (c.source === 'run' && proofMap(col, c.id).apiOnly) s += ' (API only)';
   if (c.evidence && c.evidence !== 'real') s += ` (${c.evidence})`;
   else if (c.source === 'run' && evidence === 'simulated') s += ' (simulated)';
   return c.standing === 'met' ? `**${s}**` : s;
@@ -70,7 +72,7 @@ export function renderMarkdown(model: ReportModel): string {
   );
   for (const r of model.requirements)
     out.push(
-      `| ${r.id} | ${r.level} | ${mdCell(r.title)} | ${cols.map((c) => label(c.score.cells[r.id] as Cell, c.evidenceLabel)).join(' | ')} |`,
+      `| ${r.id} | ${r.level} | ${mdCell(r.title)} | ${cols.map((c) => label(c.score.cells[r.id] as Cell, c)).join(' | ')} |`,
     );
   // A rerun's bundle: what each rerun requirement said before and says now (nothing replaced silently).
   const reruns = cols.flatMap((c) =>

@@ -65,6 +65,27 @@ describe('report rendering', () => {
     expect(md).toContain('(INCOMPLETE)');
   });
 
+  it("the drill-down shows every check's proof kind; the matrix marks a guest claim proven by the API alone", () => {
+    const b = libvirt();
+    const lc2 = b.requirements['LC-02'];
+    const lc3 = b.requirements['LC-03'];
+    if (!lc2 || !lc3) throw new Error('fixture');
+    lc2.checks = [{ name: 'memoryMiB', ok: true, proof: 'api', test: 't#2' }];
+    lc3.checks = [
+      { name: 'platform state', ok: true, proof: 'api', test: 't#3' },
+      { name: 'memory (MiB): declared vs guest', ok: true, proof: 'guest', test: 't#3' },
+    ];
+    const m = model([b]);
+    const html = renderHtml(m);
+    const cell = (id: string) => html.slice(html.indexOf(`href="#d-libvirt-${id}"`)).split('</td>')[0];
+    expect(cell('LC-02')).toContain('API only');
+    expect(cell('LC-03')).not.toContain('API only');
+    const drill = html.slice(html.indexOf('id="d-libvirt-LC-03"')).split('</section>')[0];
+    expect(drill).toContain('<b>Proof needed:</b> api, guest · <b>proven by:</b> api, guest');
+    expect(drill).toContain('<td>guest</td><td>memory (MiB): declared vs guest</td>');
+    expect(renderMarkdown(m)).toMatch(/\| LC-02 \| MUST \| [^|]+ \| \*\*pass \(API only\)\*\* \|/);
+  });
+
   it('shows lab facts: accelerator, versions, harness commit, leak check', () => {
     const html = renderHtml(model([libvirt()]));
     expect(html).toMatch(/TCG \(QEMU emulation, no KVM/);

@@ -4,7 +4,10 @@
  */
 
 import type { Bundle, Stats } from '../evidence/bundle.js';
+import { provenKinds } from '../evidence/checks.js';
 import { ConfigInvalid } from '../evidence/errors.js';
+import type { ProofKind } from '../evidence/verdict.js';
+import { proofNeeds } from '../requirements/proof.js';
 import { type Requirement, requirements } from '../requirements/registry.js';
 import type { Waiver } from '../requirements/waivers.js';
 import type { AssessmentFile } from './assessments.js';
@@ -179,3 +182,20 @@ export const byDirection = (changes: Change[]) =>
 export const fmtMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 export const statsLine = (s: Stats) =>
   `n=${s.n} min ${fmtMs(s.min)} · median ${fmtMs(s.median)} · p90 ${fmtMs(s.p90)} · p95 ${fmtMs(s.p95)} · max ${fmtMs(s.max)}`;
+
+/**
+ * A requirement's proof map on one platform: the kinds its pass needs (the registry), the kinds its
+ * passed checks used, and whether a claim the guest could observe was proven by the API alone.
+ * `recorded` is false for a bundle written before checks carried their proof kind.
+ */
+export function proofMap(
+  col: Column,
+  id: string,
+): { needs: readonly ProofKind[]; proven: ProofKind[]; recorded: boolean; apiOnly: boolean } {
+  const needs = proofNeeds[id as keyof typeof proofNeeds] ?? [];
+  const checks = col.bundle.requirements[id]?.checks ?? [];
+  const recorded = checks.some((c) => c.proof !== undefined);
+  const proven = recorded ? provenKinds(checks) : [];
+  const apiOnly = recorded && needs.includes('guest') && proven.includes('api') && !proven.includes('guest');
+  return { needs, proven, recorded, apiOnly };
+}

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCoverage, readSuiteTests } from './coverage.js';
+import { proofNeeds } from './proof.js';
 import { dimensions, type Requirement, requirements } from './registry.js';
 
 /** How to bring the committed files back in step, for failure messages. */
@@ -26,17 +27,21 @@ export function renderCatalogue(registry: readonly Requirement[]): string {
     'Verification: **auto** = a suite proves it; **lab** = auto, but needs lab prerequisites and reports',
     '`prereq-missing` without them; **manual** = an assessor’s signed statement from reports/assessments/.',
     '**+ assessment** = an assessment file may also supply the verdict.',
+    '',
+    'Proof: what a pass must be proven by (requirements/proof.ts): **api** read back, **guest** observed inside',
+    'the guest, **event** on the platform’s event stream, **host** host-side state; a pass without one is `partial`.',
   ];
   const sections = [...new Set(registry.map((r) => r.adrSection))];
   for (const section of sections) {
     lines.push('', `## ${section}`, '');
-    lines.push('| ID | level | dim | verification | suite | title | what the evidence must show |');
-    lines.push('|---|---|---|---|---|---|---|');
+    lines.push('| ID | level | dim | verification | proof | suite | title | what the evidence must show |');
+    lines.push('|---|---|---|---|---|---|---|---|');
     for (const r of registry.filter((x) => x.adrSection === section)) {
       const verification = r.manual && r.verification !== 'manual' ? `${r.verification} + assessment` : r.verification;
       const suite = r.suite === null ? '—' : `\`${r.suite}\``;
+      const proof = proofNeeds[r.id as keyof typeof proofNeeds]?.join(', ') || '—';
       lines.push(
-        `| ${r.id} | ${r.level} | ${r.dimension} | ${verification} | ${suite} | ${cell(r.title)} | ${cell(r.evidence)} |`,
+        `| ${r.id} | ${r.level} | ${r.dimension} | ${verification} | ${proof} | ${suite} | ${cell(r.title)} | ${cell(r.evidence)} |`,
       );
     }
   }

@@ -6,6 +6,7 @@ import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { ResultsWriter } from '../evidence/results.js';
 import { tallyLabel, tallyText } from '../evidence/tally.js';
+import { proofNeeds } from '../requirements/proof.js';
 import { Progress, progressEnv } from './progress.js';
 
 const icon: Record<string, string> = {
@@ -33,7 +34,7 @@ export default class EvidenceReporter implements Reporter {
     const runId = process.env.VMCONFORM_RUN_ID;
     const platform = process.env.VMCONFORM_PLATFORM;
     const selected = process.env.VMCONFORM_SELECTED?.split(',').filter(Boolean);
-    if (out && runId && platform) this.writer = new ResultsWriter(out, runId, platform, selected);
+    if (out && runId && platform) this.writer = new ResultsWriter(out, runId, platform, selected, proofNeeds);
     // A later pass of the same run (the quiet window) adds to the bundle the earlier pass wrote.
     if (this.writer && process.env.VMCONFORM_CONTINUE === '1') this.writer.resume();
   }

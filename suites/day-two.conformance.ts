@@ -1,6 +1,7 @@
 /** OPS-02, OPS-03: day-2 changes of a stopped VM, the host maintenance path, and a scripted lab. */
 import { describe } from 'vitest';
 import { Conflict, Unsupported } from '../adapters/contract/index.js';
+import { guestMemoryMiB } from './guest-spec.js';
 import { baseSpec, bootNumber, currentRun, ownedVms, requirement, waitGuest } from './harness.js';
 
 describe('day-2 operations', () => {
@@ -30,10 +31,14 @@ describe('day-2 operations', () => {
       c.eq('CPU and memory read back', [s.config.vcpus, s.config.memoryMiB], [2, 384]);
       await t.driver.start(vm);
       const { value: second } = await waitGuest(ctx, vm, 'boot after the change', bootNumber(2));
-      c.eq('the guest sees 2 CPUs after the change', [first.ready.cpus, second.ready.cpus], [1, 2]);
+      c.guest.eq('the guest sees 2 CPUs after the change', [first.ready.cpus, second.ready.cpus], [1, 2]);
       // The guest's MemTotal is the VM's memory minus what the kernel reserves: it must grow by ~128 MiB.
       const grown = ((second.ready.memKiB ?? 0) - (first.ready.memKiB ?? 0)) / 1024;
-      c.ok('the guest sees about 128 MiB more memory', grown > 110 && grown <= 128, `${grown.toFixed(1)} MiB`);
+      c.guest.ok('the guest sees about 128 MiB more memory', grown > 110 && grown <= 128, `${grown.toFixed(1)} MiB`);
+      // The changed property as the guest was given it, from its own figures (firmware map or cgroup limit).
+      const mem = guestMemoryMiB(caps, second);
+      if (mem) c.guest.declared('memory (MiB) after the change', 384, mem.mib, mem.how);
+      else c.guest.unobservable('memory (MiB) after the change', 'the guest reports no memory figure it was given');
 
       // Host maintenance: what the platform offers to empty a host.
       if (caps.hostMaintenance === 'none') {

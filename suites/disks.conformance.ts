@@ -71,12 +71,16 @@ describe('disks', () => {
       await ctx.time('start', t.driver.start(vm1));
       const { value: b } = await waitGuest(ctx, vm1, `boot with disk ${d.serial}`, bootNumber(1));
       const g = b.states.at(-1)?.disks.find((x) => x.serial === d.serial);
-      c.ok('the guest sees the disk by the serial inspection reports', !!g, JSON.stringify(b.states.at(-1)?.disks));
+      c.guest.ok(
+        'the guest sees the disk by the serial inspection reports',
+        !!g,
+        JSON.stringify(b.states.at(-1)?.disks),
+      );
       const again = (await t.driver.inspect(vm1)).config.disks.find((x) => x.volumeId === attached.volumeId);
       c.eq('target and serial unchanged after start', [again?.target, again?.serial], [d.target, d.serial]);
       if (ctx.caps.prereqMissing['disk-size'])
-        c.prereqMissing('the guest sees the inspected size', ctx.caps.prereqMissing['disk-size']);
-      else c.eq('the guest sees the inspected size', g?.bytes, d.sizeBytes);
+        c.guest.prereqMissing('the guest sees the inspected size', ctx.caps.prereqMissing['disk-size']);
+      else c.guest.eq('the guest sees the inspected size', g?.bytes, d.sizeBytes);
       c.ok(
         'user data ran in the guest',
         b.userdata?.status === 'ran' && b.userdata.rc === 0,
@@ -103,7 +107,7 @@ describe('disks', () => {
       lastState(r)?.disks.find((d) => d.serial === hot.serial),
     );
     ctx.phase('hot-attach-to-guest-sees', waitedMs);
-    c.ok('guest sees hot1', true);
+    c.guest.ok('guest sees hot1', true);
   });
 
   requirement(['DSK-04'], 'grow a disk: the new size shows in inspection and in the guest', async (ctx) => {
@@ -126,7 +130,7 @@ describe('disks', () => {
       await waitGuest(ctx, vm, `${disk.serial} to grow`, (r) =>
         lastState(r)?.disks.find((d) => d.serial === disk.serial)?.bytes === after?.sizeBytes ? true : undefined,
       );
-      c.ok('guest sees the new size', true);
+      c.guest.ok('guest sees the new size', true);
     }
   });
 
@@ -143,7 +147,7 @@ describe('disks', () => {
     const writer = await waitGuest(ctx, vm, 'marker on data1', (r) =>
       lastState(r)?.disks.find((d) => d.serial === before.serial && d.hdr === marker),
     );
-    c.ok('guest wrote the marker to data1', !!writer.value);
+    c.guest.ok('guest wrote the marker to data1', !!writer.value);
     // Stop first: the data must be on disk, and cold detach works on every platform.
     await t.driver.stop(vm, { force: false });
     await ctx.time('detach-disk', t.driver.detachDisk(vm, before.id));
@@ -161,7 +165,7 @@ describe('disks', () => {
     const moved = await ctx.time('attach-disk', t.driver.attachDisk(vm2, { name: 'data1', sizeBytes: 0, volumeId }));
     await t.driver.start(vm2);
     const { value: b } = await waitGuest(ctx, vm2, 'boot with moved data1', bootNumber(1));
-    c.eq(
+    c.guest.eq(
       "second VM's guest reads the marker",
       b.states.at(-1)?.disks.find((d) => d.serial === moved.result.serial)?.hdr,
       marker,

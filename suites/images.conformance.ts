@@ -58,7 +58,7 @@ describe('images and provisioning', () => {
       c.eq('reads back through the API with the declared sha256', await fileSha256(back), src.sha256);
       const vm = await vms.create(ctx, baseSpec(ctx.run, 'img1', { image: r.result.id, nics: [] }));
       await t.driver.start(vm);
-      c.eq('a VM boots it (the guest reads its header)', await bootedImage(ctx, vm, 1), 'VMCIMG:img1-v1');
+      c.guest.eq('a VM boots it (the guest reads its header)', await bootedImage(ctx, vm, 1), 'VMCIMG:img1-v1');
       if (listed?.checksum) {
         c.eq('the platform lists the declared sha256', listed.checksum, { algorithm: 'sha256', value: src.sha256 });
       } else {
@@ -89,7 +89,7 @@ describe('images and provisioning', () => {
       const v1 = await publish('1', 'img2-v1');
       const a = await vms.create(ctx, baseSpec(ctx.run, 'img2a', { image: v1.id, nics: [] }));
       await t.driver.start(a);
-      c.eq('VM a boots version 1', await bootedImage(ctx, a, 1), 'VMCIMG:img2-v1');
+      c.guest.eq('VM a boots version 1', await bootedImage(ctx, a, 1), 'VMCIMG:img2-v1');
       await stopNow(t.driver, a);
 
       const v2 = await publish('2', 'img2-v2');
@@ -113,9 +113,13 @@ describe('images and provisioning', () => {
       const b = await vms.create(ctx, baseSpec(ctx.run, 'img2b', { image: v2.id, nics: [] }));
       const old = await vms.create(ctx, baseSpec(ctx.run, 'img2c', { image: v1.id, nics: [] }));
       for (const vm of [a, b, old]) await t.driver.start(vm);
-      c.eq('VM a still boots version 1 after version 2 was published', await bootedImage(ctx, a, 2), 'VMCIMG:img2-v1');
-      c.eq('a new VM from version 2 boots version 2', await bootedImage(ctx, b, 1), 'VMCIMG:img2-v2');
-      c.eq('a new VM from version 1 still boots version 1', await bootedImage(ctx, old, 1), 'VMCIMG:img2-v1');
+      c.guest.eq(
+        'VM a still boots version 1 after version 2 was published',
+        await bootedImage(ctx, a, 2),
+        'VMCIMG:img2-v1',
+      );
+      c.guest.eq('a new VM from version 2 boots version 2', await bootedImage(ctx, b, 1), 'VMCIMG:img2-v2');
+      c.guest.eq('a new VM from version 1 still boots version 1', await bootedImage(ctx, old, 1), 'VMCIMG:img2-v1');
       if (ctx.caps.imageVersions !== 'platform') {
         c.unsupported(
           'the platform itself keeps immutable versions',
@@ -152,19 +156,19 @@ describe('images and provisioning', () => {
       const r = await ctx.time('start', t.driver.start(vm));
       const { value: b, waitedMs } = await waitGuest(ctx, vm, 'UEFI boot', bootNumber(1));
       ctx.phase('start-to-guest-ready (uefi)', r.doneMs + waitedMs);
-      c.eq('the guest was started by UEFI firmware', b.ready.firmware, 'uefi');
+      c.guest.eq('the guest was started by UEFI firmware', b.ready.firmware, 'uefi');
       const state = b.states.at(-1);
-      c.ok(
+      c.guest.ok(
         'the guest sees its disks on virtio-blk (boot and data by serial)',
         !!state && serials.every((x) => x !== undefined && diskBySerial(state, x)?.name.startsWith('vd')),
         JSON.stringify(state?.disks),
       );
-      c.ok(
+      c.guest.ok(
         'the guest sees its virtio NIC by MAC',
         !!state?.nics.some((n) => n.mac === mac),
         JSON.stringify(state?.nics),
       );
-      c.eq(
+      c.guest.eq(
         'user data delivered and run (sha256 as declared)',
         [b.userdata?.status, b.userdata?.rc, b.userdata?.sha256],
         ['ran', 0, createHash('sha256').update(userData).digest('hex')],
@@ -188,16 +192,16 @@ describe('images and provisioning', () => {
     const vm = await vms.create(ctx, baseSpec(ctx.run, 'img3', { userData }));
     await t.driver.start(vm);
     const { value: b } = await waitGuest(ctx, vm, 'boot with user data', bootNumber(1));
-    c.eq('guest ran the user data', b.userdata?.status, 'ran');
-    c.eq('exit code 0', b.userdata?.rc, 0);
-    c.eq(
+    c.guest.eq('guest ran the user data', b.userdata?.status, 'ran');
+    c.guest.eq('exit code 0', b.userdata?.rc, 0);
+    c.guest.eq(
       'guest ran exactly the declared user data (sha256)',
       b.userdata?.sha256,
       createHash('sha256').update(userData).digest('hex'),
     );
     // The instance id is the platform's choice (NoCloud: often the name; config drive: the server uuid):
     // it must name this VM, by name or by id.
-    c.ok(
+    c.guest.ok(
       'guest saw an instance id naming this VM',
       [vm.name, vm.id].includes(b.metadata?.instanceId ?? ''),
       `${b.metadata?.instanceId} (name ${vm.name}, id ${vm.id})`,

@@ -36,7 +36,7 @@ describe('integration', () => {
       const { t, checks: c } = ctx;
       const { config } = await loadLabConfig(process.env.VMCONFORM_CONFIG ?? 'lab/lab.local.yaml');
       const nats = config.nats;
-      if (!nats) return c.prereqMissing('NATS server', 'the lab config has no nats section (nats.url)');
+      if (!nats) return c.event.prereqMissing('NATS server', 'the lab config has no nats section (nats.url)');
       const token = nats.token ? await resolveSecret(nats.token, 'nats.token') : undefined;
       // An unreachable NATS server is the lab's gap, not the platform's failure.
       const bridge = await NatsBridge.connect({
@@ -110,15 +110,15 @@ describe('integration', () => {
         await waitFor('every published message at the consumer', defaultWaitPolicies.device, async () =>
           arrivals.length >= bridge.tally.total ? true : undefined,
         );
-        c.eq('messages published = messages received', arrivals.length, bridge.tally.total);
+        c.event.eq('messages published = messages received', arrivals.length, bridge.tally.total);
         const seqs = arrivals.map((a) => a.msg.seq);
-        c.ok(
+        c.event.ok(
           'arrival order is publish order (seq strictly increasing)',
           seqs.every((s, i) => i === 0 || s > (seqs[i - 1] as number)),
           seqs.join(','),
         );
         const subjects = new Set(arrivals.map((a) => a.msg.subject));
-        c.ok(
+        c.event.ok(
           `subjects are ${nats.subjectPrefix}.${t.driver.platform}.<kind>`,
           [...subjects].every((s) => s === `${nats.subjectPrefix}.${t.driver.platform}.${s.split('.').pop()}`),
           [...subjects].join(' '),
@@ -126,30 +126,33 @@ describe('integration', () => {
 
         const mine = arrivals.slice(mark);
         const tasks = mine.filter((a) => a.msg.source === 'receipt' && a.msg.vmId === vm.id);
-        c.eq(
+        c.event.eq(
           'task updates for the VM, in call order, with its platform id',
           tasks.map((a) => a.msg.op),
           steps.map((s) => s.op),
         );
         if (ctx.caps.taskHandles)
-          c.ok(
+          c.event.ok(
             "every task update carries the platform's task id",
             tasks.every((a) => !!a.msg.taskId && a.msg.handleKind !== 'none'),
             tasks.map((a) => `${a.msg.op}=${a.msg.taskId}`).join(' '),
           );
         else {
-          c.ok(
+          c.event.ok(
             'task updates say the platform gave no task id (none invented)',
             tasks.every((a) => a.msg.taskId === null && a.msg.handleKind === 'none'),
           );
-          c.unsupported(
+          c.event.unsupported(
             'platform task ids on NATS',
             `the platform returns no task or operation id for its calls: ${tasks[0]?.msg.note ?? 'no handle'}`,
           );
         }
 
         if (ctx.caps.events === 'none') {
-          c.unsupported('state-change events on NATS', 'the platform offers neither push events nor a documented poll');
+          c.event.unsupported(
+            'state-change events on NATS',
+            'the platform offers neither push events nor a documented poll',
+          );
           return;
         }
         const events = mine.filter((a) => a.msg.source !== 'receipt' && a.msg.vm === vm.name);
@@ -159,12 +162,12 @@ describe('integration', () => {
           const hit = arrivals.find((a, j) => j >= (stepFrom[s.op] ?? mark) && eventOf(vm, s.event)(a));
           return hit ? events.indexOf(hit) : -1;
         });
-        c.ok(
+        c.event.ok(
           'every state change arrived (defined, started, stopped, removed)',
           firstOf.every((i) => i >= 0),
           events.map((a) => a.msg.detail).join(' | '),
         );
-        c.ok(
+        c.event.ok(
           'state changes arrived in the order the platform made them',
           firstOf.every((i, k) => k === 0 || i > (firstOf[k - 1] as number)),
           firstOf.join(','),
@@ -174,7 +177,7 @@ describe('integration', () => {
           // The state changes (one per step), not every message: a platform may stamp a task or operation
           // message with when the task began, after a state change it caused was already delivered.
           const changes = firstOf.map((i) => stamped[i] as number);
-          c.ok(
+          c.event.ok(
             "the state changes' platform timestamps never go backwards",
             changes.every((s, i) => i === 0 || s >= (changes[i - 1] as number)),
             changes.map((s) => new Date(s).toISOString()).join(' '),
@@ -187,20 +190,20 @@ describe('integration', () => {
           }
           // No arrivals is already a failed check above; there is no latency to summarise then.
           if (lat.length > 0) ctx.phase('platform change -> NATS (median)', median(lat));
-          c.ok('the platform stamps its changes (latency measured from them)', true, lat.join(','));
+          c.event.ok('the platform stamps its changes (latency measured from them)', true, lat.join(','));
         } else {
           // Without a platform timestamp the latency is from the request instead, and the evidence says so.
           for (const [k, s] of steps.entries()) {
             const a = events[firstOf[k] as number];
             if (a) ctx.phase(`${s.op}: request -> NATS (no platform timestamp)`, a.at - (requested[s.op] as number));
           }
-          c.ok('latency measured from the request (the platform gives no event timestamp)', true);
+          c.event.ok('latency measured from the request (the platform gives no event timestamp)', true);
         }
         if (events.length > 0)
           ctx.phase('bridge received -> NATS (median)', median(events.map((a) => a.at - Date.parse(a.msg.receivedAt))));
         if (stream && jsm) {
           const stored = (await jsm.streams.info(stream)).state.messages - storedBefore;
-          c.ok(
+          c.event.ok(
             `JetStream stream ${stream} kept every message`,
             stored >= arrivals.length,
             `${stored} new in the stream`,

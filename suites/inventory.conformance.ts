@@ -137,13 +137,13 @@ describe('inventory', () => {
           { deadlineMs: 3_000, intervalMs: 250, backoff: 1, maxIntervalMs: 250 },
           async () => watch.events.slice(seen).find((e) => e.vm === vm.name),
         ).catch(() => undefined);
-        c.ok('no platform-initiated event in 3 s', quiet === undefined, quiet?.value.raw);
+        c.event.ok('no platform-initiated event in 3 s', quiet === undefined, quiet?.value.raw);
         c.eq('state unchanged by the platform', (await t.driver.inspect(vm)).power, recorded.power);
         if (!t.control.outOfBandStop)
           return c.prereqMissing('out-of-band change', 'the lab gives no way to act behind the harness');
         await t.control.outOfBandStop(vm);
         const ev = await watch.next('the out-of-band stop', (e) => e.vm === vm.name && /stop/i.test(e.detail));
-        c.ok('the out-of-band change arrives as an event', true, ev.raw);
+        c.event.ok('the out-of-band change arrives as an event', true, ev.raw);
         const now = await t.driver.inspect(vm);
         c.ok(
           'drift detected against the recorded state',

@@ -2,6 +2,7 @@
 import { describe } from 'vitest';
 import { Conflict, NotFound, Unsupported } from '../adapters/contract/index.js';
 import { boots } from '../host/guest/report.js';
+import { checkGuestSeesSpec, guestHardware } from './guest-spec.js';
 import {
   baseSpec,
   bootNumber,
@@ -66,21 +67,30 @@ describe('lifecycle', () => {
 
   requirement(['LC-02'], 'start: platform state running and the guest reports ready', async (ctx) => {
     // Needs the created, never started VM: as LC-01 leaves it, or made now.
-    const { vm } = await lc.get(ctx);
+    const { vm, spec } = await lc.get(ctx);
     const r = await ctx.time('start', ctx.t.driver.start(vm));
     const s = await ctx.t.driver.inspect(vm);
     ctx.checks.eq('platform state', s.power, 'running');
     const { value: b, waitedMs } = await waitGuest(ctx, vm, 'first boot ready', bootNumber(1));
     ctx.phase('start-to-guest-ready', r.doneMs + waitedMs);
-    ctx.checks.ok('guest printed READY with a boot id', /^[0-9a-f-]{36}$/.test(b.ready.bootId), b.ready.bootId);
+    ctx.checks.guest.ok('guest printed READY with a boot id', /^[0-9a-f-]{36}$/.test(b.ready.bootId), b.ready.bootId);
     // The guest finds the boot disk by the serial inspection reports (the platform may have chosen it).
     const bootSerial = (await ctx.t.driver.inspect(vm)).config.disks.find((d) => d.role === 'boot')?.serial;
     const bootDisk = b.states[0]?.disks.find((d) => d.serial === bootSerial);
-    ctx.checks.eq('guest boot disk holds the base image', bootDisk?.hdr, 'VMCIMG:base-v1');
+    ctx.checks.guest.eq('guest boot disk holds the base image', bootDisk?.hdr, 'VMCIMG:base-v1');
+    checkGuestSeesSpec(ctx.checks, ctx.caps, spec, s, b);
+  });
+
+  requirement(['LC-01'], 'the guest sees the declared spec: CPUs, memory, NIC MACs, disks, firmware', async (ctx) => {
+    // What was created is what the guest was given: read from its first boot (started here if no one did).
+    const { vm, spec } = await lc.get(ctx);
+    await ensureRunning(ctx, vm);
+    const { value: b } = await waitGuest(ctx, vm, 'first boot', bootNumber(1));
+    checkGuestSeesSpec(ctx.checks, ctx.caps, spec, await ctx.t.driver.inspect(vm), b);
   });
 
   requirement(['LC-04'], 'reboot: boot id changes, identity and config unchanged', async (ctx) => {
-    const { vm } = await lc.get(ctx);
+    const { vm, spec } = await lc.get(ctx);
     await ensureRunning(ctx, vm);
     const before = await ctx.t.driver.inspect(vm);
     const first = (await waitGuest(ctx, vm, 'first boot', bootNumber(1))).value;
@@ -96,6 +106,13 @@ describe('lifecycle', () => {
     ctx.checks.eq('VM id unchanged', after.ref.id, before.ref.id);
     ctx.checks.eq('config unchanged', after.config, before.config);
     ctx.checks.eq('still running', after.power, 'running');
+    // Unchanged in the guest too: the rebooted guest sees the declared spec, and what the first boot saw.
+    checkGuestSeesSpec(ctx.checks, ctx.caps, spec, after, second, 'after reboot');
+    ctx.checks.guest.eq(
+      'the guest sees the same hardware after the reboot',
+      guestHardware(ctx.caps, second),
+      guestHardware(ctx.caps, first),
+    );
   });
 
   requirement(['LC-03'], 'graceful stop is seen by the guest; forced stop ends stopped', async (ctx) => {
@@ -107,7 +124,7 @@ describe('lifecycle', () => {
     const report = await t.driver.guest(vm).read();
     const last = boots(report).at(-1);
     // The guest names how the request reached it: ACPI power button (VM) or the init's stop signal (container).
-    c.ok('guest saw the graceful shutdown', last?.shutdown !== undefined, JSON.stringify(last?.shutdown ?? null));
+    c.guest.ok('guest saw the graceful shutdown', last?.shutdown !== undefined, JSON.stringify(last?.shutdown ?? null));
     const n = boots(report).length;
     await ctx.time('start', t.driver.start(vm));
     await waitGuest(ctx, vm, 'boot after restart', bootNumber(n + 1));
@@ -118,7 +135,7 @@ describe('lifecycle', () => {
     if (forcedStop instanceof Error) throw forcedStop;
     c.eq('stopped after forced stop', (await t.driver.inspect(vm)).power, 'stopped');
     const forced = boots(await t.driver.guest(vm).read())[n];
-    c.ok(
+    c.guest.ok(
       'forced stop gave the guest no shutdown',
       forced?.shutdown === undefined,
       JSON.stringify(forced?.shutdown ?? null),

@@ -39,7 +39,7 @@ describe('nics without a shared VM', () => {
     async (ctx) => {
       const { t, checks: c } = ctx;
       const snap = t.control.hostNetworkSnapshot;
-      if (!snap) return c.prereqMissing('host network snapshot', 'the lab gives no view of the host network');
+      if (!snap) return c.host.prereqMissing('host network snapshot', 'the lab gives no view of the host network');
       const before = await snap();
       const nics = [
         { network: t.lab.network },
@@ -56,7 +56,7 @@ describe('nics without a shared VM', () => {
       await stopNow(t.driver, vm);
       await t.driver.delete(vm);
       vms.all.splice(vms.all.indexOf(vm), 1);
-      c.eq("links, addresses and routes outside the platform's objects", await snap(), before);
+      c.host.eq("links, addresses and routes outside the platform's objects", await snap(), before);
     },
   );
 });
@@ -103,9 +103,9 @@ describe('nics', () => {
     );
     await t.driver.start(vm);
     const { value: b } = await waitGuest(ctx, vm, 'boot', bootNumber(1));
-    c.ok('guest sees the external-bridge NIC', !!b.states.at(-1)?.nics.some((n) => n.mac === macs.c));
+    c.guest.ok('guest sees the external-bridge NIC', !!b.states.at(-1)?.nics.some((n) => n.mac === macs.c));
     if (bridgeBefore !== undefined)
-      c.eq('bridge state unchanged by attaching', await t.control.hostNetworkState?.(), bridgeBefore);
+      c.host.eq('bridge state unchanged by attaching', await t.control.hostNetworkState?.(), bridgeBefore);
   });
 
   requirement(['NIC-01'], 'attach a NIC to a named network with a caller-chosen MAC', async (ctx) => {
@@ -133,19 +133,19 @@ describe('nics', () => {
       await t.driver.start(v);
       const count = ['', 'one', 'two', 'three', 'four'][order.length];
       const { value: b1 } = await waitGuest(ctx, v, `boot with ${count} NICs`, bootNumber(n + 1));
-      c.eq(
+      c.guest.eq(
         `guest order (eth0..eth${order.length - 1})`,
         b1.states.at(-1)?.nics.map((x) => x.mac),
         order,
       );
       await ctx.time('reboot', t.driver.reboot(v));
       const { value: b2 } = await waitGuest(ctx, v, 'boot after reboot', bootNumber(n + 2));
-      c.eq(
+      c.guest.eq(
         'guest order after reboot',
         b2.states.at(-1)?.nics.map((x) => x.mac),
         order,
       );
-      c.eq(
+      c.guest.eq(
         'guest names after reboot',
         b2.states.at(-1)?.nics.map((x) => x.name),
         b1.states.at(-1)?.nics.map((x) => x.name),
@@ -164,15 +164,15 @@ describe('nics', () => {
       (await t.driver.inspect(v)).config.nics.some((n) => n.mac === macs.e),
     );
     await waitGuest(ctx, v, 'hot-plugged NIC to appear', (r) => lastState(r)?.nics.find((n) => n.mac === macs.e));
-    c.ok('guest sees the hot-plugged NIC', true);
+    c.guest.ok('guest sees the hot-plugged NIC', true);
     await ctx.time('hot-detach-nic', t.driver.detachNic(v, macs.e));
     c.ok('inspection no longer shows it', !(await t.driver.inspect(v)).config.nics.some((n) => n.mac === macs.e));
     await waitGuest(ctx, v, 'unplugged NIC to go', (r) =>
       lastState(r)?.nics.some((n) => n.mac === macs.e) ? undefined : true,
     );
-    c.ok('guest no longer sees it', true);
+    c.guest.ok('guest no longer sees it', true);
     if (bridgeBefore !== undefined)
-      c.eq('external bridge state unchanged after the suite', await t.control.hostNetworkState?.(), bridgeBefore);
+      c.host.eq('external bridge state unchanged after the suite', await t.control.hostNetworkState?.(), bridgeBefore);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   powerStates,
   type VmRef,
 } from '../adapters/contract/index.js';
+import { checkGuestSeesSpec } from './guest-spec.js';
 import {
   baseSpec,
   bootNumber,
@@ -87,6 +88,9 @@ describe('platform', () => {
         [t.lab.network],
       );
       c.eq('INS-02 metadata', running.config.metadata, spec.metadata);
+      // What inspection claims, the guest must show: the same CPUs, memory, MACs and disks.
+      const { value: b } = await waitGuest(ctx, vm, 'first boot', bootNumber(1));
+      checkGuestSeesSpec(c, ctx.caps, spec, running, b);
       await stopNow(t.driver, vm);
     },
   );
@@ -161,7 +165,7 @@ describe('platform', () => {
   requirement(['OBS-02'], 'state changes arrive as events; latency from change to event measured', async (ctx) => {
     const { t, checks: c } = ctx;
     if (ctx.caps.events === 'none')
-      return c.unsupported('events', 'the platform offers neither push events nor a documented poll');
+      return c.event.unsupported('events', 'the platform offers neither push events nor a documented poll');
     const watch = watchEvents(t);
     try {
       const vm = await vms.create(ctx, baseSpec(ctx.run, 'obs2'));
@@ -179,7 +183,7 @@ describe('platform', () => {
       ctx.phase('start-request-to-event', started.receivedAt - t0);
       const delivery = eventDelivery(started);
       if (delivery !== undefined) ctx.phase('event-delivery', delivery);
-      c.ok(`start event (${ctx.caps.events})`, true, started.raw);
+      c.event.ok(`start event (${ctx.caps.events})`, true, started.raw);
       const beforeStop = watch.mark();
       const t1 = Date.now();
       await stopNow(t.driver, vm);
@@ -189,7 +193,7 @@ describe('platform', () => {
         beforeStop,
       );
       ctx.phase('stop-request-to-event', stopped.receivedAt - t1);
-      c.ok('stop event', true, stopped.raw);
+      c.event.ok('stop event', true, stopped.raw);
     } finally {
       await watch.stop();
     }

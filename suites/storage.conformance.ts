@@ -68,7 +68,11 @@ describe('storage', () => {
       const wrote = await guestDisk(ctx, vm, serial, 1);
       // Any boot of this guest may have written it (Nova boots a server at create, before the harness
       // starts it); what matters below is that the same marker comes back.
-      c.must('the guest wrote its marker', /^VMCDATA:[0-9a-f-]{36}$/.test(wrote.hdr ?? ''), JSON.stringify(wrote.hdr));
+      c.guest.must(
+        'the guest wrote its marker',
+        /^VMCDATA:[0-9a-f-]{36}$/.test(wrote.hdr ?? ''),
+        JSON.stringify(wrote.hdr),
+      );
       await ctx.time('stop-graceful', t.driver.stop(vm, { force: false }));
 
       const { result: backup } = await ctx.time('backup', t.driver.backup(vm));
@@ -112,8 +116,8 @@ describe('storage', () => {
       c.ok('restored with a durable id', /^[0-9a-f-]{36}$/i.test(restored.id), `${restored.id} (original ${vm.id})`);
       await t.driver.start(restored);
       const read = await guestDisk(ctx, restored, await dataDiskSerial(ctx, restored, c), 1);
-      c.ok('the restored VM booted anew (another boot id)', read.bootId !== wrote.bootId, read.bootId);
-      c.eq('its data disk holds the marker the first guest wrote', read.hdr, wrote.hdr);
+      c.guest.ok('the restored VM booted anew (another boot id)', read.bootId !== wrote.bootId, read.bootId);
+      c.guest.eq('its data disk holds the marker the first guest wrote', read.hdr, wrote.hdr);
 
       await ctx.time('delete-backup', t.driver.deleteBackup(backup.id));
       c.ok('deleted backup no longer listed', !(await t.driver.backups()).some((b) => b.id === backup.id));
@@ -139,7 +143,11 @@ describe('storage', () => {
       const wrote = await guestDisk(ctx, vm, serial, 1);
       // Any boot of this guest may have written it (Nova boots a server at create, before the harness
       // starts it); what matters below is that the same marker comes back.
-      c.must('the guest wrote its marker', /^VMCDATA:[0-9a-f-]{36}$/.test(wrote.hdr ?? ''), JSON.stringify(wrote.hdr));
+      c.guest.must(
+        'the guest wrote its marker',
+        /^VMCDATA:[0-9a-f-]{36}$/.test(wrote.hdr ?? ''),
+        JSON.stringify(wrote.hdr),
+      );
       await t.driver.stop(vm, { force: false });
       const volumeId = (await t.driver.inspect(vm)).config.disks.find((d) => d.serial === serial)?.volumeId;
       const vid = c.need('the data disk has a volume id', volumeId);
@@ -191,7 +199,7 @@ describe('storage', () => {
           readerDisks.find((d) => d.volumeId === imported[i])?.serial,
         );
         const seen = await guestDisk(ctx, reader, impSerial, 1);
-        c.eq(`a guest reads the marker from the disk imported from ${fmt}`, seen.hdr, wrote.hdr);
+        c.guest.eq(`a guest reads the marker from the disk imported from ${fmt}`, seen.hdr, wrote.hdr);
       }
     },
   );

@@ -53,6 +53,11 @@ export const libvirtConfigSchema = z
     sites: z.array(libvirtSite).default([]),
     /** A Talos raw disk image on this machine; IMG-04 boots it when named, else reports prereq-missing. */
     talosImage: z.string().optional(),
+    /**
+     * The QEMU binary this host's domains name as <emulator> (default: libvirt's own). The lab test that
+     * proves a lying QEMU fails the guest checks sets a wrapper here, per domain, changing nothing global.
+     */
+    emulator: z.string().optional(),
   })
   .superRefine((c, ctx) => {
     if (c.sites.length > 0 && !c.site)

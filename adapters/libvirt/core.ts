@@ -52,6 +52,8 @@ export interface LibvirtConfig {
    * default 'thin' is sparse qcow2. The storage-full fault (OPS-01) needs space taken at create time.
    */
   allocation?: 'thin' | 'full';
+  /** The QEMU binary new domains name as <emulator>; absent: libvirt's default. */
+  emulator?: string;
   /** Further pools the harness owns vmc-<run id>- volumes in (the lab's small pool), so leak checks and sweep see them. */
   ownedPools?: string[];
 }

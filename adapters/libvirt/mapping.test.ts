@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PlatformError, powerStates } from '../contract/index.js';
 import {
   buildDomainXml,
+  type DomainBuild,
   imageVolumeName,
   libvirtStateMap,
   mapDomState,
@@ -93,7 +94,7 @@ describe('domain XML read back from a real libvirt', () => {
 });
 
 describe('building domain XML', () => {
-  const xml = buildDomainXml({
+  const build: DomainBuild = {
     name: 'vmc-r1-a',
     vcpus: 2,
     memoryMiB: 512,
@@ -112,7 +113,8 @@ describe('building domain XML', () => {
     metadata: { tenant: 't & <co>', label: 'Prod – æøå "q" \'s\'', spaces: '  kept  ', empty: '' },
     placement: { site: 's1' },
     ownedVolumes: ['vmc-r1-a-'],
-  });
+  };
+  const xml = buildDomainXml(build);
 
   it('round-trips through the parser', () => {
     const d = parseDomainXml(xml);
@@ -135,6 +137,12 @@ describe('building domain XML', () => {
     expect(xml).toContain('<domain type="qemu">');
     expect(xml).toContain('model="pcie-root"');
     expect(xml.match(/pcie-root-port/g)?.length).toBe(8);
+  });
+
+  it("names libvirt's default emulator unless the config gives another (the lying-QEMU lab test)", () => {
+    expect(xml).not.toContain('<emulator>');
+    const other = buildDomainXml({ ...build, emulator: '/tmp/w/qemu-system-x86_64' });
+    expect(other).toMatch(/<devices>\s*<emulator>\/tmp\/w\/qemu-system-x86_64<\/emulator>/);
   });
 });
 

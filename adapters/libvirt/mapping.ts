@@ -60,6 +60,8 @@ export interface DomainBuild {
   ownedVolumes: string[];
   /** UEFI: libvirt picks OVMF from the firmware descriptors (Secure Boot off: the lab kernel is direct-booted). */
   firmware?: 'bios' | 'uefi';
+  /** A QEMU binary other than libvirt's default. */
+  emulator?: string;
 }
 
 /** Spare PCIe root ports: q35 needs a free port per hot-plugged device. */
@@ -131,6 +133,7 @@ export function buildDomainXml(b: DomainBuild): string {
     on_reboot: 'restart',
     on_crash: 'destroy',
     devices: {
+      ...(b.emulator ? { emulator: b.emulator } : {}),
       disk: b.disks.map((d) => diskXml(d, b.pool)),
       interface: b.nics.map(nicXml),
       controller: [

@@ -119,6 +119,7 @@ export async function connectLibvirt(c: LibvirtPlatformConfig, opts: ConnectOpti
           }),
     },
     ...(c.waits ? { waits: c.waits } : {}),
+    ...(c.emulator ? { emulator: c.emulator } : {}),
   };
   const remote = await remoteHost(c, 'platforms.libvirt');
   if (remote) driverConfig.remote = remote;

@@ -21,7 +21,17 @@ import { buildDomainXml, type DomainBuild, parseDomainXml, parseVolumeXml, targe
 import { parseCapabilities } from './virsh-output.js';
 
 /** Domain parts every domain of this adapter gets from its config and run, whatever created it. */
-type FixedParts = 'name' | 'accel' | 'kernel' | 'initrd' | 'cmdline' | 'consoleLog' | 'pool' | 'owner' | 'ownedVolumes';
+type FixedParts =
+  | 'name'
+  | 'accel'
+  | 'kernel'
+  | 'initrd'
+  | 'cmdline'
+  | 'consoleLog'
+  | 'pool'
+  | 'owner'
+  | 'ownedVolumes'
+  | 'emulator';
 
 export class LibvirtVms implements VmOps {
   constructor(private readonly b: LibvirtBase) {}
@@ -91,6 +101,7 @@ export class LibvirtVms implements VmOps {
         pool: cfg.pool,
         owner: { marker: ownershipMarker, runId: this.b.ctx.runId, createdAt: new Date().toISOString() },
         ownedVolumes: [`${name}-`],
+        ...(cfg.emulator ? { emulator: cfg.emulator } : {}),
       });
       await this.b.withTempFile(xml, (p) => virsh.run(['define', p]));
       const id = (await virsh.run(['domuuid', name])).trim();

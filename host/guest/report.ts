@@ -5,7 +5,8 @@
  * Protocol (one line each, all start with `VMC `; fields never contain ' ', ',' or ';'):
  *   VMC USERDATA status=ran|skipped rc=<int> sha256=<hex64>     before READY, if the seed has user-data
  *   VMC METADATA instance_id=<id>                               before READY, if the seed has meta-data
- *   VMC READY boot_id=<uuid> kernel=<uname -r> [fw=uefi|bios cpus=<n> mem_kib=<n>]   (optional fields: older guests omit them)
+ *   VMC READY boot_id=<uuid> kernel=<uname -r> [fw=uefi|bios cpus=<n> mem_kib=<n> memmap=<hex>-<hex>:<type>,...]
+ *                                                               (optional fields: older guests omit them)
  *   VMC STATE seq=<n> disks=<name:serial:bytes:hdr>,... nics=<name:mac>,...   after READY and on change
  *   VMC SHUTDOWN source=acpi
  * `hdr` is the last disk field and may itself contain ':' (e.g. `VMCIMG:base-v1`).
@@ -39,10 +40,19 @@ export interface ReadyEvent {
   kernel: string;
   /** How the guest was started: `uefi` when the kernel sees EFI runtime (/sys/firmware/efi). */
   firmware?: 'uefi' | 'bios';
-  /** CPUs and memory (KiB) the guest itself sees. */
+  /** CPUs and memory (KiB, MemTotal) the guest itself sees. */
   cpus?: number;
   memKiB?: number;
+  /** The firmware's memory map as the guest kernel received it (a VM guest; see memory.ts). */
+  memmap?: MemmapEntry[];
   line: number;
+}
+
+/** One firmware memory map range, `end` inclusive; type ram, res, acpi, nvs or other. */
+export interface MemmapEntry {
+  start: number;
+  end: number;
+  type: string;
 }
 
 export interface StateEvent {
@@ -163,6 +173,19 @@ function parseNics(v: string): GuestNic[] {
   });
 }
 
+function parseMemmap(v: string): MemmapEntry[] {
+  if (v === '') return [];
+  return v.split(',').map((entry) => {
+    const m = /^0x([0-9a-f]+)-0x([0-9a-f]+):([a-z]+)$/i.exec(entry);
+    if (!m) throw new ParseError(`bad memmap entry ${JSON.stringify(entry)}`);
+    return {
+      start: Number.parseInt(m[1] as string, 16),
+      end: Number.parseInt(m[2] as string, 16),
+      type: m[3] as string,
+    };
+  });
+}
+
 function parseEvent(verb: Verb, rest: string, line: number): GuestEvent {
   const f = splitFields(rest);
   switch (verb) {
@@ -172,6 +195,7 @@ function parseEvent(verb: Verb, rest: string, line: number): GuestEvent {
       const num = (k: string) => (f.has(k) ? Number(need(f, k, DIGITS)) : undefined);
       const cpus = num('cpus');
       const memKiB = num('mem_kib');
+      const memmap = f.has('memmap') ? parseMemmap(need(f, 'memmap')) : undefined;
       return {
         kind: 'ready',
         bootId: need(f, 'boot_id', BOOT_ID),
@@ -179,6 +203,7 @@ function parseEvent(verb: Verb, rest: string, line: number): GuestEvent {
         ...(fw ? { firmware: fw } : {}),
         ...(cpus === undefined ? {} : { cpus }),
         ...(memKiB === undefined ? {} : { memKiB }),
+        ...(memmap === undefined ? {} : { memmap }),
         line,
       };
     }
