@@ -6,6 +6,7 @@ import {
   NotFound,
   ownershipMarker,
   PlatformError,
+  PrereqMissing,
   type Receipt,
   type Resize,
   type StopOptions,
@@ -274,7 +275,11 @@ export class OpenStackVms implements VmOps {
     const [atts, ifaces, aggs] = await Promise.all([
       os.nova<{ volumeAttachments: VolumeAttachment[] }>('GET', `/servers/${vm.id}/os-volume_attachments`),
       os.nova<{ interfaceAttachments: InterfaceAttachment[] }>('GET', `/servers/${vm.id}/os-interface`),
-      os.nova('GET', '/os-aggregates').then((r) => r.body),
+      // Aggregates are admin-only by default: without them the failure domain is unknown, not an error.
+      os
+        .nova('GET', '/os-aggregates')
+        .then((r) => r.body)
+        .catch((e) => (e instanceof PrereqMissing ? undefined : Promise.reject(e))),
     ]);
     const vols = new Map<string, CinderVolume>();
     for (const a of atts.body.volumeAttachments) vols.set(a.volumeId, await os.cinderVolume(a.volumeId));
