@@ -128,7 +128,7 @@ export function preflightChecks(o: PreflightObservations): PreflightCheck[] {
       ok,
       detail: ok
         ? `HTTP ${got.status}`
-        : `HTTP ${got.status}${rule ? `: policy rule ${rule} refuses it` : ''}: ${got.message.trim()} (roles: ${roleList})`,
+        : `HTTP ${got.status}${rule ? `: policy rule ${rule} refuses it` : ''}: ${got.message.replace(/\s+/g, ' ').trim()} (roles: ${roleList})`,
       affects: ok ? [] : r.affects,
     });
   }
