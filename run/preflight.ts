@@ -14,6 +14,14 @@ const automatable = requirements.filter((r) => r.verification !== 'manual').map(
 const known = new Set(requirements.map((r) => r.id));
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** A platform's check may say '*' (every automatable requirement) and '!ID' (but not this one). */
+function expandAffects(c: PreflightCheck): PreflightCheck {
+  if (!c.affects.includes('*')) return c;
+  const except = new Set(c.affects.filter((a) => a.startsWith('!')).map((a) => a.slice(1)));
+  const named = c.affects.filter((a) => a !== '*' && !a.startsWith('!'));
+  return { ...c, affects: [...new Set([...automatable.filter((id) => !except.has(id)), ...named])] };
+}
+
 export async function preflight(
   config: LabConfig,
   platform: string,
@@ -56,7 +64,7 @@ export async function preflight(
         affects: automatable,
       });
     if (d.preflight) {
-      const own = await d.preflight({ section, target });
+      const own = (await d.preflight({ section, target })).map(expandAffects);
       // A platform names the requirements its checks cost by hand: a name the registry lacks is a bug there.
       const unknown = own.flatMap((c) => c.affects).filter((id) => !known.has(id));
       if (unknown.length)

@@ -12,6 +12,7 @@ export const openstack = definePlatform({
       return { up: m.openstackUp, down: m.openstackDown, status: m.readOpenStackLabState };
     },
   },
+  preflight: async (ctx) => (await import('./preflight.js')).openStackPreflight(ctx),
   directBaseline: () =>
     'no direct sequence built: against the simulator the ratio would be the adapter over raw REST calls to a simulator, not to OpenStack',
 });
