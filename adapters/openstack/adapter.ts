@@ -71,7 +71,7 @@ class OpenStackCore implements CoreOps {
       version: c ? `compute ${c.serverMax}` : 'unknown',
       apiVersion: `compute ${c?.pinned} (server ${c?.serverMin}-${c?.serverMax}), volume ${p.volume?.pinned}, placement ${p.placement?.pinned}`,
       hypervisor: (await this.hosts.hypervisors())[0]?.hypervisor_type ?? 'unknown',
-      accel: session.simulator ? 'simulated' : 'tcg',
+      accel: session.simulator ? 'simulated' : (this.os.cfg.accel ?? 'tcg'),
       endpoint: this.os.cfg.endpoint,
     };
   }

@@ -13,5 +13,5 @@ export const openstack = definePlatform({
     },
   },
   directBaseline: () =>
-    'no direct sequence built: against the simulator the ratio would be the adapter over raw REST calls to a simulator, not to OpenStack',
+    'no direct sequence built yet: the raw REST lifecycle (server, boot volume, port) against the lab cloud is not written',
 });

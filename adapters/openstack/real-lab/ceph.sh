@@ -49,7 +49,9 @@ if [ ! -f "$C/mon-a/done" ]; then
 fi
 alive ceph-mon.a || ceph-mon -c "$C/ceph.conf" -i a
 ceph() { command ceph -c "$C/ceph.conf" "$@"; }
-ceph -s --connect-timeout 30 >/dev/null
+# Right after a start the monitor may answer a client that has no monmap yet with EPERM ("handle_command
+# on fsid 0"): retried until it answers properly.
+for i in $(seq 1 30); do ceph -s --connect-timeout 10 >/dev/null 2>&1 && break; [ "$i" = 30 ] && ceph -s --connect-timeout 10; sleep 1; done
 if [ ! -f "$C/osd-0/done" ]; then
   [ -f "$C/osd-0.uuid" ] || uuidgen >"$C/osd-0.uuid"
   # The OSD's uuid given to both sides; a bare `osd create` leaves the OSD "wrong fsid" at boot.
