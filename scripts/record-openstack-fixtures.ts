@@ -4,6 +4,8 @@
  * a server `fault`. The keystone-*.json fixtures were recorded from a real Keystone 22 (Zed) on this
  * machine and are not rewritten here.
  * Usage: node scripts/bin.mjs lab up openstack && npx tsx scripts/record-openstack-fixtures.ts
+ * With --real it records from the real Zed lab instead (scripts/record-openstack-real.ts, into
+ * adapters/openstack/fixtures/real-*.json).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +15,11 @@ import type { ServiceType } from '../adapters/openstack/client.js';
 import { connectTarget } from '../adapters/platforms.js';
 import { Transcript } from '../evidence/transcript.js';
 import { repoRoot } from '../run/vitest-run.js';
+
+if (process.argv.includes('--real')) {
+  await import('./record-openstack-real.js');
+  process.exit(0);
+}
 
 const dir = join(repoRoot, 'fixtures/openstack');
 const { config } = await loadLabConfig(join(repoRoot, 'lab/lab.local.yaml'));

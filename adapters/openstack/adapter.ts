@@ -78,10 +78,8 @@ class OpenStackCore implements CoreOps {
 
   async owned(): Promise<OwnedObject[]> {
     const out: OwnedObject[] = [];
-    const servers = await this.os.nova<{ servers: NovaServer[] }>('GET', '/servers/detail', {
-      query: { tags: ownershipMarker },
-    });
-    for (const s of servers.body.servers) {
+    const servers = await this.os.list<NovaServer>('compute', '/servers/detail', 'servers', { tags: ownershipMarker });
+    for (const s of servers) {
       const o = ownerOf(s.metadata);
       if (o) out.push({ kind: 'vm', id: s.id, name: s.name, runId: o.runId });
     }

@@ -17,6 +17,7 @@ import type { HttpResponse } from '../http/client.js';
 import type { OpenStackBase } from './core.js';
 import {
   type InterfaceAttachment,
+  localRootDisk,
   ownerOf,
   ownershipMetadata,
   ownKeys,
@@ -53,7 +54,7 @@ export class OpenStackBackups implements BackupOps {
   ) {}
 
   async rawBackups(): Promise<RawBackup[]> {
-    return (await this.os.call<{ backups: RawBackup[] }>('volumev3', 'GET', '/backups/detail')).body.backups;
+    return this.os.list<RawBackup>('volumev3', '/backups/detail', 'backups');
   }
 
   /**
@@ -64,6 +65,11 @@ export class OpenStackBackups implements BackupOps {
   async backup(vm: VmRef): Promise<Receipt<Backup>> {
     const { os } = this;
     const s = await os.ownedServer(vm);
+    if (localRootDisk(s))
+      return os.unsupported(
+        'backup',
+        "the server's root disk is local to the compute host (platforms.openstack.boot: image): Cinder backs up volumes only; boot: volume backs up the whole VM",
+      );
     const t0 = performance.now();
     const atts = (
       await os.nova<{ volumeAttachments: VolumeAttachment[] }>('GET', `/servers/${vm.id}/os-volume_attachments`)

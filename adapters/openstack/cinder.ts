@@ -8,14 +8,14 @@ export class Cinder {
   constructor(private readonly os: OpenStackBase) {}
 
   async list(): Promise<CinderVolume[]> {
-    return (await this.os.call<{ volumes: CinderVolume[] }>('volumev3', 'GET', '/volumes/detail')).body.volumes;
+    return this.os.list<CinderVolume>('volumev3', '/volumes/detail', 'volumes');
   }
 
   async create(name: string, sizeBytes: number, meta: Record<string, string> = {}): Promise<CinderVolume> {
     // Non-idempotent: never repeated. A name already in use is a conflict, not a reason to create a twin.
-    const existing = (
-      await this.os.call<{ volumes: CinderVolume[] }>('volumev3', 'GET', '/volumes/detail', { query: { name } })
-    ).body.volumes.filter((v) => v.name === name);
+    const existing = (await this.os.list<CinderVolume>('volumev3', '/volumes/detail', 'volumes', { name })).filter(
+      (v) => v.name === name,
+    );
     if (existing.length)
       throw new Conflict(`openstack: a Cinder volume named '${name}' already exists (${existing[0]?.id})`);
     const r = await this.os.call<{ volume: CinderVolume }>('volumev3', 'POST', '/volumes', {

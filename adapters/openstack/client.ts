@@ -9,7 +9,17 @@ import { AuthFailed, PlatformError } from '../../evidence/errors.js';
 import { registerSecret } from '../../evidence/redact.js';
 import type { Transcript } from '../../evidence/transcript.js';
 import { HttpClient, type HttpResponse, type RequestOptions, type TlsOptions } from '../http/client.js';
-import { endpointFor, errorFor, negotiateMicroversion, parseToken, type TokenInfo } from './responses.js';
+import {
+  catalogTypes,
+  endpointFor,
+  errorFor,
+  negotiateMicroversion,
+  nextPage,
+  parseToken,
+  serviceBase,
+  type TokenInfo,
+  versionRoot,
+} from './responses.js';
 
 export type OpenStackAuth =
   | {
@@ -151,7 +161,8 @@ export class OpenStackSession {
     let c = this.clients.get(type);
     if (c) return c;
     if (!this.info) await this.authenticate();
-    const url = endpointFor(this.info?.catalog ?? [], type, this.opts.interface, this.opts.region);
+    const found = endpointFor(this.info?.catalog ?? [], [...catalogTypes[type]], this.opts.interface, this.opts.region);
+    const url = serviceBase(type, found);
     c = this.http(type, url);
     this.clients.set(type, c);
     const mvKey = mvHeader[type];
@@ -159,22 +170,51 @@ export class OpenStackSession {
     return c;
   }
 
-  /** Reads the service's version document (unversioned root for Nova/Placement, /v3 for Cinder) and pins a version. */
+  /**
+   * Reads the service's version document and pins a version: the unversioned root first (Cinder and
+   * Glance answer it with 300 Multiple Choices, a normal answer there), else the versioned endpoint
+   * itself (Nova's /v2.1 answers its own document), for clouds whose root is not routed.
+   */
   private async negotiate(type: ServiceType, key: 'compute' | 'volume' | 'placement', url: string): Promise<void> {
-    const root =
-      type === 'volumev3'
-        ? url.replace(/\/v3(\/.*)?$/, '/')
-        : type === 'compute'
-          ? url.replace(/\/v2(\.1)?(\/.*)?$/, '/')
-          : `${url}/`;
-    const c = this.http(`${type} versions`, root, false);
-    try {
-      const doc = (await c.get('')).body;
-      const want = this.opts.microversions[key];
-      this.pinned[key] = negotiateMicroversion(doc, want.required, want.preferred);
-    } finally {
-      await c.close();
+    const want = this.opts.microversions[key];
+    const tries = [versionRoot(type, url), `${url}/`];
+    let last: unknown;
+    for (const root of [...new Set(tries)]) {
+      const c = this.http(`${type} versions`, root, root !== tries[0]);
+      try {
+        const doc = (await c.get('', { okStatuses: [300] })).body;
+        this.pinned[key] = negotiateMicroversion(doc, want.required, want.preferred);
+        return;
+      } catch (e) {
+        // Below the adapter's minimum is an answer, not a reason to look elsewhere.
+        if (e instanceof PlatformError && e.platformCode === 'microversion') throw e;
+        last = e;
+      } finally {
+        await c.close();
+      }
     }
+    throw last;
+  }
+
+  /**
+   * Every item of a list, page after page: Nova, Cinder and Neutron page at their configured maximum
+   * (osapi_max_limit 1000, Neutron's pagination) and Glance at 25 by default, so one GET is not the list.
+   */
+  async list<T>(type: ServiceType, path: string, key: string, query: RequestOptions['query'] = {}): Promise<T[]> {
+    const out: T[] = [];
+    const base = (await this.client(type)).baseUrl;
+    let next: string | undefined = path;
+    let q: RequestOptions['query'] | undefined = query;
+    for (let pages = 0; next; pages++) {
+      if (pages > 1000) throw new PlatformError(`openstack: ${path} pages without end`, 'paging', next);
+      const body: unknown = (await this.call<Record<string, unknown>>(type, 'GET', next, q ? { query: q } : {})).body;
+      out.push(...(((body as Record<string, unknown>)[key] as T[] | undefined) ?? []));
+      const after = nextPage(body, key, base);
+      // The next link repeats every filter itself.
+      next = after && after !== next ? after : undefined;
+      q = undefined;
+    }
+    return out;
   }
 
   /** One call to a service with its pinned microversion; one re-authentication on 401. */

@@ -30,6 +30,12 @@ export const openstackConfigSchema = z.strictObject({
       projectDomain: 'Default',
       password: { file: os.passwordFile },
     }),
+  /**
+   * Where a server's root disk lives: 'volume' boots from a Cinder volume made from the image (restores
+   * need it), 'image' from a local disk on the compute host (no Cinder in the boot path; data disks are
+   * still volumes).
+   */
+  boot: z.enum(['volume', 'image']).default('volume'),
   /** Glance image (id or name) the suites boot. */
   image: z.string().default(os.image),
   network: z.string().default(os.network),

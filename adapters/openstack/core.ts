@@ -7,6 +7,7 @@ import {
   AdapterBase,
   type AdapterContext,
   type Capabilities,
+  NotFound,
   type OwnershipTag,
   ownershipMarker,
   PlatformError,
@@ -26,6 +27,8 @@ export interface OpenStackConfig {
   /** The base image (Glance id or name). */
   image: string;
   bootDiskBytes: number;
+  /** The root disk: a Cinder volume made from the image (default), or the image on the compute host's local disk. */
+  boot?: 'volume' | 'image';
   /** A bridge the platform did not create and the provider network that stands for it (NIC-05). */
   externalBridge?: string;
   externalNetwork?: string;
@@ -60,6 +63,11 @@ export class OpenStackBase extends AdapterBase {
     return this.call<T>('compute', method, path, ro);
   }
 
+  /** Every page of a list (`key` is the list's field: servers, volumes, images, networks…). */
+  list<T>(svc: ServiceType, path: string, key: string, query?: RequestOptions['query']): Promise<T[]> {
+    return this.session.list<T>(svc, path, key, query);
+  }
+
   tag(): OwnershipTag {
     return { marker: ownershipMarker, runId: this.ctx.runId, createdAt: new Date().toISOString() };
   }
@@ -89,9 +97,9 @@ export class OpenStackBase extends AdapterBase {
 
   async serversNamed(name: string): Promise<NovaServer[]> {
     const re = `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
-    return (
-      await this.nova<{ servers: NovaServer[] }>('GET', '/servers/detail', { query: { name: re } })
-    ).body.servers.filter((s) => s.name === name);
+    return (await this.list<NovaServer>('compute', '/servers/detail', 'servers', { name: re })).filter(
+      (s) => s.name === name,
+    );
   }
 
   /** The server behind `vm`, refused (NotOwned) unless it carries the ownership metadata. */
@@ -106,7 +114,7 @@ export class OpenStackBase extends AdapterBase {
     name: string,
     pred: (s: NovaServer) => boolean,
     op: WaitOperation,
-    opts: { failOnError?: boolean } = {},
+    opts: { failOnError?: boolean; check?: (s: NovaServer) => Promise<void> } = {},
   ): Promise<NovaServer> {
     let last = '';
     return (
@@ -117,6 +125,7 @@ export class OpenStackBase extends AdapterBase {
           const s = await this.server(id);
           last = mapPower(s).raw;
           if (opts.failOnError !== false && s.status === 'ERROR') throw faultError(name, s.fault);
+          if (!pred(s)) await opts.check?.(s);
           return pred(s) ? s : undefined;
         },
         { describeLast: () => last },
@@ -124,13 +133,23 @@ export class OpenStackBase extends AdapterBase {
     ).value;
   }
 
-  consoleText = async (id: string): Promise<string> =>
-    (
-      await this.nova<{ output: string }>('POST', `/servers/${id}/action`, {
-        json: { 'os-getConsoleOutput': { length: null } },
-        idempotent: true,
-      })
-    ).body.output ?? '';
+  /** The console log (its last 100 KiB: Nova cuts it there); '' while the guest has none (stopped). */
+  consoleText = async (id: string): Promise<string> => {
+    try {
+      return (
+        (
+          await this.nova<{ output: string }>('POST', `/servers/${id}/action`, {
+            json: { 'os-getConsoleOutput': { length: null } },
+            idempotent: true,
+          })
+        ).body.output ?? ''
+      );
+    } catch (e) {
+      // Nova answers 404 "Guest does not have a console available." for a SHUTOFF server.
+      if (e instanceof NotFound && /does not have a console/.test(e.message)) return '';
+      throw e;
+    }
+  };
 
   // ---- Cinder volume status ------------------------------------------------------------------------
   async cinderVolume(id: string): Promise<CinderVolume> {

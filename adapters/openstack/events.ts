@@ -23,10 +23,7 @@ export class OpenStackEvents implements EventOps {
     const since = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
     let first = true;
     while (!signal.aborted) {
-      const servers = await this.os.nova<{ servers: NovaServer[] }>('GET', '/servers/detail').then(
-        (r) => r.body.servers,
-        () => undefined,
-      );
+      const servers = await this.os.list<NovaServer>('compute', '/servers/detail', 'servers').catch(() => undefined);
       if (servers) {
         const now = new Set<string>();
         for (const s of servers) {

@@ -1,8 +1,8 @@
-/** The guest view: the console log through os-getConsoleOutput, from after the boot Nova's create did. */
+/** The guest view: the console log through os-getConsoleOutput, without the boot Nova's create did. */
 import { parseConsole } from '../../host/guest/report.js';
 import type { GuestOps, GuestProbe, VmRef } from '../contract/index.js';
 import type { OpenStackBase } from './core.js';
-import { ownKeys } from './mapping.js';
+import { consoleSinceCreate, ownKeys } from './mapping.js';
 
 export class OpenStackGuest implements GuestOps {
   constructor(private readonly os: OpenStackBase) {}
@@ -12,9 +12,8 @@ export class OpenStackGuest implements GuestOps {
       kind: 'serial-console',
       read: async () => {
         const s = await this.os.server(vm.id);
-        const from = Number(s.metadata[ownKeys.consoleFrom] ?? 0);
         const text = await this.os.consoleText(vm.id);
-        return parseConsole(text.split('\n').slice(from).join('\n'));
+        return parseConsole(consoleSinceCreate(text, s.metadata[ownKeys.createBoot]));
       },
     };
   }

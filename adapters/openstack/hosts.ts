@@ -9,8 +9,10 @@ import {
 } from '../contract/index.js';
 import type { OpenStackBase } from './core.js';
 import {
+  domainDiskOrder,
   failureDomainOfHost,
   type Inventory,
+  localRootDisk,
   toHost,
   toVmMetrics,
   type VolumeAttachment,
@@ -28,7 +30,7 @@ export class OpenStackHosts implements HostOps {
   constructor(private readonly os: OpenStackBase) {}
 
   async hypervisors(): Promise<Hypervisor[]> {
-    return (await this.os.nova<{ hypervisors: Hypervisor[] }>('GET', '/os-hypervisors/detail')).body.hypervisors;
+    return this.os.list<Hypervisor>('compute', '/os-hypervisors/detail', 'hypervisors');
   }
 
   async hosts(): Promise<Host[]> {
@@ -52,7 +54,7 @@ export class OpenStackHosts implements HostOps {
         `/resource_providers/${h.id}/usages`,
       );
       const host = h.service?.host ?? h.hypervisor_hostname;
-      const site = zoneOfHost(zones, host);
+      const site = zoneOfHost(zones, host, aggs);
       const fd = failureDomainOfHost(aggs, host);
       out.push(
         toHost({
@@ -68,11 +70,20 @@ export class OpenStackHosts implements HostOps {
   }
 
   async metrics(vm: VmRef): Promise<VmMetrics> {
-    const diag = (await this.os.nova('GET', `/servers/${vm.id}/diagnostics`)).body;
-    const atts = (
-      await this.os.nova<{ volumeAttachments: VolumeAttachment[] }>('GET', `/servers/${vm.id}/os-volume_attachments`)
-    ).body.volumeAttachments;
-    return toVmMetrics(diag, atts.map((a) => a.device.replace(/^\/dev\//, '')).sort());
+    const diag = (await this.os.nova<{ config_drive?: boolean }>('GET', `/servers/${vm.id}/diagnostics`)).body;
+    const [s, atts] = await Promise.all([
+      this.os.server(vm.id),
+      this.os
+        .nova<{ volumeAttachments: VolumeAttachment[] }>('GET', `/servers/${vm.id}/os-volume_attachments`)
+        .then((r) => r.body.volumeAttachments),
+    ]);
+    return toVmMetrics(
+      diag,
+      domainDiskOrder(atts, {
+        localRoot: !!localRootDisk(s),
+        configDrive: diag.config_drive ?? s.config_drive === 'True',
+      }),
+    );
   }
 
   async hostMetrics(): Promise<HostMetrics> {

@@ -22,8 +22,7 @@ export async function glanceImage(os: OpenStackBase, ref: string): Promise<Glanc
     .call<GlanceImage>('image', 'GET', `/v2/images/${encodeURIComponent(ref)}`)
     .catch((e) => (e instanceof NotFound ? undefined : Promise.reject(e)));
   if (byId) return byId.body;
-  const named = (await os.call<{ images: GlanceImage[] }>('image', 'GET', '/v2/images', { query: { name: ref } })).body
-    .images;
+  const named = await os.list<GlanceImage>('image', '/v2/images', 'images', { name: ref });
   if (named.length === 1 && named[0]) return named[0];
   if (named.length > 1) throw new Conflict(`openstack: ${named.length} Glance images are named '${ref}'`);
   throw new NotFound(`openstack: no Glance image with id or name '${ref}'`);
@@ -35,7 +34,7 @@ export class OpenStackImages implements ImageOps {
   constructor(private readonly os: OpenStackBase) {}
 
   async rawImages(): Promise<GlanceImage[]> {
-    return (await this.os.call<{ images: GlanceImage[] }>('image', 'GET', '/v2/images')).body.images;
+    return this.os.list<GlanceImage>('image', '/v2/images', 'images');
   }
 
   async images(): Promise<Image[]> {
@@ -50,8 +49,7 @@ export class OpenStackImages implements ImageOps {
     if (sha256 !== src.sha256.toLowerCase())
       throw new ConfigInvalid(`image source ${src.path}: sha256 is ${sha256}, expected ${src.sha256}`);
     const name = `${src.name}-${src.version}`;
-    const existing = (await os.call<{ images: GlanceImage[] }>('image', 'GET', '/v2/images', { query: { name } })).body
-      .images;
+    const existing = await os.list<GlanceImage>('image', '/v2/images', 'images', { name });
     if (existing.length)
       throw new Conflict(`openstack: a Glance image named '${name}' already exists (${existing[0]?.id})`);
     const t0 = performance.now();

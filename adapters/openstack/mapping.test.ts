@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseConsole } from '../../host/guest/report.js';
-import { AuthFailed, Conflict, NotFound, PlatformError } from '../contract/index.js';
+import { AuthFailed, Conflict, NotFound, PlatformError, PrereqMissing } from '../contract/index.js';
 import {
   actionStatus,
   attachedDisks,
@@ -99,10 +99,10 @@ describe('error bodies of every service', () => {
     expect(errorFor(404, html, html, 'GET /v2/images/x')).toBeInstanceOf(NotFound);
   });
 
-  test('Glance refusing a protected image is a Conflict, other 403s are auth errors', () => {
+  test('Glance refusing a protected image is a Conflict, other 403s are policy refusals (not auth errors)', () => {
     expect(errorFor(403, 'x', 'Image 1 is protected and cannot be deleted.', 'DELETE')).toBeInstanceOf(Conflict);
     expect(errorFor(403, { forbidden: { code: 403, message: 'Policy does not allow' } }, '', 'GET')).toBeInstanceOf(
-      AuthFailed,
+      PrereqMissing,
     );
   });
 });
@@ -115,7 +115,10 @@ describe('Nova servers', () => {
     expect(mapPower(active)).toEqual({ power: 'running', raw: 'ACTIVE vm_state=active task_state=none power_state=1' });
     expect(mapPower(shutoff).power).toBe('stopped');
     expect(mapPower({ ...active, 'OS-EXT-STS:task_state': 'powering-off' }).power).toBe('transitioning');
-    expect(mapPower({ ...active, status: 'ERROR' }).power).toBe('crashed');
+    // ERROR is a failed operation: the guest is what power_state says.
+    expect(mapPower({ ...active, status: 'ERROR' }).power).toBe('running');
+    expect(mapPower({ ...active, status: 'ERROR', 'OS-EXT-STS:power_state': 0 }).power).toBe('stopped');
+    expect(mapPower({ ...active, status: 'ERROR', 'OS-EXT-STS:power_state': 6 }).power).toBe('crashed');
     expect(mapPower({ ...active, status: 'HARD_REBOOT' }).power).toBe('transitioning');
   });
 

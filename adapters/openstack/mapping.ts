@@ -26,7 +26,8 @@ export const ownKeys = {
   marker: 'vmconform:marker',
   run: 'vmconform:run',
   created: 'vmconform:created',
-  consoleFrom: 'vmconform:console-from',
+  /** boot_id of the boot Nova's create did (the adapter stops it): the guest view skips it while it is still in the log. */
+  createBoot: 'vmconform:create-boot',
   disk: 'vmconform:disk',
 } as const;
 
@@ -58,6 +59,10 @@ export interface NovaServer {
   tags?: string[];
   flavor: { vcpus?: number; ram?: number; disk?: number; original_name?: string };
   fault?: ServerFault;
+  /** The image booted from; '' when the server booted from a volume. */
+  image?: { id: string } | '';
+  /** 'True' when the server has a config drive. */
+  config_drive?: string;
   created?: string;
   updated?: string;
   'OS-EXT-AZ:availability_zone'?: string;
@@ -66,6 +71,9 @@ export interface NovaServer {
   'OS-EXT-STS:vm_state'?: string;
   'OS-EXT-STS:power_state'?: number;
 }
+
+/** Nova power_state codes (nova/compute/power_state.py) for a server in ERROR. */
+const errorPower: Record<number, PowerState> = { 1: 'running', 3: 'paused', 4: 'stopped', 6: 'crashed', 7: 'paused' };
 
 /** Nova status + task_state + power_state onto the contract's power states (INS-01). */
 export function mapPower(s: NovaServer): { power: PowerState; raw: string } {
@@ -82,7 +90,10 @@ export function mapPower(s: NovaServer): { power: PowerState; raw: string } {
     case 'SUSPENDED':
       return { power: 'paused', raw };
     case 'ERROR':
-      return { power: 'crashed', raw };
+      // ERROR is an operation that failed (a build the scheduler could not place, a failed migration),
+      // not a guest state: the guest is what power_state says. A guest that crashed or stopped itself
+      // shows SHUTOFF after Nova's power-state sync, never ERROR.
+      return { power: errorPower[power ?? 0] ?? 'stopped', raw };
     case 'VERIFY_RESIZE':
       return { power: power === 1 ? 'running' : 'stopped', raw };
     default:
@@ -285,11 +296,22 @@ export function toHost(h: HostSources): Host {
   };
 }
 
-/** Availability zone of a host from os-availability-zone/detail. */
-export function zoneOfHost(zones: unknown, host: string): string | undefined {
-  const list = (zones as { availabilityZoneInfo?: { zoneName: string; hosts?: Record<string, unknown> | null }[] })
-    .availabilityZoneInfo;
-  return list?.find((z) => z.hosts && host in z.hosts)?.zoneName;
+/**
+ * Availability zone of a compute host: the zone of an aggregate holding it, else the zone
+ * os-availability-zone/detail lists its `nova-compute` service in. Never `internal`: on an all-in-one
+ * cloud the same host is listed there too, for its conductor and scheduler (Nova's
+ * internal_service_availability_zone), which is not where its servers run.
+ */
+export function zoneOfHost(zones: unknown, host: string, aggregates?: unknown): string | undefined {
+  const aggs = (aggregates as { aggregates?: { hosts: string[]; availability_zone: string | null }[] } | undefined)
+    ?.aggregates;
+  const fromAggregate = aggs?.find((a) => a.availability_zone && a.hosts.includes(host))?.availability_zone;
+  if (fromAggregate) return fromAggregate;
+  const list = (
+    zones as { availabilityZoneInfo?: { zoneName: string; hosts?: Record<string, Record<string, unknown>> | null }[] }
+  ).availabilityZoneInfo;
+  return list?.find((z) => z.zoneName !== 'internal' && z.hosts?.[host] && 'nova-compute' in (z.hosts[host] ?? {}))
+    ?.zoneName;
 }
 
 /** Failure domain of a host: the first aggregate holding it that is not an availability zone. */
@@ -308,9 +330,49 @@ export function failureDomainOfHost(aggregates: unknown, host: string): string |
   return a ? (a.metadata?.failure_domain ?? a.name) : undefined;
 }
 
+// ---- console log ----------------------------------------------------------------------------------------
+
+const bootStart = /VMC (?:USERDATA|METADATA|READY) /;
+
+/**
+ * The console log from the boots after create's own. Nova's libvirt driver opens the log with
+ * append="off" and os-start is a hard reboot, so the log restarts at every start; the API returns only
+ * its last 100 KiB. A line offset saved at create therefore points into a different file: instead
+ * the boot Nova's create did is recognised by its boot_id and dropped while it is still there (a
+ * guest stopped since create; a soft reboot keeps appending to the same log).
+ */
+export function consoleSinceCreate(text: string, createBoot: string | undefined): string {
+  if (!createBoot) return text;
+  const lines = text.split('\n');
+  const ready = lines.findIndex((l) => l.includes(`VMC READY boot_id=${createBoot}`));
+  if (ready < 0) return text;
+  const next = lines.findIndex((l, i) => i > ready && bootStart.test(l));
+  return next < 0 ? '' : lines.slice(next).join('\n');
+}
+
 // ---- diagnostics --------------------------------------------------------------------------------------
 
-/** Nova's standard diagnostics (microversion 2.48+): disk_details follow the attached disks in device order. */
+/** libvirt's index of a disk name (vda 0, vdz 25, vdaa 26): its order among disks of one bus. */
+const diskIndex = (target: string) =>
+  [...target.replace(/^[a-z]d/, '')].reduce((n, ch) => (n + 1) * 26 + ch.charCodeAt(0) - 97, -1);
+
+/**
+ * The disks of a server in its domain's order, which is the order of Nova's diagnostics disk_details
+ * (no names there): libvirt keeps the disks of a bus together, sorted by name, and Nova defines the
+ * virtio root first, so the virtio disks come first (a local root `vda` when the server booted from an
+ * image, then the volumes), and the config drive (an IDE/SATA cdrom) last.
+ */
+export function domainDiskOrder(
+  atts: VolumeAttachment[],
+  opts: { localRoot: boolean; configDrive: boolean },
+): string[] {
+  const virtio = new Set(atts.map((a) => a.device.replace(/^\/dev\//, '')));
+  if (opts.localRoot) virtio.add('vda');
+  const sorted = [...virtio].sort((a, b) => diskIndex(a) - diskIndex(b));
+  return opts.configDrive ? [...sorted, 'config-drive'] : sorted;
+}
+
+/** Nova's standard diagnostics (microversion 2.48+): disk_details in the domain's disk order (domainDiskOrder). */
 export function toVmMetrics(diag: unknown, diskTargets: string[]): VmMetrics {
   const d = diag as {
     cpu_details?: { time?: number | null }[];
@@ -374,8 +436,42 @@ export function actionStatus(a: InstanceAction): {
   return { status: 'succeeded', ...(end ? { endedAt: end } : {}) };
 }
 
+/**
+ * Why a resize ended without VERIFY_RESIZE: its instance action failed (Nova puts the server back to
+ * its former state, with no fault). On one compute host the usual cause is allow_resize_to_same_host
+ * (False by default), which the scheduler reports only as NoValidHost.
+ */
+export function resizeFailure(a: InstanceAction, computeHosts: number): string | undefined {
+  const st = actionStatus(a);
+  if (st.status !== 'failed') return undefined;
+  const details = (a.events ?? [])
+    .map((e) => (e as { details?: string | null }).details)
+    .filter((d): d is string => !!d);
+  const why = details[0] ?? st.error ?? 'Error';
+  const oneHost =
+    computeHosts === 1 && /No valid host/i.test(why)
+      ? ': this cloud has one compute host, so a resize needs [DEFAULT] allow_resize_to_same_host = True in nova.conf (False by default), or the flavor does not fit the host'
+      : '';
+  return `resize failed (instance action ${a.request_id}: ${why})${oneHost}`;
+}
+
 // ---- flavors -------------------------------------------------------------------------------------------
 
 /** Flavors the adapter creates for a spec's shape; volume-backed servers need no root disk in the flavor. */
-export const flavorName = (vcpus: number, ramMiB: number) => `vmc-c${vcpus}-m${ramMiB}`;
+export const flavorName = (vcpus: number, ramMiB: number, diskGiB = 0) =>
+  `vmc-c${vcpus}-m${ramMiB}${diskGiB ? `-d${diskGiB}` : ''}`;
+
+/** The root disk of a server booted from an image (no volume: a file on the compute host, `vda`). */
+export function localRootDisk(s: NovaServer): AttachedDisk | undefined {
+  if (typeof s.image !== 'object' || !s.image.id) return undefined;
+  return {
+    id: 'vda',
+    target: 'vda',
+    serial: '',
+    sizeBytes: (s.flavor.disk ?? 0) * GiB,
+    volumeId: `nova-local/${s.id}/disk`,
+    format: 'qcow2',
+    role: 'boot',
+  };
+}
 export const gibCeil = (bytes: number) => Math.max(1, Math.ceil(bytes / GiB));

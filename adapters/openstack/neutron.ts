@@ -11,13 +11,10 @@ export class Neutron {
   async network(name: string): Promise<NeutronNetwork> {
     const cached = [...this.netCache.values()].find((n) => n.name === name);
     if (cached) return cached;
-    const r = await this.os.call<{ networks: NeutronNetwork[] }>('network', 'GET', '/v2.0/networks', {
-      query: { name },
-    });
-    const n = r.body.networks[0];
+    const nets = await this.os.list<NeutronNetwork>('network', '/v2.0/networks', 'networks', { name });
+    const n = nets[0];
     if (!n) throw new NotFound(`openstack: no Neutron network named '${name}'`);
-    if (r.body.networks.length > 1)
-      throw new Conflict(`openstack: ${r.body.networks.length} Neutron networks are named '${name}'`);
+    if (nets.length > 1) throw new Conflict(`openstack: ${nets.length} Neutron networks are named '${name}'`);
     this.netCache.set(n.id, n);
     return n;
   }

@@ -61,7 +61,7 @@ export class OpenStackNics implements NicOps {
   }
 
   async networks(): Promise<Network[]> {
-    const r = await this.os.call<{ networks: NeutronNetwork[] }>('network', 'GET', '/v2.0/networks');
-    return r.body.networks.map((n) => ({ name: n.name, kind: 'platform', active: n.status === 'ACTIVE' }));
+    const nets = await this.os.list<NeutronNetwork>('network', '/v2.0/networks', 'networks');
+    return nets.map((n) => ({ name: n.name, kind: 'platform', active: n.status === 'ACTIVE' }));
   }
 }

@@ -55,6 +55,7 @@ export async function connectOpenStack(c: OpenStackPlatformConfig, opts: Connect
         endpoint: c.authUrl,
         image: c.image,
         bootDiskBytes: 1024 ** 3,
+        boot: c.boot,
         ...(c.externalNetwork && c.externalBridge
           ? { externalNetwork: c.externalNetwork, externalBridge: c.externalBridge }
           : {}),

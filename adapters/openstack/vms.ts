@@ -1,4 +1,5 @@
 /** Nova servers: create (boot-from-volume, left stopped), power transitions, delete, rename, inspect, resize. */
+import { lastBoot, parseConsole } from '../../host/guest/report.js';
 import { waitFor } from '../../host/wait.js';
 import {
   Conflict,
@@ -16,21 +17,26 @@ import {
 } from '../contract/index.js';
 import type { HttpResponse } from '../http/client.js';
 import type { OpenStackBase } from './core.js';
+import { OpenStackHosts } from './hosts.js';
 import { glanceImage } from './images.js';
 import {
+  actionStatus,
   attachedDisks,
   attachedNics,
   type CinderVolume,
   failureDomainOfHost,
   flavorName,
   gibCeil,
+  type InstanceAction,
   type InterfaceAttachment,
+  localRootDisk,
   mapPower,
   type NeutronNetwork,
   type NovaServer,
   ownerOf,
   ownershipMetadata,
   ownKeys,
+  resizeFailure,
   runTag,
   userMetadata,
   type VolumeAttachment,
@@ -70,7 +76,10 @@ export class OpenStackVms implements VmOps {
         });
     const nets: NeutronNetwork[] = [];
     for (const n of spec.nics) nets.push(await os.neutron.nicNetwork(n));
-    const flavorId = await this.flavor(spec.vcpus, spec.memoryMiB);
+    const rootGiB = gibCeil(spec.bootDiskBytes ?? os.cfg.bootDiskBytes);
+    const local = !!image && os.cfg.boot === 'image';
+    // A local root is sized by the flavor (a zero-disk flavor is refused to non-admins by policy).
+    const flavorId = await this.flavor(spec.vcpus, spec.memoryMiB, local ? rootGiB : 0);
     // A failed create leaves nothing half-made (OBS-03): the server, its volumes and its ports.
     return os.withRollback(async (rollback) => {
       const ports: string[] = [];
@@ -83,9 +92,9 @@ export class OpenStackVms implements VmOps {
         {
           boot_index: 0,
           source_type: image ? 'image' : 'volume',
-          destination_type: 'volume',
+          destination_type: local ? 'local' : 'volume',
           uuid: image ? image.id : restored?.boot,
-          ...(image ? { volume_size: gibCeil(spec.bootDiskBytes ?? os.cfg.bootDiskBytes) } : {}),
+          ...(image && !local ? { volume_size: rootGiB } : {}),
           delete_on_termination: true,
           tag: 'boot',
         },
@@ -111,7 +120,9 @@ export class OpenStackVms implements VmOps {
         server: {
           name: spec.name,
           flavorRef: flavorId,
-          imageRef: '',
+          // A local root takes the image from imageRef: with it empty, nova-compute fails the build
+          // (ImageNotFound) after scheduling.
+          imageRef: local ? image.id : '',
           block_device_mapping_v2: bdm,
           networks: ports.length ? ports.map((port) => ({ port })) : 'none',
           metadata: { ...spec.metadata, ...ownershipMetadata(os.tag()) },
@@ -136,14 +147,14 @@ export class OpenStackVms implements VmOps {
       rollback.add(`server ${serverId}`, () => this.destroyServer(serverId, spec.name));
       const acceptedMs = performance.now() - t0;
       await os.awaitServer(serverId, spec.name, settled('ACTIVE'), 'create');
-      // Nova boots every new server; the contract's create leaves it stopped, so stop it and start the
-      // guest view after that first boot (the transcript keeps the truth).
+      // Nova boots every new server; the contract's create leaves it stopped, so stop it, and the guest
+      // view leaves that first boot out (by its boot_id; the transcript keeps the truth).
+      // Read before the stop: a stopped server has no console (404).
+      const boot = lastBoot(parseConsole(await os.consoleText(serverId)))?.ready.bootId;
       await os.nova('POST', `/servers/${serverId}/action`, { json: { 'os-stop': null } });
       await os.awaitServer(serverId, spec.name, settled('SHUTOFF'), 'stop-graceful');
-      const lines = (await os.consoleText(serverId)).split('\n').length - 1;
-      await os.nova('POST', `/servers/${serverId}/metadata`, {
-        json: { metadata: { [ownKeys.consoleFrom]: String(lines) } },
-      });
+      if (boot)
+        await os.nova('POST', `/servers/${serverId}/metadata`, { json: { metadata: { [ownKeys.createBoot]: boot } } });
       return {
         result: { id: serverId, name: spec.name },
         handle: os.handle(serverId, res),
@@ -153,10 +164,10 @@ export class OpenStackVms implements VmOps {
     });
   }
 
-  private async flavor(vcpus: number, ram: number): Promise<string> {
-    const name = flavorName(vcpus, ram);
+  private async flavor(vcpus: number, ram: number, disk = 0): Promise<string> {
+    const name = flavorName(vcpus, ram, disk);
     const find = async () =>
-      (await this.os.nova<{ flavors: { id: string; name: string }[] }>('GET', '/flavors/detail')).body.flavors.find(
+      (await this.os.list<{ id: string; name: string }>('compute', '/flavors/detail', 'flavors')).find(
         (f) => f.name === name,
       )?.id;
     const existing = await find();
@@ -164,7 +175,7 @@ export class OpenStackVms implements VmOps {
     try {
       return (
         await this.os.nova<{ flavor: { id: string } }>('POST', '/flavors', {
-          json: { flavor: { name, vcpus, ram, disk: 0 } },
+          json: { flavor: { name, vcpus, ram, disk } },
         })
       ).body.flavor.id;
     } catch (e) {
@@ -285,7 +296,10 @@ export class OpenStackVms implements VmOps {
       config: {
         vcpus: s.flavor.vcpus ?? 0,
         memoryMiB: s.flavor.ram ?? 0,
-        disks: attachedDisks(atts.body.volumeAttachments, vols),
+        disks: [
+          ...[localRootDisk(s)].filter((d) => d !== undefined),
+          ...attachedDisks(atts.body.volumeAttachments, vols),
+        ],
         nics: attachedNics(ifaces.body.interfaceAttachments, nets, {
           ...(ext ? { networkId: ext.id } : {}),
           ...(externalBridge ? { bridge: externalBridge } : {}),
@@ -305,8 +319,7 @@ export class OpenStackVms implements VmOps {
   async list(filter: { owner?: string; metadata?: Record<string, string> }): Promise<VmRef[]> {
     // Nova filters by tag; it cannot filter by metadata, so the adapter does that part.
     const query = filter.owner ? { tags: runTag(filter.owner) } : undefined;
-    const servers = (await this.os.nova<{ servers: NovaServer[] }>('GET', '/servers/detail', query ? { query } : {}))
-      .body.servers;
+    const servers = await this.os.list<NovaServer>('compute', '/servers/detail', 'servers', query);
     return servers
       .filter((s) => !filter.owner || ownerOf(s.metadata)?.runId === filter.owner)
       .filter((s) => !filter.metadata || Object.entries(filter.metadata).every(([k, v]) => s.metadata[k] === v))
@@ -317,11 +330,36 @@ export class OpenStackVms implements VmOps {
   async reconfigure(vm: VmRef, change: Resize): Promise<Receipt> {
     const { os } = this;
     const s = await os.ownedServer(vm);
-    const flavor = await this.flavor(change.vcpus ?? s.flavor.vcpus ?? 1, change.memoryMiB ?? s.flavor.ram ?? 256);
+    const flavor = await this.flavor(
+      change.vcpus ?? s.flavor.vcpus ?? 1,
+      change.memoryMiB ?? s.flavor.ram ?? 256,
+      s.flavor.disk ?? 0,
+    );
     const t0 = performance.now();
     const res = await this.action(vm, { resize: { flavorRef: flavor } });
     const acceptedMs = performance.now() - t0;
-    await os.awaitServer(vm.id, vm.name, settled('VERIFY_RESIZE'), 'task');
+    // A resize the scheduler cannot place returns the server to its former state, no fault: the
+    // failure is only in the instance action. Watch it, so the answer is the reason, not a timeout.
+    let hosts: number | undefined;
+    await os.awaitServer(vm.id, vm.name, settled('VERIFY_RESIZE'), 'task', {
+      check: async (x) => {
+        if (x['OS-EXT-STS:task_state'] || !res.requestId) return;
+        const a = await os
+          .nova<{ instanceAction: InstanceAction }>('GET', `/servers/${vm.id}/os-instance-actions/${res.requestId}`)
+          .then((r) => r.body.instanceAction)
+          .catch(() => undefined);
+        if (!a || actionStatus(a).status !== 'failed') return;
+        hosts ??= await new OpenStackHosts(os).hypervisors().then(
+          (h) => h.length,
+          () => 0,
+        );
+        throw new PlatformError(
+          `openstack: ${vm.name}: ${resizeFailure(a, hosts)}`,
+          'nova-resize-failed',
+          resizeFailure(a, hosts) ?? '',
+        );
+      },
+    });
     await this.action(vm, { confirmResize: null });
     await os.awaitServer(
       vm.id,
