@@ -66,9 +66,9 @@ export const realLab = {
   scripts: 'adapters/openstack/real-lab: up.sh, down.sh [--purge], status.sh, provision.py, smoke.sh',
   install: '400 packages without recommends: 549 s, 1181 MB (+ ceph-mon, ceph-osd: 27 s, 160 MB)',
   bringUp:
-    'cold 138-178 s, warm 93 s; all services about 4.7 GiB RSS; Cinder on a one-OSD Ceph (no LVM, iSCSI or NFS here)',
+    'cold 364 s under load (138-178 s on a quiet machine), warm 10-14 s; all services 4.1-4.7 GiB RSS; Cinder on a one-OSD Ceph (no LVM, iSCSI or NFS here)',
   guest: 'TCG: create to ACTIVE 17-40 s, to the guest READY 25-57 s; RBD attach seen in the guest 19-24 s',
-  notYet: 'cinder-backup (backups have no backend), a second compute host (second zone)',
+  notYet: 'cinder-backup (backups have no backend), a second compute host (second availability zone)',
 };
 
 export interface OpenStackLabState {
