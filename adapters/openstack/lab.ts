@@ -57,6 +57,8 @@ export const packages = [
   'python3-pymysql',
   'ceph-mon',
   'ceph-osd',
+  // Answers `ceph df`: Cinder's RBD driver reports the pool's capacity through it.
+  'ceph-mgr',
   // The scripts time their steps with bc.
   'bc',
 ];

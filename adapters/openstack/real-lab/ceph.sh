@@ -1,5 +1,5 @@
 #!/bin/sh
-# A one-mon, one-OSD Ceph (bluestore on a plain file: no LVM, no device-mapper) for Cinder's RBD driver.
+# A one-mon, one-mgr, one-OSD Ceph (bluestore on a plain file: no LVM, no device-mapper) for Cinder's RBD driver.
 # No cephx (auth none) and replication 1: a lab, not a cluster.
 set -eu
 . "$(dirname "$0")/common.sh"
@@ -28,6 +28,7 @@ admin_socket = $C/run/\$name.asok
 keyring = $C/keyring
 mon_data = $C/mon-\$id
 osd_data = $C/osd-\$id
+mgr_data = $C/mgr-\$id
 osd_objectstore = bluestore
 bluestore_block_path = $C/osd-\$id.block
 bluestore_block_create = true
@@ -64,5 +65,9 @@ if [ ! -f "$C/osd-0/done" ]; then
 fi
 alive ceph-osd.0 || ceph-osd -c "$C/ceph.conf" -i 0
 for _ in $(seq 1 60); do ceph osd stat 2>/dev/null | grep -q '1 up' && break; sleep 1; done
+# A mgr answers `ceph df`: without it Cinder's RBD driver reports the pool's capacity as 'unknown'.
+if command -v ceph-mgr >/dev/null; then
+  mkdir -p "$C/mgr-x"; alive ceph-mgr.x || ceph-mgr -c "$C/ceph.conf" -i x
+fi
 ceph osd pool ls | grep -qx volumes || { ceph osd pool create volumes 32 >/dev/null; ceph osd pool set volumes size 1 --yes-i-really-mean-it >/dev/null; rbd -c "$C/ceph.conf" pool init volumes; }
 ceph -s

@@ -27,7 +27,7 @@ stop $svc
 helpers=$(pgrep -f "privsep-helper --config-file $ETC/" | tr '\n' ' ')
 for f in "$D"/neutron/dhcp/*/pid "$D"/neutron/external/pids/*.pid*; do [ -f "$f" ] && helpers="$helpers $(cat "$f")"; done
 stop $helpers
-infra=; for n in libvirtd virtlogd ceph-osd.0 ceph-mon.a memcached rabbitmq epmd mariadb; do
+infra=; for n in libvirtd virtlogd ceph-osd.0 ceph-mgr.x ceph-mon.a memcached rabbitmq epmd mariadb; do
   p=$(pidof_svc "$n") && kill -0 "$p" 2>/dev/null && infra="$infra $p"
 done
 stop $infra
