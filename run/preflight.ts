@@ -13,6 +13,14 @@ import { requirements } from '../requirements/registry.js';
 const automatable = requirements.filter((r) => r.verification !== 'manual').map((r) => r.id);
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** A platform's check may say '*' (every automatable requirement) and '!ID' (but not this one). */
+function expandAffects(c: PreflightCheck): PreflightCheck {
+  if (!c.affects.includes('*')) return c;
+  const except = new Set(c.affects.filter((a) => a.startsWith('!')).map((a) => a.slice(1)));
+  const named = c.affects.filter((a) => a !== '*' && !a.startsWith('!'));
+  return { ...c, affects: [...new Set([...automatable.filter((id) => !except.has(id)), ...named])] };
+}
+
 export async function preflight(
   config: LabConfig,
   platform: string,
@@ -54,7 +62,7 @@ export async function preflight(
         detail: `evidence here is ${caps.evidence}: it proves the adapter and API path, never the platform`,
         affects: automatable,
       });
-    if (d.preflight) checks.push(...(await d.preflight({ section, target })));
+    if (d.preflight) checks.push(...(await d.preflight({ section, target })).map(expandAffects));
   } catch (e) {
     checks.push({ name: 'platform answers', ok: false, detail: message(e), affects: automatable });
   } finally {

@@ -10,7 +10,10 @@ export interface PreflightCheck {
   ok: boolean;
   /** What was found (the platform's own answer where there is one). */
   detail: string;
-  /** Requirement IDs that cannot give a verdict (end prereq-missing, or fail for a lab reason) when this fails. */
+  /**
+   * Requirement IDs that cannot give a verdict (end prereq-missing, or fail for a lab reason) when this
+   * fails; a platform's check may write '*' for every automatable requirement and '!ID' to leave one out.
+   */
   affects: string[];
 }
 

@@ -11,6 +11,7 @@ import {
   type OwnedObject,
   ownershipMarker,
   type PlatformInfo,
+  PrereqMissing,
 } from '../contract/index.js';
 import { backupKeys, OpenStackBackups } from './backups.js';
 import type { OpenStackSession } from './client.js';
@@ -70,7 +71,10 @@ class OpenStackCore implements CoreOps {
       // The APIs expose no release name: the compute API's maximum microversion identifies the release.
       version: c ? `compute ${c.serverMax}` : 'unknown',
       apiVersion: `compute ${c?.pinned} (server ${c?.serverMin}-${c?.serverMax}), volume ${p.volume?.pinned}, placement ${p.placement?.pinned}`,
-      hypervisor: (await this.hosts.hypervisors())[0]?.hypervisor_type ?? 'unknown',
+      // os-hypervisors is admin-only by default: a member credential still gets the rest.
+      hypervisor:
+        (await this.hosts.hypervisors().catch((e) => (e instanceof PrereqMissing ? [] : Promise.reject(e))))[0]
+          ?.hypervisor_type ?? 'unknown',
       accel: session.simulator ? 'simulated' : (this.os.cfg.accel ?? 'tcg'),
       endpoint: this.os.cfg.endpoint,
     };

@@ -105,6 +105,10 @@ export class OpenStackSession {
     return this.info?.projectId ?? '';
   }
 
+  get roles(): string[] {
+    return this.info?.roles ?? [];
+  }
+
   get tokenExpiresAt(): number | undefined {
     return this.info?.expiresAt;
   }

@@ -12,6 +12,7 @@ export const openstack = definePlatform({
       return { up: m.openstackUp, down: m.openstackDown, status: m.readOpenStackLabState };
     },
   },
+  preflight: async (ctx) => (await import('./preflight.js')).openStackPreflight(ctx),
   directBaseline: () =>
     'no direct sequence built yet: the raw REST lifecycle (server, boot volume, port) against the lab cloud is not written',
 });

@@ -337,15 +337,17 @@ export function zoneOfHost(zones: unknown, host: string, aggregates?: unknown): 
 /** Failure domain of a host: the first aggregate holding it that is not an availability zone. */
 export function failureDomainOfHost(aggregates: unknown, host: string): string | undefined {
   const list = (
-    aggregates as {
-      aggregates?: {
-        name: string;
-        hosts: string[];
-        availability_zone: string | null;
-        metadata?: Record<string, string>;
-      }[];
-    }
-  ).aggregates;
+    aggregates as
+      | {
+          aggregates?: {
+            name: string;
+            hosts: string[];
+            availability_zone: string | null;
+            metadata?: Record<string, string>;
+          }[];
+        }
+      | undefined
+  )?.aggregates;
   const a = list?.find((x) => x.hosts.includes(host) && !x.availability_zone);
   return a ? (a.metadata?.failure_domain ?? a.name) : undefined;
 }

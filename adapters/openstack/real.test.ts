@@ -123,6 +123,8 @@ describe('403 is a policy refusal, not an auth failure', () => {
     ['diagnostics', 'os_compute_api:os-server-diagnostics', 'GET /servers/x/diagnostics'],
     ['placement-providers', 'placement:resource_providers:list', 'GET /resource_providers'],
     ['cinder-pools', 'scheduler_extension:scheduler_stats:get_pools', 'GET /scheduler-stats/get_pools'],
+    // Recorded by hand (a port with a MAC on the admin's shared network; refused, so nothing made).
+    ['port-mac', 'rule:create_port and rule:create_port:mac_address', 'POST /v2.0/ports'],
   ])('member %s: names the rule and the call', (f, rule, call) => {
     const r = member(f);
     expect(r.status).toBe(403);

@@ -32,6 +32,8 @@ export interface TokenInfo {
   projectId: string;
   userId: string;
   methods: string[];
+  /** Role names the token carries (what the cloud's policy judges). */
+  roles: string[];
   catalog: CatalogService[];
 }
 
@@ -43,6 +45,7 @@ export function parseToken(body: unknown): TokenInfo {
     projectId: String((t.project as { id?: string } | undefined)?.id ?? ''),
     userId: String((t.user as { id?: string } | undefined)?.id ?? ''),
     methods: (t.methods as string[]) ?? [],
+    roles: ((t.roles as { name?: string }[] | undefined) ?? []).map((r) => String(r.name ?? '')),
     catalog: (t.catalog as CatalogService[]) ?? [],
   };
 }

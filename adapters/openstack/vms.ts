@@ -6,6 +6,7 @@ import {
   NotFound,
   ownershipMarker,
   PlatformError,
+  PrereqMissing,
   type Receipt,
   type Resize,
   type StopOptions,
@@ -275,7 +276,11 @@ export class OpenStackVms implements VmOps {
     const [atts, ifaces, aggs, ports] = await Promise.all([
       os.nova<{ volumeAttachments: VolumeAttachment[] }>('GET', `/servers/${vm.id}/os-volume_attachments`),
       os.nova<{ interfaceAttachments: InterfaceAttachment[] }>('GET', `/servers/${vm.id}/os-interface`),
-      os.nova('GET', '/os-aggregates').then((r) => r.body),
+      // Aggregates are admin-only by default: without them the failure domain is unknown, not an error.
+      os
+        .nova('GET', '/os-aggregates')
+        .then((r) => r.body)
+        .catch((e) => (e instanceof PrereqMissing ? undefined : Promise.reject(e))),
       os.list<{ id: string; name: string; created_at?: string }>('network', '/v2.0/ports', 'ports', {
         device_id: vm.id,
       }),

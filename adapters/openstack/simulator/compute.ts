@@ -287,6 +287,9 @@ async function serverAction(sim: SimCloud, ctx: Ctx, s: Server): Promise<Reply> 
   switch (name) {
     case 'os-start': {
       need(['SHUTOFF']);
+      // Nova's libvirt driver: os-start is a hard reboot and the console log is opened with
+      // append="off", so the log restarts at every start.
+      s.console = [];
       s.taskState = 'powering-on';
       const a = sim.action(s, 'start', ctx.requestId, ['compute_start_instance']);
       sim.later(sim.opts.stepMs, () => sim.finishBoot(s, a));
@@ -317,6 +320,7 @@ async function serverAction(sim: SimCloud, ctx: Ctx, s: Server): Promise<Reply> 
       return { status: 202 };
     }
     case 'os-getConsoleOutput': {
+      if (s.status === 'SHUTOFF') fail(404, 'Guest does not have a console available.');
       const length = (body['os-getConsoleOutput'] as { length?: number | string | null } | null)?.length;
       const lines =
         length === undefined || length === null || Number(length) < 0 ? s.console : s.console.slice(-Number(length));
@@ -698,6 +702,17 @@ export async function compute(sim: SimCloud, ctx: Ctx): Promise<Reply> {
       status: 200,
       body: {
         availabilityZoneInfo: [
+          // An all-in-one cloud lists its host in 'internal' too, for the conductor and scheduler.
+          {
+            zoneName: 'internal',
+            zoneState: { available: true },
+            hosts: {
+              [c.hostName]: {
+                'nova-conductor': { available: true, active: true, updated_at: now() },
+                'nova-scheduler': { available: true, active: true, updated_at: now() },
+              },
+            },
+          },
           {
             zoneName: c.az,
             zoneState: { available: true },

@@ -105,9 +105,10 @@ async function image(sim: SimCloud, ctx: Ctx): Promise<Reply> {
   const c = sim.cloud;
   const p = ctx.path.replace(/^\/image/, '').replace(/\/$/, '');
   const m = ctx.method;
+  // Glance's and Cinder's unversioned roots answer 300 Multiple Choices, as the real services do.
   if (p === '' || p === '/versions')
     return {
-      status: 200,
+      status: p === '' ? 300 : 200,
       body: { versions: [{ id: 'v2.16', status: 'CURRENT', links: [{ rel: 'self', href: `${sim.base}/image/v2/` }] }] },
     };
   const [, v2, images, id, file] = p.split('/');
@@ -331,7 +332,7 @@ async function volume(sim: SimCloud, ctx: Ctx): Promise<Reply> {
   const p = ctx.path.replace(/^\/volume/, '').replace(/\/$/, '');
   if (p === '' || p === '/v3')
     return {
-      status: 200,
+      status: p === '' ? 300 : 200,
       body: {
         versions: [
           {
