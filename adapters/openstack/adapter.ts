@@ -75,7 +75,7 @@ class OpenStackCore implements CoreOps {
       hypervisor:
         (await this.hosts.hypervisors().catch((e) => (e instanceof PrereqMissing ? [] : Promise.reject(e))))[0]
           ?.hypervisor_type ?? 'unknown',
-      accel: session.simulator ? 'simulated' : 'tcg',
+      accel: session.simulator ? 'simulated' : (this.os.cfg.accel ?? 'tcg'),
       endpoint: this.os.cfg.endpoint,
     };
   }

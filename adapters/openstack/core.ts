@@ -35,6 +35,8 @@ export interface OpenStackConfig {
   /** Evidence label from the lab; the simulator's own header forces 'simulated' regardless. */
   evidence: Capabilities['evidence'];
   prereqMissing: Capabilities['prereqMissing'];
+  /** How the cloud's guests execute, where known (the lab records it); a remote cloud's is assumed TCG-or-better unknown. */
+  accel?: 'kvm' | 'tcg';
   waits?: Partial<Record<WaitOperation, WaitPolicy>>;
 }
 

@@ -14,5 +14,5 @@ export const openstack = definePlatform({
   },
   preflight: async (ctx) => (await import('./preflight.js')).openStackPreflight(ctx),
   directBaseline: () =>
-    'no direct sequence built: against the simulator the ratio would be the adapter over raw REST calls to a simulator, not to OpenStack',
+    'no direct sequence built yet: the raw REST lifecycle (server, boot volume, port) against the lab cloud is not written',
 });

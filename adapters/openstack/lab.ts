@@ -1,220 +1,243 @@
+/**
+ * The OpenStack lab: a real all-in-one Zed cloud from Debian 12's own packages, every daemon started by
+ * hand by the scripts in real-lab/ (no systemd), Cinder on a one-OSD Ceph, Nova's libvirt driver booting
+ * the lab's guest on its own libvirtd. This module installs, runs the scripts, provisions what the
+ * suites need and records what it measured in lab.json; `down` stops exactly what the scripts started.
+ */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { registerSecret } from '../../evidence/redact.js';
-import { pidAlive, readJson, type Say, spawnBackground, stopPid, writeJson } from '../../host/host.js';
-import { sourceDigest } from '../../host/source-digest.js';
-import { defaultWaitPolicies, waitFor } from '../../host/wait.js';
-import { NotFound, ownedKinds } from '../contract/index.js';
+import { buildGuest, guestDir } from '../../host/guest/artefacts.js';
+import { readJson, type Say, writeJson } from '../../host/host.js';
+import type { Capabilities } from '../contract/index.js';
+import { installLabPackages, provision, runScript, scriptsDigest, vlanMissing } from './lab-host.js';
+import { removeOwnedLeftovers } from './lab-leftovers.js';
+import { type LabService, labLeftovers, labServices } from './lab-processes.js';
 
-const root = '/var/lib/vmconform/openstack';
+/** The scripts' folder ($D in real-lab/common.sh) and the ports it gives the services (loopback). */
+const root = '/var/lib/vmconform/openstack-real';
+const ports = { db: 13306, amqp: 25682, keystone: 25000, glance: 29292, placement: 28778, nova: 28774 };
 
 export const openstackLabDefaults = {
   root,
-  port: 18780,
-  stateDir: join(root, 'state'),
-  passwordFile: join(root, 'admin-password'),
-  authUrl: 'http://127.0.0.1:18780/identity/v3',
+  authUrl: `http://127.0.0.1:${ports.keystone}/v3`,
+  passwordFile: join(root, 'secret'),
   image: 'vmc-base-v1',
   network: 'vmc-net1',
   network2: 'vmc-net2',
   externalNetwork: 'vmc-ext',
-  externalBridge: 'vmc-ext0',
+  /** A bridge the lab makes and Neutron's linuxbridge agent only adds ports to (bridge_mappings). */
+  externalBridge: 'osr-ext0',
 } as const;
 const d = openstackLabDefaults;
 const statePath = join(root, 'lab.json');
-const simMain = join(dirname(fileURLToPath(import.meta.url)), 'simulator', 'main.ts');
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const realLabDir = join(dirname(fileURLToPath(import.meta.url)), 'real-lab');
 
-/**
- * A real all-in-one OpenStack Zed from Debian 12's own packages runs on this machine by hand (real-lab/,
- * measured 2026-12-07, see its README); it is not yet behind `lab up`, so the simulator stays this lab.
- */
+/** Debian 12 packages (Zed) the lab runs; Ceph for Cinder volumes (no LVM, iSCSI or NFS in this kernel). */
+export const packages = [
+  'keystone',
+  'glance',
+  'placement-api',
+  'nova-api',
+  'nova-conductor',
+  'nova-scheduler',
+  'nova-compute',
+  'nova-compute-qemu',
+  'neutron-server',
+  'neutron-linuxbridge-agent',
+  'neutron-dhcp-agent',
+  'neutron-metadata-agent',
+  'cinder-api',
+  'cinder-scheduler',
+  'cinder-volume',
+  'mariadb-server',
+  'rabbitmq-server',
+  'memcached',
+  'python3-pymysql',
+  'ceph-mon',
+  'ceph-osd',
+  // Answers `ceph df`: Cinder's RBD driver reports the pool's capacity through it.
+  'ceph-mgr',
+  // The scripts time their steps with bc.
+  'bc',
+];
+
+/** Measured facts about the lab (real-lab/README.md has the detail). */
 export const realLab = {
-  scripts: 'adapters/openstack/real-lab: up.sh, down.sh [--purge], status.sh, smoke.sh',
+  scripts: 'adapters/openstack/real-lab: up.sh, down.sh [--purge], status.sh, provision.py, smoke.sh',
   install: '400 packages without recommends: 549 s, 1181 MB (+ ceph-mon, ceph-osd: 27 s, 160 MB)',
   bringUp:
-    'cold 138-178 s, warm 93 s; all services about 4.7 GiB RSS; Cinder on a one-OSD Ceph (no LVM, iSCSI or NFS here)',
+    'cold 364 s under load (138-178 s on a quiet machine), warm 10-14 s; all services 4.1-4.7 GiB RSS; Cinder on a one-OSD Ceph (no LVM, iSCSI or NFS here)',
   guest: 'TCG: create to ACTIVE 17-40 s, to the guest READY 25-57 s; RBD attach seen in the guest 19-24 s',
-  notYet: 'a lab behind `vmconform lab up`, cinder-backup, the adapter fixes of issue 16, the suites run on it',
+  notYet: 'cinder-backup (backups have no backend), a second compute host (second availability zone)',
 };
 
 export interface OpenStackLabState {
-  endpoint: string;
   authUrl: string;
-  port: number;
-  pid?: number;
-  startedAt: string;
-  bringUpMs: number;
-  rssKiB?: number;
-  evidence: 'simulated';
-  /** Digest of the simulator's source it was started from: other code restarts it (host/source-digest). */
-  code?: string;
-  prereqMissing: { vlan: string; 'second-site': string };
+  passwordFile: string;
+  /** real: Nova's libvirt driver runs the guests and Cinder stores volumes in Ceph; simulated: Cinder's fake driver. */
+  evidence: 'real' | 'simulated';
+  evidenceReason: string;
+  accel: 'kvm' | 'tcg';
+  accelReason: string;
+  volumeBackend: 'rbd' | 'fake';
+  services: LabService[];
+  totalRssKiB: number;
+  provisioned: Record<string, string | boolean>;
+  prereqMissing: Capabilities['prereqMissing'];
+  bringUp: { ms: number; at: string; cold: boolean; ran: 'scripts' | 'already running' };
+  coldBringUp?: { ms: number; at: string };
+  /** Digest of the scripts (and virt type) the running services were configured by: a change cycles them. */
+  scripts: string;
   realLab: typeof realLab;
 }
 
-export const readOpenStackLabState = () => readJson<OpenStackLabState>(statePath);
+/** Every daemon the scripts start; the lab is warm when each of them runs. */
+const daemons = [
+  'mariadb',
+  'rabbitmq',
+  'memcached',
+  'libvirtd',
+  'virtlogd',
+  'keystone',
+  'glance-api',
+  'placement',
+  'nova-api',
+  'nova-conductor',
+  'nova-scheduler',
+  'nova-compute',
+  'neutron-server',
+  'neutron-linuxbridge-agent',
+  'neutron-dhcp-agent',
+  'neutron-metadata-agent',
+  'cinder-api',
+  'cinder-scheduler',
+  'cinder-volume',
+];
 
-async function healthy(port: number): Promise<boolean> {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}/identity/v3`, { signal: AbortSignal.timeout(2_000) });
-    return r.status === 200 && r.headers.get('x-vmconform-simulator') === 'openstack';
-  } catch {
-    return false;
-  }
+const pidsDir = join(root, 'pids');
+const live = () => labServices(pidsDir, root);
+
+/** What `up` recorded, with each service's state read now. */
+export async function readOpenStackLabState(): Promise<OpenStackLabState | undefined> {
+  const s = await readJson<OpenStackLabState>(statePath);
+  return s ? { ...s, ...(await live()) } : undefined;
 }
 
-async function rssKiB(pid: number): Promise<number | undefined> {
-  const s = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const m = /VmRSS:\s+(\d+) kB/.exec(s);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Starts the simulator process detached; returns its pid once it answers. */
-async function startSimulator(say: Say): Promise<number> {
-  await mkdir(d.stateDir, { recursive: true, mode: 0o755 });
-  const pid = spawnBackground(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      simMain,
-      '--port',
-      String(d.port),
-      '--state-dir',
-      d.stateDir,
-      '--password-file',
-      d.passwordFile,
-    ],
-    { cwd: repoRoot, log: join(root, 'simulator.log') },
+/** KVM only where the libvirt lab booted a guest under it; TCG otherwise (its reason recorded). */
+async function accelerator(): Promise<{ accel: 'kvm' | 'tcg'; reason: string }> {
+  const libvirt = await readJson<{ accel?: string; accelReason?: string }>('/var/lib/vmconform/libvirt/lab.json');
+  const kvm = await stat('/dev/kvm').then(
+    () => true,
+    () => false,
   );
-  await waitFor('the OpenStack simulator to answer', defaultWaitPolicies.daemon, async () => {
-    if (!(await pidAlive(pid)))
-      throw new Error(`the OpenStack simulator (pid ${pid}) exited; see ${join(root, 'simulator.log')}`);
-    return (await healthy(d.port)) ? true : undefined;
-  });
-  say(`started the OpenStack simulator (pid ${pid}) on 127.0.0.1:${d.port}`);
-  return pid;
+  if (kvm && libvirt?.accel === 'kvm') return { accel: 'kvm', reason: 'the libvirt lab booted its guest under KVM' };
+  return {
+    accel: 'tcg',
+    reason: kvm
+      ? `virt_type = qemu: the libvirt lab's probe found no working KVM (${libvirt?.accelReason ?? 'not probed'})`
+      : 'virt_type = qemu: /dev/kvm does not exist',
+  };
 }
 
 export async function openstackUp(say: Say): Promise<OpenStackLabState> {
   const t0 = performance.now();
+  const previous = await readJson<OpenStackLabState>(statePath);
+  await installLabPackages(packages, say);
   await mkdir(root, { recursive: true, mode: 0o755 });
-  // The lab's admin secret: a file only root reads, referenced by the lab config, never printed.
-  const pw = await readFile(d.passwordFile, 'utf8').catch(() => undefined);
-  if (!pw) await writeFile(d.passwordFile, `${randomBytes(18).toString('hex')}\n`, { mode: 0o600 });
-  const previous = await readOpenStackLabState();
-  let pid = previous?.pid;
-  let started = false;
-  const code = await sourceDigest(dirname(simMain));
-  if (pid && previous?.code !== code && (await pidAlive(pid))) {
-    say(`the OpenStack simulator (pid ${pid}) runs other code than this checkout's: restarting it`);
-    await stopPid(pid, 'openstack-simulator', say);
+  // The lab's one secret (admin, service users, database, AMQP): a file only root reads, never printed.
+  if (!(await readFile(d.passwordFile, 'utf8').catch(() => '')))
+    await writeFile(d.passwordFile, `${randomBytes(18).toString('hex')}\n`, { mode: 0o600 });
+  say(await buildGuest());
+  const accel = await accelerator();
+  say(`accelerator: ${accel.accel} (${accel.reason})`);
+  const env = { OSREAL_VIRT_TYPE: accel.accel === 'kvm' ? 'kvm' : 'qemu' };
+  const digest = await scriptsDigest(realLabDir, env.OSREAL_VIRT_TYPE);
+  // Cold: no databases yet (a first bring-up, or after `down --purge`).
+  const fresh = !(await stat(join(root, 'mysql', 'mysql')).catch(() => undefined));
+  const before = await live();
+  const running = new Set(before.services.filter((s) => s.running).map((s) => s.name));
+  const warm = daemons.every((n) => running.has(n));
+  let ran: OpenStackLabState['bringUp']['ran'] = 'already running';
+  if (warm && previous?.scripts !== digest) {
+    say('the running cloud was configured by other scripts (or virt type): cycling it (data kept)');
+    await runScript(realLabDir, 'down.sh', [], env, say);
   }
-  if (!pid || !(await pidAlive(pid)) || !(await healthy(d.port))) {
-    started = true;
-    if (await healthy(d.port))
-      throw new Error(`port ${d.port} is held by an OpenStack simulator this lab did not start`);
-    pid = await startSimulator(say);
-  } else say(`the OpenStack simulator is already running (pid ${pid})`);
+  if (!warm || previous?.scripts !== digest) {
+    ran = 'scripts';
+    await runScript(realLabDir, 'up.sh', [], env, say);
+  } else say('every OpenStack service is already running');
+  const provisioned = await provision(realLabDir, d, await guestDir(), say);
+  const volumeBackend = /^enabled_backends = rbd$/m.test(
+    await readFile(join(root, 'etc', 'cinder', 'cinder.conf'), 'utf8').catch(() => ''),
+  )
+    ? 'rbd'
+    : 'fake';
+  const vlan = await vlanMissing();
+  const now = await live();
+  const ms = Math.round(performance.now() - t0);
+  const at = new Date().toISOString();
+  const cold = ran === 'scripts' && fresh;
   const state: OpenStackLabState = {
-    endpoint: `http://127.0.0.1:${d.port}`,
     authUrl: d.authUrl,
-    port: d.port,
-    pid,
-    // A warm `up` (simulator already running) keeps the cold bring-up it measured.
-    startedAt: started || !previous ? new Date().toISOString() : previous.startedAt,
-    bringUpMs: started || !previous ? Math.round(performance.now() - t0) : previous.bringUpMs,
-    ...((await rssKiB(pid)) ? { rssKiB: await rssKiB(pid) } : {}),
-    evidence: 'simulated',
-    code,
+    passwordFile: d.passwordFile,
+    evidence: volumeBackend === 'rbd' ? 'real' : 'simulated',
+    evidenceReason:
+      volumeBackend === 'rbd'
+        ? `real Keystone, Nova (libvirt driver, ${accel.accel}), Neutron, Glance, Placement, Cinder (RBD on a one-OSD Ceph)`
+        : 'Cinder runs its fake driver (Ceph not installed): volumes exist only in its database, so runs are simulated',
+    accel: accel.accel,
+    accelReason: accel.reason,
+    volumeBackend,
+    ...now,
+    provisioned,
     prereqMissing: {
-      vlan: 'the OpenStack simulator has no data plane: isolation between VLAN segments cannot be observed',
-      'second-site': 'the OpenStack lab has one availability zone on one simulated host',
+      ...(vlan ? { vlan } : {}),
+      ...(accel.accel === 'kvm' ? {} : { kvm: accel.reason }),
+      'second-site':
+        'the lab is one all-in-one host: one compute node in one availability zone (nova); a second zone needs a second compute host',
     },
+    bringUp: { ms, at, cold, ran },
+    ...(cold ? { coldBringUp: { ms, at } } : previous?.coldBringUp ? { coldBringUp: previous.coldBringUp } : {}),
+    scripts: digest,
     realLab,
   };
   await writeJson(statePath, state);
+  const running2 = now.services.filter((s) => s.running).length;
   say(
-    `OpenStack lab up in ${Math.round(performance.now() - t0)} ms (simulator RSS ${state.rssKiB ?? '?'} KiB; evidence: simulated)`,
+    `OpenStack lab up in ${(ms / 1000).toFixed(1)} s (${ran}); ${running2}/${now.services.length} services, ${(now.totalRssKiB / 1024 ** 2).toFixed(1)} GiB RSS; evidence: ${state.evidence}`,
   );
   return state;
 }
 
-/** Restarts the simulated control plane (its API services); every object persists, as with a real database. */
-export async function restartOpenStackSimulator(say: Say): Promise<void> {
-  const state = await readOpenStackLabState();
-  if (!state?.pid) throw new Error('the OpenStack lab was not started by `vmconform lab up openstack`');
-  await stopPid(state.pid, 'openstack-simulator', say);
-  const pid = await startSimulator(say);
-  await writeJson(statePath, { ...state, pid });
-}
-
-/** Removes every object carrying the ownership tag (any run) through the adapter, dependents first. */
-async function removeLeftovers(state: OpenStackLabState, say: Say): Promise<void> {
-  const { openStackDriver } = await import('./adapter.js');
-  const { OpenStackSession, microversionsFor } = await import('./client.js');
-  const { Transcript } = await import('../../evidence/transcript.js');
-  const password = (await readFile(d.passwordFile, 'utf8')).trim();
-  registerSecret(password);
-  const transcript = new Transcript();
-  const session = new OpenStackSession({
-    authUrl: state.authUrl,
-    auth: {
-      method: 'password',
-      username: 'admin',
-      userDomain: 'Default',
-      project: 'admin',
-      projectDomain: 'Default',
-      password,
-    },
-    interface: 'public',
-    transcript,
-    microversions: microversionsFor(),
-  });
-  const driver = openStackDriver(
-    { endpoint: state.authUrl, image: d.image, bootDiskBytes: 1024 ** 3, evidence: 'simulated', prereqMissing: {} },
-    session,
-    { runId: 'lab-down', transcript },
+/** Restarts Nova's daemons (api, conductor, scheduler, compute); guests keep running under the lab's libvirtd. */
+export async function restartOpenStackControlPlane(say: Say): Promise<void> {
+  const { stopPid } = await import('../../host/host.js');
+  for (const s of (await live()).services)
+    if (s.running && /^nova-(api|conductor|scheduler|compute)$/.test(s.name)) await stopPid(s.pid, s.name, say);
+  const accel = await accelerator();
+  await runScript(
+    realLabDir,
+    'services.sh',
+    ['novad'],
+    { OSREAL_VIRT_TYPE: accel.accel === 'kvm' ? 'kvm' : 'qemu' },
+    say,
   );
-  try {
-    const objects = await driver.owned();
-    for (const kind of ownedKinds)
-      for (const o of objects.filter((x) => x.kind === kind)) {
-        const remove = {
-          vm: () => driver.delete({ id: o.id, name: o.name }),
-          backup: () => driver.deleteBackup(o.id),
-          volume: () => driver.deleteVolume(o.id),
-          image: () => driver.deleteImage(o.id),
-        }[kind];
-        await remove().then(
-          () => say(`removed leftover ${kind} ${o.name} (run ${o.runId})`),
-          (e: unknown) =>
-            // Volumes a VM owned go with it (delete_on_termination): already gone is done.
-            e instanceof NotFound
-              ? undefined
-              : say(`could not remove leftover ${kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`),
-        );
-      }
-  } finally {
-    await driver.close();
-  }
+  const state = await readJson<OpenStackLabState>(statePath);
+  if (state) await writeJson(statePath, { ...state, ...(await live()) });
 }
 
 export async function openstackDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {
-  const state = await readOpenStackLabState();
-  const running = !!state?.pid && (await pidAlive(state.pid)) && (await healthy(d.port));
-  if (state && running && !opts.purge) await removeLeftovers(state, say);
-  if (state?.pid && (await pidAlive(state.pid))) await stopPid(state.pid, 'openstack-simulator', say);
-  if (opts.purge) {
-    // Everything the simulator held (servers, volumes, images) lives in its state folder.
-    await rm(root, { recursive: true, force: true });
-    say(`purged ${root}`);
-  } else if (state) {
-    const { pid: _pid, ...rest } = state;
-    await writeJson(statePath, rest);
-  }
-  say('OpenStack lab down');
+  const state = await readJson<OpenStackLabState>(statePath);
+  const keystone = (await live()).services.find((s) => s.name === 'keystone')?.running;
+  if (state && keystone && !opts.purge)
+    await removeOwnedLeftovers(d, say).catch((e: unknown) =>
+      say(`could not list the owned leftovers: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  await runScript(realLabDir, 'down.sh', opts.purge ? ['--purge'] : [], {}, say);
+  const left = await labLeftovers(root, /^(osr-|brq)/, Object.values(ports));
+  if (left.length) throw new Error(`lab down left: ${left.join('; ')}`);
+  if (!opts.purge && state) await writeJson(statePath, { ...state, ...(await live()) });
+  say(`OpenStack lab down${opts.purge ? `; purged ${root}` : ''} (no process, bridge, namespace or port left)`);
 }

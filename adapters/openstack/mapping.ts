@@ -158,6 +158,26 @@ export function attachedDisks(atts: VolumeAttachment[], volumes: Map<string, Cin
     });
 }
 
+/**
+ * NICs in the order the guest sees them. Nova's os-interface lists a server's ports in Neutron's order
+ * (by id, so random), while the guest's order is the request's, hotplugged ones appended. The adapter
+ * names every port `<vm>-nic<n>` in that order; a port made later for a reused index sorts after.
+ */
+export function inGuestOrder(
+  ifaces: InterfaceAttachment[],
+  ports: { id: string; name: string; created_at?: string }[],
+): InterfaceAttachment[] {
+  const key = (i: InterfaceAttachment) => {
+    const p = ports.find((x) => x.id === i.port_id);
+    return { n: Number(/-nic(\d+)$/.exec(p?.name ?? '')?.[1] ?? Number.MAX_SAFE_INTEGER), at: p?.created_at ?? '' };
+  };
+  return [...ifaces].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka.n - kb.n || ka.at.localeCompare(kb.at);
+  });
+}
+
 export function attachedNics(
   ifaces: InterfaceAttachment[],
   networks: Map<string, NeutronNetwork>,

@@ -1,11 +1,12 @@
 /** The OpenStack target: a Keystone session and the driver from lab config, plus the lab's own facts and controls. */
 import { readFile } from 'node:fs/promises';
 import { ConfigInvalid } from '../../evidence/errors.js';
+import { bridgeState } from '../../host/network.js';
 import { type Capabilities, type ConnectOptions, resolveSecret, type Target } from '../contract/index.js';
 import { openStackDriver } from './adapter.js';
 import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
 import type { OpenStackPlatformConfig } from './config.js';
-import { readOpenStackLabState, restartOpenStackSimulator } from './lab.js';
+import { readOpenStackLabState, restartOpenStackControlPlane } from './lab.js';
 
 async function resolveAuth(c: OpenStackPlatformConfig): Promise<OpenStackAuth> {
   const a = c.auth;
@@ -58,8 +59,10 @@ export async function connectOpenStack(c: OpenStackPlatformConfig, opts: Connect
         ...(c.externalNetwork && c.externalBridge
           ? { externalNetwork: c.externalNetwork, externalBridge: c.externalBridge }
           : {}),
-        evidence: isLabEndpoint ? 'simulated' : c.evidence,
+        // The lab says what it runs (real guests; simulated only on Cinder's fake driver).
+        evidence: isLabEndpoint ? lab.evidence : c.evidence,
         prereqMissing,
+        ...(isLabEndpoint ? { accel: lab.accel } : {}),
         ...(c.waits ? { waits: c.waits } : {}),
       },
       session(a),
@@ -81,7 +84,23 @@ export async function connectOpenStack(c: OpenStackPlatformConfig, opts: Connect
       image: c.image,
     },
     control: {
-      ...(c.labControl && isLabEndpoint ? { restartDaemon: () => restartOpenStackSimulator(say) } : {}),
+      ...(c.labControl && isLabEndpoint
+        ? {
+            restartDaemon: () => restartOpenStackControlPlane(say),
+            ...(c.externalBridge ? { hostNetworkState: () => bridgeState(c.externalBridge as string) } : {}),
+            labRecord: async () => {
+              const s = await readOpenStackLabState();
+              return (
+                s && {
+                  command: 'vmconform lab up openstack',
+                  manualSteps: [],
+                  lastBringUp: s.bringUp,
+                  ...(s.coldBringUp ? { coldBringUp: s.coldBringUp } : {}),
+                }
+              );
+            },
+          }
+        : {}),
       // Behind the harness's back: another Keystone session stops the server through Nova directly.
       outOfBandStop: async (vm) => {
         const other = session(auth);

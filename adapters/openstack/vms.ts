@@ -30,6 +30,7 @@ import {
   gibCeil,
   type InstanceAction,
   type InterfaceAttachment,
+  inGuestOrder,
   localRootDisk,
   mapPower,
   type NeutronNetwork,
@@ -272,7 +273,7 @@ export class OpenStackVms implements VmOps {
   async inspect(vm: VmRef): Promise<VmState> {
     const { os } = this;
     const s = await os.server(vm.id);
-    const [atts, ifaces, aggs] = await Promise.all([
+    const [atts, ifaces, aggs, ports] = await Promise.all([
       os.nova<{ volumeAttachments: VolumeAttachment[] }>('GET', `/servers/${vm.id}/os-volume_attachments`),
       os.nova<{ interfaceAttachments: InterfaceAttachment[] }>('GET', `/servers/${vm.id}/os-interface`),
       // Aggregates are admin-only by default: without them the failure domain is unknown, not an error.
@@ -280,6 +281,9 @@ export class OpenStackVms implements VmOps {
         .nova('GET', '/os-aggregates')
         .then((r) => r.body)
         .catch((e) => (e instanceof PrereqMissing ? undefined : Promise.reject(e))),
+      os.list<{ id: string; name: string; created_at?: string }>('network', '/v2.0/ports', 'ports', {
+        device_id: vm.id,
+      }),
     ]);
     const vols = new Map<string, CinderVolume>();
     for (const a of atts.body.volumeAttachments) vols.set(a.volumeId, await os.cinderVolume(a.volumeId));
@@ -305,7 +309,7 @@ export class OpenStackVms implements VmOps {
           ...[localRootDisk(s)].filter((d) => d !== undefined),
           ...attachedDisks(atts.body.volumeAttachments, vols),
         ],
-        nics: attachedNics(ifaces.body.interfaceAttachments, nets, {
+        nics: attachedNics(inGuestOrder(ifaces.body.interfaceAttachments, ports), nets, {
           ...(ext ? { networkId: ext.id } : {}),
           ...(externalBridge ? { bridge: externalBridge } : {}),
         }),

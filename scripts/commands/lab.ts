@@ -39,6 +39,9 @@ export function statusLine(name: string, status: unknown): string {
     accel?: string;
     prereqMissing?: Record<string, string>;
     bringUp?: { ms?: number; at?: string; cold?: boolean };
+    /** A lab of many daemons (OpenStack) lists each: name, PID, running, RSS with its children. */
+    services?: { name: string; pid: number; running: boolean; rssKiB?: number }[];
+    totalRssKiB?: number;
   };
   const parts = [
     ...(s.bringUp?.at
@@ -51,5 +54,13 @@ export function statusLine(name: string, status: unknown): string {
       ? [`prerequisites missing: ${Object.keys(s.prereqMissing).join(', ')}`]
       : []),
   ];
-  return `${name}: ${parts.join('; ')}`;
+  const services = (s.services ?? []).map(
+    (x) =>
+      `\n  ${x.name.padEnd(26)} ${String(x.pid).padStart(7)} ${x.running ? `running ${String(Math.round((x.rssKiB ?? 0) / 1024)).padStart(5)} MiB` : 'stopped'}`,
+  );
+  if (s.services)
+    parts.push(
+      `${s.services.filter((x) => x.running).length}/${s.services.length} services running, ${Math.round((s.totalRssKiB ?? 0) / 1024)} MiB RSS with helpers`,
+    );
+  return `${name}: ${parts.join('; ')}${services.join('')}`;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# A one-mon, one-OSD Ceph (bluestore on a plain file: no LVM, no device-mapper) for Cinder's RBD driver.
+# A one-mon, one-mgr, one-OSD Ceph (bluestore on a plain file: no LVM, no device-mapper) for Cinder's RBD driver.
 # No cephx (auth none) and replication 1: a lab, not a cluster.
 set -eu
 . "$(dirname "$0")/common.sh"
@@ -28,6 +28,7 @@ admin_socket = $C/run/\$name.asok
 keyring = $C/keyring
 mon_data = $C/mon-\$id
 osd_data = $C/osd-\$id
+mgr_data = $C/mgr-\$id
 osd_objectstore = bluestore
 bluestore_block_path = $C/osd-\$id.block
 bluestore_block_create = true
@@ -49,7 +50,9 @@ if [ ! -f "$C/mon-a/done" ]; then
 fi
 alive ceph-mon.a || ceph-mon -c "$C/ceph.conf" -i a
 ceph() { command ceph -c "$C/ceph.conf" "$@"; }
-ceph -s --connect-timeout 30 >/dev/null
+# Right after a start the monitor may answer a client that has no monmap yet with EPERM ("handle_command
+# on fsid 0"): retried until it answers properly.
+for i in $(seq 1 30); do ceph -s --connect-timeout 10 >/dev/null 2>&1 && break; [ "$i" = 30 ] && ceph -s --connect-timeout 10; sleep 1; done
 if [ ! -f "$C/osd-0/done" ]; then
   [ -f "$C/osd-0.uuid" ] || uuidgen >"$C/osd-0.uuid"
   # The OSD's uuid given to both sides; a bare `osd create` leaves the OSD "wrong fsid" at boot.
@@ -62,5 +65,9 @@ if [ ! -f "$C/osd-0/done" ]; then
 fi
 alive ceph-osd.0 || ceph-osd -c "$C/ceph.conf" -i 0
 for _ in $(seq 1 60); do ceph osd stat 2>/dev/null | grep -q '1 up' && break; sleep 1; done
+# A mgr answers `ceph df`: without it Cinder's RBD driver reports the pool's capacity as 'unknown'.
+if command -v ceph-mgr >/dev/null; then
+  mkdir -p "$C/mgr-x"; alive ceph-mgr.x || ceph-mgr -c "$C/ceph.conf" -i x
+fi
 ceph osd pool ls | grep -qx volumes || { ceph osd pool create volumes 32 >/dev/null; ceph osd pool set volumes size 1 --yes-i-really-mean-it >/dev/null; rbd -c "$C/ceph.conf" pool init volumes; }
 ceph -s

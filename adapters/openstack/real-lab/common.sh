@@ -7,7 +7,7 @@ ETC=$D/etc; LOG=$D/log; PIDS=$D/pids; RUN=$D/run
 # service, another lab nor an outgoing connection can hold them first.
 P_DB=13306 P_AMQP=25682 P_DIST=25683 P_EPMD=24369 P_MC=21211
 P_KS=25000 P_GL=29292 P_PL=28778 P_NOVA=28774 P_META=28775 P_NEUTRON=29696 P_CINDER=28776
-PHYS_IF=osr-phys0 PHYS_PEER=osr-phys1
+PHYS_IF=osr-phys0 PHYS_PEER=osr-phys1 PHYS2_IF=osr-phys2 PHYS2_PEER=osr-phys3 EXT_BR=osr-ext0
 PY=/usr/bin/python3
 export ERL_EPMD_PORT=$P_EPMD ERL_EPMD_ADDRESS=127.0.0.1
 pw() { cat "$D/secret"; }

@@ -3,6 +3,8 @@
 # and only read: paste pipelines, rootwrap filters).
 set -eu
 . "$(dirname "$0")/common.sh"
+# qemu (TCG) unless the lab found KVM that boots a guest (OSREAL_VIRT_TYPE=kvm).
+VIRT_TYPE=${OSREAL_VIRT_TYPE:-qemu}
 PW=$(pw); KS=http://127.0.0.1:$P_KS; DB="mysql+pymysql://%s:$PW@127.0.0.1:$P_DB/%s?charset=utf8mb4"
 AMQP="rabbit://osreal:$PW@127.0.0.1:$P_AMQP/"
 mkdir -p "$ETC"/keystone "$ETC"/glance "$ETC"/placement "$ETC"/nova "$ETC"/neutron "$ETC"/cinder \
@@ -132,7 +134,7 @@ enabled = false
 [glance]
 region_name = RegionOne
 [libvirt]
-virt_type = qemu
+virt_type = $VIRT_TYPE
 cpu_mode = none
 connection_uri = qemu:///system?socket=$D/libvirt/run/libvirt-sock
 [neutron]
@@ -174,11 +176,14 @@ tenant_network_types =
 mechanism_drivers = linuxbridge
 extension_drivers = port_security
 [ml2_type_flat]
-flat_networks = physnet1
+flat_networks = physnet1,physnet2,physnet3
 C
 cat >"$ETC/neutron/linuxbridge.ini" <<C
 [linux_bridge]
-physical_interface_mappings = physnet1:$PHYS_IF
+# Two flat networks on veths the lab made (network, network2: no 802.1q here, so no VLANs), and a
+# third on a bridge the lab made and Neutron did not (the external bridge, NIC-05).
+physical_interface_mappings = physnet1:$PHYS_IF,physnet2:$PHYS2_IF
+bridge_mappings = physnet3:$EXT_BR
 [vxlan]
 enable_vxlan = false
 [securitygroup]

@@ -27,7 +27,7 @@ stop $svc
 helpers=$(pgrep -f "privsep-helper --config-file $ETC/" | tr '\n' ' ')
 for f in "$D"/neutron/dhcp/*/pid "$D"/neutron/external/pids/*.pid*; do [ -f "$f" ] && helpers="$helpers $(cat "$f")"; done
 stop $helpers
-infra=; for n in libvirtd virtlogd ceph-osd.0 ceph-mon.a memcached rabbitmq epmd mariadb; do
+infra=; for n in libvirtd virtlogd ceph-osd.0 ceph-mgr.x ceph-mon.a memcached rabbitmq epmd mariadb; do
   p=$(pidof_svc "$n") && kill -0 "$p" 2>/dev/null && infra="$infra $p"
 done
 stop $infra
@@ -37,7 +37,12 @@ for dir in "$D"/neutron/dhcp/*/; do
   br="brq$(echo "$net" | cut -c1-11)"
   ip link show "$br" >/dev/null 2>&1 && { ip link set "$br" down; ip link delete "$br" type bridge; }
 done
-ip link show "$PHYS_IF" >/dev/null 2>&1 && ip link delete "$PHYS_IF"
+# Bridges the linuxbridge agent made for networks without DHCP: found as masters of the lab's veths.
+for l in "$PHYS_IF" "$PHYS2_IF"; do
+  br=$(basename "$(readlink "/sys/class/net/$l/master" 2>/dev/null)" 2>/dev/null)
+  case $br in brq*) ip link set "$br" down; ip link delete "$br" type bridge;; esac
+done
+for l in "$PHYS_IF" "$PHYS2_IF" "$EXT_BR"; do ip link show "$l" >/dev/null 2>&1 && ip link delete "$l"; done
 rm -f "$PIDS"/*.pid
 [ "${1:-}" = --purge ] && rm -rf "$D"
 echo "openstack-real lab down"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Database schemas, Keystone (uwsgi), the catalog, then every API and agent, each started by hand.
-# Usage: services.sh [step...]   steps: keystone catalog glance placement nova neutron cinder (default all)
+# Usage: services.sh [step...]   steps: keystone catalog glance placement nova neutron cinder (default all),
+# novad (Nova's daemons only)
 set -eu
 . "$(dirname "$0")/common.sh"
 PW=$(pw); KS=http://127.0.0.1:$P_KS
@@ -47,6 +48,11 @@ step_nova() {
   nova-manage $c cell_v2 list_cells 2>/dev/null | grep -q ' cell0 ' || nova-manage $c cell_v2 map_cell0
   nova-manage $c cell_v2 list_cells 2>/dev/null | grep -q ' cell1 ' || nova-manage $c cell_v2 create_cell --name=cell1
   nova-manage $c db sync
+  step_novad
+}
+# Nova's daemons alone (the lab's control-plane restart: guests keep running under libvirtd).
+step_novad() {
+  c="--config-file $ETC/nova/nova.conf"
   daemon nova-api nova-api $c
   daemon nova-conductor nova-conductor $c
   daemon nova-scheduler nova-scheduler $c
@@ -56,8 +62,12 @@ step_nova() {
 step_neutron() {
   c="--config-file $ETC/neutron/neutron.conf"
   neutron-db-manage $c --config-file "$ETC/neutron/ml2.ini" upgrade head >"$LOG/neutron-dbsync.out" 2>&1
-  ip link show "$PHYS_IF" >/dev/null 2>&1 || { ip link add "$PHYS_IF" type veth peer name "$PHYS_PEER"
-    ip link set "$PHYS_IF" up; ip link set "$PHYS_PEER" up; }
+  for pair in "$PHYS_IF:$PHYS_PEER" "$PHYS2_IF:$PHYS2_PEER"; do a=${pair%:*} b=${pair#*:}
+    ip link show "$a" >/dev/null 2>&1 || { ip link add "$a" type veth peer name "$b"; ip link set "$a" up; ip link set "$b" up; }
+  done
+  # The external bridge: made by the lab, not by Neutron (NIC-05); L2 only, no addresses, fixed MAC.
+  ip link show "$EXT_BR" >/dev/null 2>&1 || { ip link add "$EXT_BR" type bridge; ip link set "$EXT_BR" address 02:76:6d:63:00:51
+    ip link set "$EXT_BR" addrgenmode none; sysctl -q -w "net.ipv6.conf.$EXT_BR.disable_ipv6=1"; ip link set "$EXT_BR" up; }
   daemon neutron-server neutron-server $c --config-file "$ETC/neutron/ml2.ini"
   daemon neutron-linuxbridge-agent neutron-linuxbridge-agent $c --config-file "$ETC/neutron/linuxbridge.ini"
   daemon neutron-dhcp-agent neutron-dhcp-agent $c --config-file "$ETC/neutron/dhcp.ini"
