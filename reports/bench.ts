@@ -101,6 +101,8 @@ export const suiteRunSchema = z.object({
   testsS: z.number(),
   /** The slowest suite files, slowest first. */
   slowest: z.array(z.object({ file: z.string(), seconds: z.number(), tests: z.number().int() })),
+  /** Guest boots (start and reboot calls in the bundle's transcript) in all and per suite file, most first. */
+  boots: z.object({ total: z.number().int(), byFile: z.record(z.string(), z.number().int()) }).optional(),
   bundle: z.string().nullable(),
   error: z.string().optional(),
 });

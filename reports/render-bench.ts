@@ -169,6 +169,19 @@ const suiteCols: { head: string; cell: (r: SuiteRun) => string; brief?: true }[]
     head: 'slowest files',
     cell: (r) => r.slowest.map((f) => `${f.file} ${fmtS(f.seconds)} (${f.tests} tests)`).join(', ') || missing,
   },
+  {
+    head: 'guest boots',
+    cell: (r) =>
+      r.boots
+        ? `${r.boots.total}${
+            r.boots.total
+              ? ` (${entries(r.boots.byFile)
+                  .map(([f, n]) => `${f.replace(/^suites\/|\.conformance\.ts$/g, '')} ${n}`)
+                  .join(', ')})`
+              : ''
+          }`
+        : missing,
+  },
 ];
 
 function suiteTable(set: SuiteSet, brief: boolean): Table {
