@@ -143,7 +143,9 @@ export class IncusVms implements VmOps {
       { json: { action, ...extra } },
       `${action} instance ${name}`,
     );
-    if (want) {
+    // A start or stop operation that succeeded is Incus saying the instance is there: running or stopped.
+    // Only an answer without a finished operation is polled for (as every answer was before).
+    if (want && r.op?.status !== 'Success') {
       let last = '';
       await waitFor(
         `${name} to be ${want}`,
