@@ -69,6 +69,19 @@ const overhead = z.object({
   ratioOfMedians: z.number(),
   /** Per-repetition ratio vmconform / direct (interleaved pairs). */
   ratio: z.object({ min: z.number(), median: z.number(), max: z.number() }),
+  /**
+   * Mean platform calls per lifecycle by kind (virsh subcommand, HTTP method and path): through the harness,
+   * directly (when the direct sequence records its calls), and the kinds the harness makes more of.
+   */
+  calls: z
+    .object({
+      harness: z.record(z.string(), z.number()),
+      harnessTotal: z.number(),
+      direct: z.record(z.string(), z.number()).optional(),
+      directTotal: z.number().optional(),
+      added: z.record(z.string(), z.number()).optional(),
+    })
+    .optional(),
 });
 
 export const benchPlatformSchema = z.object({

@@ -95,6 +95,21 @@ function overheadTable(b: Bench): Table | null {
   };
 }
 
+const callList = (m: Record<string, number>) =>
+  entries(m)
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ');
+
+/** Platform calls per lifecycle, and the ones the harness adds over the direct sequence. */
+const overheadCalls = (b: Bench) =>
+  entries(b.platforms).flatMap(([p, x]) => {
+    const c = x.overhead?.calls;
+    if (!c) return [];
+    const direct = c.direct ? `; direct ${c.directTotal} (${callList(c.direct)})` : '';
+    const added = c.added ? `; the harness adds ${callList(c.added) || 'none'}` : '';
+    return [`${p}: calls per lifecycle: vmconform ${c.harnessTotal} (${callList(c.harness)})${direct}${added}`];
+  });
+
 const overheadNotes = (b: Bench) =>
   entries(b.platforms)
     .filter(([, x]) => !x.overhead)
@@ -138,6 +153,8 @@ const scaleCols: { head: string; cell: (s: ScaleStep) => string; brief?: true }[
   { head: 'CPU share by group', cell: (s) => cpuShares(s.usage) },
   { head: 'load avg', cell: (s) => s.usage.loadAvg1.toFixed(1) },
   { head: 'limit', cell: limitText, brief: true },
+  // The harness's own CPU (this process and the virsh or ssh it runs) per lifecycle in flight.
+  { head: 'harness CPU per VM', cell: (s) => `${((s.usage.cpuS.harness ?? 0) / s.vms).toFixed(2)} s` },
 ];
 
 const unscaled = (b: Bench) =>
@@ -271,6 +288,8 @@ export function benchMarkdown(b: Bench): string {
   out.push('## Overhead (create, start, guest ready, graceful stop, delete)', '');
   const oh = overheadTable(b);
   out.push(...(oh ? [...mdTable(oh), ''] : ['No platform has an overhead measurement.', '']));
+  const calls = overheadCalls(b);
+  if (calls.length) out.push(...calls.map((n) => `- ${mdCell(n)}`), '');
   const notes = overheadNotes(b);
   if (notes.length) out.push('No overhead figures:', '', ...notes.map((n) => `- ${mdCell(n)}`), '');
 
