@@ -143,9 +143,7 @@ export class IncusVms implements VmOps {
       { json: { action, ...extra } },
       `${action} instance ${name}`,
     );
-    // A start or stop operation that succeeded is Incus saying the instance is there: running or stopped.
-    // Only an answer without a finished operation is polled for (as every answer was before).
-    if (want && r.op?.status !== 'Success') {
+    if (want) {
       let last = '';
       await waitFor(
         `${name} to be ${want}`,
