@@ -160,8 +160,13 @@ export class IncusBase extends AdapterBase {
     return { name: found.name, inst };
   }
 
+  /**
+   * The instance as Incus renders it: config, devices and live status. Not recursion=1: that adds the
+   * live state (network, disk and memory counters), which costs the daemon a round of reads per call
+   * and which nothing here uses (the status is the same word in both).
+   */
   getInstance(name: string): Promise<IncusInstance> {
-    return this.client.sync<IncusInstance>('GET', `/1.0/instances/${enc(name)}`, { query: { recursion: 1 } });
+    return this.client.sync<IncusInstance>('GET', `/1.0/instances/${enc(name)}`);
   }
 
   /** The instance behind `vm`, refused (NotOwned) unless it carries the ownership tag. */
