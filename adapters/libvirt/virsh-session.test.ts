@@ -166,9 +166,10 @@ describe('persistent virsh session', () => {
     virsh.close();
   });
 
-  it('sends an argument the shell cannot carry (a newline) as argv instead', async () => {
+  it('sends an argument the shell cannot carry (a newline, non-ASCII) as argv instead', async () => {
     const { virsh } = make();
     expect(await virsh.run(['args', 'a\nb'])).toBe(JSON.stringify(['a\nb']));
+    expect(await virsh.run(['args', 'Ølen'])).toBe(JSON.stringify(['Ølen']));
     virsh.close();
   });
 });

@@ -28,10 +28,12 @@ export function shellLine(args: string[]): string {
   return args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
 }
 
-/** Arguments the shell cannot carry unchanged (a newline ends the line; readline acts on control keys). */
+/**
+ * Arguments the shell cannot carry unchanged: a newline ends the line, readline acts on control keys, and
+ * in the C locale it may take a byte above 0x7f for a meta key. Only printable ASCII goes through the shell.
+ */
 export function needsOneShot(args: string[]): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
-  return args.some((a) => /[\u0000-\u001f\u007f]/.test(a));
+  return args.some((a) => /[^\x20-\x7e]/.test(a));
 }
 
 const stripFinalNewline = (s: string) => (s.endsWith('\n') ? s.slice(0, -1) : s);
