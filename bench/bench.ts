@@ -21,7 +21,7 @@ import { type Bench, type BenchPlatform, benchPhases, benchSchemaId, parseBench 
 import { benchMarkdown } from '../reports/render-bench.js';
 import { registerRun, removeOwned } from '../run/runs.js';
 import { repoRoot } from '../run/vitest-run.js';
-import { interleaved, overheadOf, phaseStats, throughHarness } from './lifecycle.js';
+import { callsPerLifecycle, interleaved, overheadOf, phaseStats, throughHarness } from './lifecycle.js';
 import { classifyLimit, platformClassifier, sampleUsage } from './machine.js';
 import { interruptSuites, labUpTimes, runSuites } from './suites.js';
 
@@ -160,7 +160,13 @@ function labPids(states: Map<string, unknown>): number[] {
   return pids;
 }
 
-async function benchPlatform(p: Platform, t: Target, labState: unknown, daemonPids: number[]): Promise<void> {
+async function benchPlatform(
+  p: Platform,
+  t: Target,
+  transcript: Transcript,
+  labState: unknown,
+  daemonPids: number[],
+): Promise<void> {
   part = `${p} overhead and phases`;
   const info = await t.driver.platformInfo();
   const caps = await t.driver.capabilities();
@@ -181,23 +187,32 @@ async function benchPlatform(p: Platform, t: Target, labState: unknown, daemonPi
       target: t,
       runId,
       labState,
+      transcript,
     })) ?? 'no direct sequence for this platform';
   const direct = typeof made === 'string' ? undefined : made;
   if (typeof made === 'string') entry.overheadNote = made;
   say(
     `${p}: ${opts.reps} interleaved repetitions of create, start, running, guest ready, graceful stop, delete${direct ? ` (and the same as ${direct.label})` : ''}`,
   );
+  // The platform calls of each sequence, from the transcript both record into: which calls the harness adds.
+  const calls = { harness: [] as string[][], direct: [] as string[][] };
+  const counted = async <T>(into: string[][], fn: () => Promise<T>): Promise<T> => {
+    const mark = transcript.length;
+    const r = await fn();
+    into.push(transcript.since(mark).map((e) => e.request));
+    return r;
+  };
   const { directMs, harness } = await interleaved(
     opts.reps,
     (kind, i) => `vmc-${runId}-${kind}${i}`,
     direct &&
       (async (name) => {
         checkInterrupt();
-        return direct.run(name);
+        return counted(calls.direct, () => direct.run(name));
       }),
     async (name) => {
       checkInterrupt();
-      return throughHarness(t, name);
+      return counted(calls.harness, () => throughHarness(t, name));
     },
     (m) => say(`${p}: ${m}`),
   );
@@ -209,6 +224,7 @@ async function benchPlatform(p: Platform, t: Target, labState: unknown, daemonPi
         directMs,
         harness.map((h) => h.total),
       ),
+      calls: callsPerLifecycle(calls.harness, calls.direct),
     };
   await save();
   say(`${p}: scale ${opts.scales.join(', ')} VMs in flight at once`);
@@ -263,9 +279,10 @@ try {
   if (opts.suites !== 'none') bench.suites.labUp = labUpTimes((p) => labsFor(config, [p]), states, chosen);
   for (const p of chosen) {
     checkInterrupt();
-    const t = await connectTarget(p, config.platforms, { runId, transcript: new Transcript() });
+    const transcript = new Transcript();
+    const t = await connectTarget(p, config.platforms, { runId, transcript });
     try {
-      await benchPlatform(p, t, states.get(p), daemonPids);
+      await benchPlatform(p, t, transcript, states.get(p), daemonPids);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       if (interrupted) throw e;

@@ -91,3 +91,45 @@ export function overheadOf(directMs: number[], harnessMs: number[]) {
     ratio: { min: r.min / 1000, median: r.median / 1000, max: r.max / 1000 },
   };
 }
+
+/** A platform call by what it does: the virsh subcommand, or the HTTP method and path with names and ids left out. */
+export function callKind(request: string): string {
+  const virsh = /^virsh -c \S+ (\S+)/.exec(request);
+  if (virsh) return `virsh ${virsh[1]}`;
+  const [method = '', url = ''] = request.split(' ', 2);
+  const path = (url.split('?')[0] ?? '')
+    .split('/')
+    .map((seg) => (/^(vmc-|\d+$|[0-9a-f]{8}-)/.test(seg) ? '<id>' : seg))
+    .join('/');
+  const action = /^\{"action":"(\w+)"/.exec(request.slice(method.length + url.length + 2))?.[1];
+  return `${method} ${path}${action ? ` (${action})` : ''}`;
+}
+
+/**
+ * Mean calls per lifecycle by kind, through the harness and directly (when the direct sequence records its
+ * calls), and the kinds the harness makes more of: what it adds over the direct sequence.
+ */
+export function callsPerLifecycle(harness: string[][], direct: string[][]) {
+  const mean = (runs: string[][]) => {
+    const n: Record<string, number> = {};
+    for (const run of runs) for (const r of run) n[callKind(r)] = (n[callKind(r)] ?? 0) + 1;
+    return Object.fromEntries(
+      Object.entries(n)
+        .map(([k, v]) => [k, Math.round((v / Math.max(1, runs.length)) * 10) / 10] as const)
+        .sort(([, a], [, b]) => b - a),
+    );
+  };
+  const h = mean(harness);
+  const d = mean(direct);
+  const total = (m: Record<string, number>) => Math.round(Object.values(m).reduce((a, b) => a + b, 0) * 10) / 10;
+  const added = Object.fromEntries(
+    Object.entries(h)
+      .map(([k, v]) => [k, Math.round((v - (d[k] ?? 0)) * 10) / 10] as const)
+      .filter(([, v]) => v > 0),
+  );
+  return {
+    harness: h,
+    harnessTotal: total(h),
+    ...(direct.some((r) => r.length > 0) ? { direct: d, directTotal: total(d), added } : {}),
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../evidence/bundle.js';
-import { bundleBreakdown, labUpTimes, parseTime, verdictLine } from './suites.js';
+import { bundleBreakdown, isBootCall, labUpTimes, parseTime, verdictLine } from './suites.js';
 
 describe('suite time parsing', () => {
   it('reads /usr/bin/time -f "%e %U %S"', () => {
@@ -11,18 +11,30 @@ describe('suite time parsing', () => {
   });
 
   it('breaks a bundle down into counts, time in platform calls and the slowest files', () => {
-    const test = (file: string, state: 'passed' | 'failed' | 'skipped', durationMs: number, api: number[]) => ({
+    const test = (
+      file: string,
+      state: 'passed' | 'failed' | 'skipped',
+      durationMs: number,
+      api: number[],
+      requests: string[] = [],
+    ) => ({
       file,
       state,
       durationMs,
-      transcript: api.map((d) => ({ durationMs: d })),
+      transcript: api.map((d, i) => ({ durationMs: d, request: requests[i] ?? 'virsh -c qemu:///system domstate d1' })),
     });
     const b = {
       facts: { capabilities: { evidence: 'real' } },
       tests: [
-        test('suites/lifecycle.conformance.ts', 'passed', 40_000, [100, 200]),
+        test('suites/lifecycle.conformance.ts', 'passed', 40_000, [100, 200], ['virsh -c qemu:///system start d1']),
         test('suites/lifecycle.conformance.ts', 'failed', 20_000, [700]),
-        test('suites/disks.conformance.ts', 'passed', 30_000, [1000]),
+        test(
+          'suites/disks.conformance.ts',
+          'passed',
+          30_000,
+          [1000],
+          ['virsh -c qemu:///system reboot d2 --mode acpi'],
+        ),
         test('suites/images.conformance.ts', 'skipped', 5_000, []),
         test('suites/inventory.conformance.ts', 'passed', 1_000, []),
       ],
@@ -37,6 +49,7 @@ describe('suite time parsing', () => {
         { file: 'suites/images.conformance.ts', seconds: 5, tests: 1 },
       ],
       evidence: 'real',
+      boots: { total: 2, byFile: { 'suites/lifecycle.conformance.ts': 1, 'suites/disks.conformance.ts': 1 } },
     });
   });
 
@@ -59,5 +72,27 @@ describe('suite time parsing', () => {
       },
       platforms: labs,
     });
+  });
+
+  it('counts the calls that boot a guest on each platform', () => {
+    for (const boot of [
+      'virsh -c qemu:///system start 6f1c',
+      'virsh -c qemu+ssh://root@h/system reboot 6f1c --mode acpi',
+      'PUT /1.0/instances/vmc-x/state?project=vmconform {"action":"start"}',
+      'PUT /1.0/instances/vmc-x/state?project=vmconform {"action":"restart","timeout":60}',
+      'POST /api2/json/nodes/pve1/qemu/101/status/start ',
+      'POST /compute/v2.1/servers {"server":{"name":"vmc-x"}}',
+      'POST /compute/v2.1/servers/0c1d/action {"os-start":null}',
+    ])
+      expect(isBootCall(boot), boot).toBe(true);
+    for (const other of [
+      'virsh -c qemu:///system domstate 6f1c',
+      'virsh -c qemu:///system shutdown 6f1c --mode acpi',
+      'PUT /1.0/instances/vmc-x/state?project=vmconform {"action":"stop","force":true}',
+      'POST /api2/json/nodes/pve1/qemu/101/status/stop ',
+      'POST /compute/v2.1/servers/0c1d/action {"os-stop":null}',
+      'GET /compute/v2.1/servers?name=vmc',
+    ])
+      expect(isBootCall(other), other).toBe(false);
   });
 });

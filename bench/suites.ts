@@ -23,18 +23,36 @@ export function parseTime(text: string): { wallS: number; cpuS: number } | undef
   return { wallS: wall, cpuS: Math.round((user + sys) * 100) / 100 };
 }
 
-/** Counts, time inside platform calls against the tests' total, and the slowest suite files. */
-type Breakdown = Pick<SuiteRun, 'counts' | 'apiS' | 'testsS' | 'slowest' | 'evidence'>;
+/** Counts, time inside platform calls against the tests' total, the slowest suite files and the guest boots. */
+type Breakdown = Pick<SuiteRun, 'counts' | 'apiS' | 'testsS' | 'slowest' | 'evidence' | 'boots'>;
+
+/**
+ * A call that boots a guest, as each platform's transcript writes it: a start or reboot (libvirt, Incus,
+ * Proxmox), and on OpenStack a server create (Nova boots it) or a start or reboot action. Under TCG a boot
+ * is most of a suite's time, so the count says how much a suite pays for its guests.
+ */
+const bootCall = [
+  /^virsh -c \S+ (start|reboot) /,
+  /^PUT \/1\.0\/instances\/[^/ ]+\/state\S* \{"action":"(start|restart)"/,
+  /^POST \S*\/qemu\/\d+\/status\/(start|reboot|reset)\b/,
+  /^POST \S*\/servers \{/,
+  /^POST \S*\/servers\/[^/ ]+\/action \{"(os-start|reboot)"/,
+];
+export const isBootCall = (request: string): boolean => bootCall.some((r) => r.test(request));
 
 export function bundleBreakdown(b: Bundle): Breakdown {
   const counts = { passed: 0, failed: 0, skipped: 0 };
   const files = new Map<string, { ms: number; tests: number }>();
+  const boots: Record<string, number> = {};
   let apiMs = 0;
   let testsMs = 0;
   for (const t of b.tests) {
     counts[t.state] += 1;
     testsMs += t.durationMs;
-    for (const e of t.transcript) apiMs += e.durationMs;
+    for (const e of t.transcript) {
+      apiMs += e.durationMs;
+      if (isBootCall(e.request)) boots[t.file] = (boots[t.file] ?? 0) + 1;
+    }
     const f = files.get(t.file) ?? { ms: 0, tests: 0 };
     f.ms += t.durationMs;
     f.tests += 1;
@@ -50,6 +68,10 @@ export function bundleBreakdown(b: Bundle): Breakdown {
       .slice(0, 3)
       .map(([file, f]) => ({ file, seconds: s(f.ms), tests: f.tests })),
     evidence: b.facts?.capabilities.evidence ?? null,
+    boots: {
+      total: Object.values(boots).reduce((a, n) => a + n, 0),
+      byFile: Object.fromEntries(Object.entries(boots).sort(([, a], [, b]) => b - a)),
+    },
   };
 }
 
@@ -144,6 +166,7 @@ async function breakdownOf(bundlePath: string | undefined, log: string): Promise
     testsS: 0,
     slowest: [],
     evidence: null,
+    boots: { total: 0, byFile: {} },
   };
   if (!bundlePath) return { ...none, error: `no evidence bundle written (see ${log})` };
   try {

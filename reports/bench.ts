@@ -69,6 +69,19 @@ const overhead = z.object({
   ratioOfMedians: z.number(),
   /** Per-repetition ratio vmconform / direct (interleaved pairs). */
   ratio: z.object({ min: z.number(), median: z.number(), max: z.number() }),
+  /**
+   * Mean platform calls per lifecycle by kind (virsh subcommand, HTTP method and path): through the harness,
+   * directly (when the direct sequence records its calls), and the kinds the harness makes more of.
+   */
+  calls: z
+    .object({
+      harness: z.record(z.string(), z.number()),
+      harnessTotal: z.number(),
+      direct: z.record(z.string(), z.number()).optional(),
+      directTotal: z.number().optional(),
+      added: z.record(z.string(), z.number()).optional(),
+    })
+    .optional(),
 });
 
 export const benchPlatformSchema = z.object({
@@ -102,6 +115,8 @@ export const suiteRunSchema = z.object({
   testsS: z.number(),
   /** The slowest suite files, slowest first. */
   slowest: z.array(z.object({ file: z.string(), seconds: z.number(), tests: z.number().int() })),
+  /** Guest boots (start and reboot calls in the bundle's transcript) in all and per suite file, most first. */
+  boots: z.object({ total: z.number().int(), byFile: z.record(z.string(), z.number().int()) }).optional(),
   bundle: z.string().nullable(),
   error: z.string().optional(),
 });

@@ -48,6 +48,8 @@ export interface PlatformDescriptor<Name extends string = string, Schema extends
     target: Target;
     runId: string;
     labState: unknown;
+    /** Where a direct sequence that does not go through the driver records its calls, so the bench can count them. */
+    transcript?: Transcript;
   }): DirectBaseline | string | Promise<DirectBaseline | string>;
   /**
    * Platform-specific preflight checks against a connected target (privileges, versions, services,

@@ -137,33 +137,48 @@ export class IncusBase extends AdapterBase {
 
   /** The current name of an instance by durable id; a renamed or deleted one is looked up again. */
   async nameOf(vm: VmRef): Promise<string> {
+    return (await this.resolve(vm)).name;
+  }
+
+  /**
+   * The instance behind a durable id, read once: the read that proves the cached name still holds this id
+   * (never a same-named replacement) is the instance the caller goes on with, not read a second time.
+   */
+  async resolve(vm: VmRef): Promise<{ name: string; inst: IncusInstance }> {
     const cached = this.names.get(vm.id);
     if (cached) {
       const i = await this.getInstance(cached).catch((e) => (e instanceof NotFound ? undefined : Promise.reject(e)));
-      if (i && i.config['volatile.uuid'] === vm.id) return cached;
+      if (i && i.config['volatile.uuid'] === vm.id) return { name: cached, inst: i };
     }
     const found = (await this.instances()).find((i) => i.config['volatile.uuid'] === vm.id);
     if (!found) throw new NotFound(`incus: no instance with id ${vm.id} (${vm.name}) in project ${this.cfg.project}`);
     this.names.set(vm.id, found.name);
-    return found.name;
+    // The listing holds no live state: the instance is read by name as the cached path reads it.
+    const inst = await this.getInstance(found.name);
+    if (inst.config['volatile.uuid'] !== vm.id)
+      throw new NotFound(`incus: instance ${found.name} no longer has id ${vm.id} (${vm.name})`);
+    return { name: found.name, inst };
   }
 
+  /**
+   * The instance as Incus renders it: config, devices and live status. Not recursion=1: that adds the
+   * live state (network, disk and memory counters), which costs the daemon a round of reads per call
+   * and which nothing here uses (the status is the same word in both).
+   */
   getInstance(name: string): Promise<IncusInstance> {
-    return this.client.sync<IncusInstance>('GET', `/1.0/instances/${enc(name)}`, { query: { recursion: 1 } });
+    return this.client.sync<IncusInstance>('GET', `/1.0/instances/${enc(name)}`);
   }
 
   /** The instance behind `vm`, refused (NotOwned) unless it carries the ownership tag. */
   async ownedInstance(vm: VmRef): Promise<{ name: string; inst: IncusInstance }> {
-    const name = await this.nameOf(vm);
-    const inst = await this.getInstance(name);
+    const { name, inst } = await this.resolve(vm);
     this.ensureOwned(ownerOf(inst.config), `instance '${name}' (${vm.id})`);
     return { name, inst };
   }
 
   /** The contract state of an instance, with its custom volumes' sizes. */
   async inspect(vm: VmRef): Promise<VmState> {
-    const name = await this.nameOf(vm);
-    const inst = await this.getInstance(name);
+    const { inst } = await this.resolve(vm);
     return parseInstance(inst, await this.volumeSizes(inst)).state;
   }
 

@@ -151,7 +151,7 @@ export interface ParsedInstance {
   volumes: Record<string, { pool: string; volume: string }>;
 }
 
-/** An instance (GET /1.0/instances/<name>?recursion=1) into contract state. `sizes` maps volume ids to bytes. */
+/** An instance (GET /1.0/instances/<name>, with or without recursion) into contract state. `sizes` maps volume ids to bytes. */
 export function parseInstance(inst: IncusInstance, sizes: Record<string, number> = {}): ParsedInstance {
   const config = inst.config ?? {};
   const metadata: Record<string, string> = {};
@@ -225,7 +225,7 @@ export function parseInstance(inst: IncusInstance, sizes: Record<string, number>
         ...(owner ? { owner } : {}),
         placement,
       },
-      source: `Incus instance (GET /1.0/instances/${inst.name}?recursion=1, type ${inst.type})`,
+      source: `Incus instance (GET /1.0/instances/${inst.name}, type ${inst.type})`,
     },
   };
 }

@@ -8,6 +8,7 @@ import {
   type VmconformError,
 } from '../../evidence/errors.js';
 import type { Transcript } from '../../evidence/transcript.js';
+import { needsOneShot, type SessionAnswer, SessionTimeout, VirshPool } from './virsh-session.js';
 
 export interface VirshOptions {
   uri: string;
@@ -16,6 +17,8 @@ export interface VirshOptions {
   commandTimeoutMs?: number;
   /** Run virsh as this uid: used to prove that wrong credentials give a typed error (AUT-01). */
   uid?: number;
+  /** The virsh program and any leading arguments (a fake virsh in tests). */
+  argv?: readonly string[];
 }
 
 /**
@@ -53,41 +56,119 @@ export function mapVirshError(args: string[], stderr: string): VmconformError {
   return new PlatformError(msg, code, text);
 }
 
-/** Runs virsh non-interactively (stdin closed, explicit URI) and records every call in the transcript. */
+/**
+ * The connection has gone before the command was sent (daemon stopped or restarted since the session's last
+ * command): virsh's shell says so instead of running it. A new process then makes a new connection, as the
+ * one-shot call always did, so the answer is the one a fresh connection gives.
+ */
+const staleConnection =
+  /failed to reconnect to the hypervisor|failed to connect to the hypervisor|client socket is closed|no valid connection/i;
+
+/**
+ * Runs virsh commands on a few long-lived virsh shells per connection (explicit URI) and records every call
+ * in the transcript: the command, its output, whether it failed, and its duration, as one process per call did.
+ */
 export class Virsh {
-  constructor(private readonly opts: VirshOptions) {}
+  private readonly pool: VirshPool;
+
+  constructor(private readonly opts: VirshOptions) {
+    this.pool = new VirshPool([...(opts.argv ?? ['virsh']), '-c', opts.uri, '-q']);
+  }
 
   get uri(): string {
     return this.opts.uri;
   }
 
+  private get local(): boolean {
+    return !/^[a-z+]+:\/\/[^/]/.test(this.opts.uri);
+  }
+
+  private get timeoutMs(): number {
+    return this.opts.commandTimeoutMs ?? 120_000;
+  }
+
   async run(args: string[]): Promise<string> {
+    // Another uid needs its own process; an argument the shell cannot carry goes as argv. A remote host
+    // (qemu+ssh) keeps a connection per call: a lost site must fail each call at connect, in bounded time.
+    if (this.opts.uid !== undefined || !this.local || needsOneShot(args)) return this.oneShot(args);
     const start = performance.now();
-    const res = await execa('virsh', ['-c', this.opts.uri, '-q', ...args], {
-      reject: false,
-      stdin: 'ignore',
-      timeout: this.opts.commandTimeoutMs ?? 120_000,
-      env: { LC_ALL: 'C' },
-      ...(this.opts.uid === undefined ? {} : { uid: this.opts.uid, gid: this.opts.uid }),
+    const session = await this.pool.acquire();
+    let ans: SessionAnswer;
+    try {
+      ans = await session.exec(args, this.timeoutMs);
+    } catch (e) {
+      if (!(e instanceof SessionTimeout)) {
+        // The shell itself ended mid-command (not a platform answer); the command may have run, so it is not repeated.
+        const why = e instanceof Error ? e.message : String(e);
+        this.record(args, start, { ok: false, response: why, error: `virsh session ended: ${why}` });
+        throw new PlatformError(
+          `virsh ${args[0]} failed: the virsh session ended (${why})`,
+          'virsh-session-ended',
+          why,
+        );
+      }
+      this.record(args, start, { ok: false, response: '', error: 'command timed out' });
+      throw this.timedOut(args);
+    } finally {
+      this.pool.release(session);
+    }
+    if (!ans.ok && staleConnection.test(ans.stderr)) {
+      session.close();
+      this.record(args, start, {
+        ok: false,
+        response: ans.stderr,
+        error: `stale connection, not sent; made again on a new connection: ${ans.stderr}`,
+      });
+      return this.oneShot(args);
+    }
+    this.record(args, start, {
+      ok: ans.ok,
+      response: ans.ok ? ans.stdout : ans.stderr || ans.stdout,
+      ...(ans.ok ? {} : { error: ans.stderr }),
     });
-    const durationMs = performance.now() - start;
-    const ok = res.exitCode === 0 && !res.timedOut;
+    if (!ans.ok) throw mapVirshError(args, ans.stderr || ans.stdout);
+    return ans.stdout;
+  }
+
+  /** Ends the shells (the driver is closed); a later call opens new ones. */
+  close(): void {
+    this.pool.close();
+  }
+
+  private record(args: string[], start: number, r: { ok: boolean; response: string; error?: string }): void {
     this.opts.transcript.record({
       kind: 'command',
       request: ['virsh', '-c', this.opts.uri, ...args].join(' '),
-      response: ok ? res.stdout : res.stderr || res.stdout,
-      ok,
-      durationMs,
+      response: r.response,
+      ok: r.ok,
+      durationMs: performance.now() - start,
       taskId: null,
+      error: r.error,
+    });
+  }
+
+  private timedOut(args: string[]): PlatformError {
+    return new PlatformError(`virsh ${args[0]} did not answer within ${this.timeoutMs} ms`, 'timeout', '');
+  }
+
+  /** One process for one command (stdin closed). */
+  private async oneShot(args: string[]): Promise<string> {
+    const start = performance.now();
+    const [bin, ...pre] = this.opts.argv ?? ['virsh'];
+    const res = await execa(bin as string, [...pre, '-c', this.opts.uri, '-q', ...args], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: this.timeoutMs,
+      env: { LC_ALL: 'C' },
+      ...(this.opts.uid === undefined ? {} : { uid: this.opts.uid, gid: this.opts.uid }),
+    });
+    const ok = res.exitCode === 0 && !res.timedOut;
+    this.record(args, start, {
+      ok,
+      response: ok ? res.stdout : res.stderr || res.stdout,
       error: ok ? undefined : res.timedOut ? 'command timed out' : res.stderr,
     });
-    if (res.timedOut) {
-      throw new PlatformError(
-        `virsh ${args[0]} did not answer within ${this.opts.commandTimeoutMs ?? 120_000} ms`,
-        'timeout',
-        '',
-      );
-    }
+    if (res.timedOut) throw this.timedOut(args);
     if (res.exitCode !== 0) throw mapVirshError(args, res.stderr || res.stdout);
     return res.stdout;
   }

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import type { Transcript } from '../../evidence/transcript.js';
 import { type DirectBaseline, directPoll, waitFor } from '../contract/index.js';
 import type { LibvirtPlatformConfig } from './config.js';
 import type { LibvirtLabState } from './lab.js';
@@ -15,17 +16,30 @@ export function virshDirect({
   section,
   runId,
   labState,
+  transcript,
 }: {
   section: LibvirtPlatformConfig;
   runId: string;
   labState: unknown;
+  transcript?: Transcript;
 }): DirectBaseline | string {
   // The plain-virsh sequence boots the local lab's kernel and reads the console log from this machine's disk.
   if (new URL(section.uri).host || !labState)
     return 'no direct sequence for a remote libvirt host: the plain-virsh sequence needs the local lab (its kernel and console log files)';
   const lab = labState as LibvirtLabState;
-  const virsh = async (...args: string[]) =>
-    (await execa('virsh', ['-c', 'qemu:///system', '-q', ...args], { stdin: 'ignore' })).stdout;
+  const virsh = async (...args: string[]) => {
+    const t0 = performance.now();
+    const { stdout } = await execa('virsh', ['-c', 'qemu:///system', '-q', ...args], { stdin: 'ignore' });
+    // Written as the harness's own virsh calls are, so the bench can count both alike.
+    transcript?.record({
+      kind: 'command',
+      request: ['virsh', '-c', 'qemu:///system', ...args].join(' '),
+      response: stdout,
+      ok: true,
+      durationMs: performance.now() - t0,
+    });
+    return stdout;
+  };
   return {
     label: 'plain virsh',
     async run(name) {

@@ -73,6 +73,7 @@ export class LibvirtInventory implements CoreOps {
   }
 
   async close(): Promise<void> {
+    this.b.virsh.close();
     await this.b.remoteFiles?.close();
   }
 }
