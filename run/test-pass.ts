@@ -11,6 +11,8 @@ import { knownFindingsEnv } from '../requirements/known-findings.js';
 import { labsUp, labUp } from './labs-up.js';
 import { runPlatform } from './platform-run.js';
 import { registerRun } from './runs.js';
+import { namePattern, select } from './selection.js';
+import { testPassScope } from './test-pass-scope.js';
 import { repoRoot, runVitest, type VitestCounts } from './vitest-run.js';
 
 export async function testPass(opts: { unitOnly?: boolean }, say: Say): Promise<VitestCounts> {
@@ -55,6 +57,10 @@ export async function testPass(opts: { unitOnly?: boolean }, say: Say): Promise<
           continue;
         }
         say(`testing ${platform} (run ${runId})`);
+        // A platform whose whole pass does not fit CI runs its declared scope (never the first: that pass carries the unit tests).
+        const scope = first ? undefined : testPassScope[platform];
+        const sel = scope ? select({ requirement: scope.requirements }) : undefined;
+        if (scope && sel) say(`${platform}: the test pass runs ${sel.run.join(' ')} only: ${scope.why}`);
         try {
           const r = await runPlatform({
             platform,
@@ -63,7 +69,8 @@ export async function testPass(opts: { unitOnly?: boolean }, say: Say): Promise<
             configPath,
             out: resolve(repoRoot, 'out', runId, platform),
             // Unit and lab-harness tests once, with the first platform tested; conformance suites on every one.
-            vitestArgs: first ? [] : ['--project', 'conformance'],
+            vitestArgs: first ? [] : ['--project', 'conformance', ...(sel?.files ?? [])],
+            ...(sel ? { namePattern: namePattern(sel.run), selected: sel.run } : {}),
             say,
             ...(isLab(platform) ? { recover: () => labUp(platform, say) } : {}),
           });

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { registry } from '../adapters/platforms.js';
+import { select } from './selection.js';
+import { testPassScope } from './test-pass-scope.js';
+
+describe('test pass scope', () => {
+  it('names registered platforms and requirements that have tests', () => {
+    for (const [platform, scope] of Object.entries(testPassScope)) {
+      expect(registry.names).toContain(platform);
+      const sel = select({ requirement: scope.requirements });
+      expect([...sel.run].sort()).toEqual(scope.requirements.split(',').sort());
+    }
+  });
+});
