@@ -18,6 +18,7 @@ import {
 import type { HttpResponse, RequestOptions } from '../http/client.js';
 import { Cinder } from './cinder.js';
 import type { OpenStackSession, ServiceType } from './client.js';
+import { type ConsoleSeen, emptyConsole, seeConsole } from './console.js';
 import { type CinderVolume, mapPower, type NovaServer, ownerOf } from './mapping.js';
 import { Neutron } from './neutron.js';
 import { faultError } from './responses.js';
@@ -134,6 +135,18 @@ export class OpenStackBase extends AdapterBase {
   }
 
   /** The console log (its last 100 KiB: Nova cuts it there); '' while the guest has none (stopped). */
+  /** Per server, the console segments seen so far (Nova restarts the log at every start and reboot). */
+  private readonly consoles = new Map<string, Promise<ConsoleSeen>>();
+
+  /** Reads the console and adds it to what was seen of this server; reads of one server are chained. */
+  observeConsole(id: string): Promise<ConsoleSeen> {
+    const next = (this.consoles.get(id) ?? Promise.resolve(emptyConsole())).then(async (seen) =>
+      seeConsole(seen, await this.consoleText(id).catch(() => '')),
+    );
+    this.consoles.set(id, next);
+    return next;
+  }
+
   consoleText = async (id: string): Promise<string> => {
     try {
       return (

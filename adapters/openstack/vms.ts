@@ -198,6 +198,8 @@ export class OpenStackVms implements VmOps {
     want: (s: NovaServer) => boolean,
     op: 'start' | 'stop-graceful' | 'reboot',
   ): Promise<Receipt> {
+    // Before a stop or reboot the console still holds this boot's end, which the next start's log replaces.
+    if (op !== 'start') await this.os.observeConsole(vm.id);
     const t0 = performance.now();
     const res = await this.action(vm, body);
     const acceptedMs = performance.now() - t0;
