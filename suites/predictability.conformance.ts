@@ -18,7 +18,7 @@ describe('predictability', () => {
     "each lifecycle op's p95/median over repetitions stays under the configured ratio",
     async (ctx) => {
       const { t, checks: c } = ctx;
-      const { repetitions, maxP95OverMedian } = ctx.run.predictability;
+      const { repetitions, maxP95OverMedian, minSpreadMs } = ctx.run.predictability;
       const ops = ['create', 'start', 'stop', 'delete'] as const;
       const samples: Record<(typeof ops)[number], number[]> = { create: [], start: [], stop: [], delete: [] };
       const measure = async (op: (typeof ops)[number], r: Promise<Receipt<unknown>>) => {
@@ -46,15 +46,19 @@ describe('predictability', () => {
       const load = `machine load ${peak.load1.toFixed(1)} on ${peak.cpus} cores`;
       for (const op of ops) {
         const s = spread(samples[op]);
-        const name = `${op}: p95/median ${s.ratio.toFixed(2)} <= ${maxP95OverMedian}`;
+        // A p95 this close to the median is below what the host resolves: the ratio of two tiny numbers is noise.
+        const material = s.p95 - s.median > minSpreadMs;
+        const name = material
+          ? `${op}: p95/median ${s.ratio.toFixed(2)} <= ${maxP95OverMedian}`
+          : `${op}: p95 within ${minSpreadMs} ms of the median (p95/median ${s.ratio.toFixed(2)})`;
         const figures = `n=${s.n} min ${ms(s.min)} median ${ms(s.median)} p95 ${ms(s.p95)} max ${ms(s.max)}; ${load}`;
         // A spread measured on an overloaded machine says more about the machine than the platform.
-        if (s.ratio > maxP95OverMedian && overloaded(peak))
+        if (material && s.ratio > maxP95OverMedian && overloaded(peak))
           c.prereqMissing(
             name,
             `${figures}: measured under load, not attributable to the platform; re-run on a quiet machine`,
           );
-        else c.ok(name, s.ratio <= maxP95OverMedian, figures);
+        else c.ok(name, !material || s.ratio <= maxP95OverMedian, figures);
       }
     },
   );
