@@ -42,6 +42,11 @@ for l in "$PHYS_IF" "$PHYS2_IF"; do
   br=$(basename "$(readlink "/sys/class/net/$l/master" 2>/dev/null)" 2>/dev/null)
   case $br in brq*) ip link set "$br" down; ip link delete "$br" type bridge;; esac
 done
+# A network deleted just before the agent stopped leaves its bridge empty (the agent removes it later):
+# an empty brq bridge carries nothing, and only this lab's agent makes them.
+for br in $(ip -o link show type bridge 2>/dev/null | sed -n 's/^[0-9]*: \(brq[0-9a-f-]*\)[:@].*/\1/p'); do
+  [ -z "$(ls "/sys/class/net/$br/brif" 2>/dev/null)" ] && { ip link set "$br" down; ip link delete "$br" type bridge; }
+done
 for l in "$PHYS_IF" "$PHYS2_IF" "$EXT_BR"; do ip link show "$l" >/dev/null 2>&1 && ip link delete "$l"; done
 rm -f "$PIDS"/*.pid
 [ "${1:-}" = --purge ] && rm -rf "$D"
