@@ -33,6 +33,9 @@ export function mapVirshError(args: string[], stderr: string): VmconformError {
     .join(' | ');
   const what = `virsh ${args[0] ?? ''}`;
   const msg = `${what} failed: ${text}`;
+  // The daemon went away during the call: a lookup that failed with it says nothing about the object.
+  if (/disconnected from \S+ due to|end of file while reading data|client socket is closed/i.test(text))
+    return new PlatformError(msg, 'daemon-connection-lost', text);
   if (/not found|no domain with matching|failed to get (domain|vol|pool|network)|no storage vol/i.test(text)) {
     return new NotFound(msg);
   }

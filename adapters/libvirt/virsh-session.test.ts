@@ -47,6 +47,8 @@ async function run([cmd, ...a]) {
     case 'stale':
       if (process.argv.length > 4 + 1) { process.stdout.write('answered on a new connection\n'); return true; }
       process.stderr.write('error: Failed to reconnect to the hypervisor\nerror: no valid connection\n'); return false;
+    case 'lost':
+      process.stderr.write("error: Disconnected from test:///default due to end of file\nerror: failed to get domain 'x'\n"); return false;
     case 'warn': process.stderr.write('warning: something minor\n'); process.stdout.write('done\n'); return true;
     case 'die': process.exit(3);
     default: process.stderr.write('error: unknown command: ' + cmd + '\n'); return false;
@@ -120,6 +122,15 @@ describe('persistent virsh session', () => {
     expect(await virsh.run(['warn'])).toBe('done');
     expect(await virsh.run(['reconnect'])).toBe('fresh');
     expect(transcript.since(0).every((e) => e.ok)).toBe(true);
+    virsh.close();
+  });
+
+  it('a lookup that failed because the daemon went away during it is a lost connection, not a missing domain', async () => {
+    const { virsh } = make();
+    const err = await virsh.run(['lost']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PlatformError);
+    expect(err).not.toBeInstanceOf(NotFound);
+    expect((err as Error).message).toContain('Disconnected from test:///default due to end of file');
     virsh.close();
   });
 

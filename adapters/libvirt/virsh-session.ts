@@ -22,6 +22,8 @@ export interface SessionAnswer {
  * the daemon went away (between commands), and the reconnect notice before the next command runs.
  */
 const notice = /^error: (Reconnected to the hypervisor|Disconnected from \S+ due to .*)$/;
+const disconnected = /^error: Disconnected from \S+ due to /;
+const reconnected = /^error: Reconnected to the hypervisor$/;
 
 /** Quoted for virsh's own parser: inside '...' nothing is special; a ' is written '\'' as in sh. */
 export function shellLine(args: string[]): string {
@@ -104,7 +106,11 @@ export class VirshSession {
     const body = from >= 0 ? out.slice(from + echoed.length) : out.slice(out.indexOf('\n') + 1);
     const to = body.lastIndexOf(`virsh # echo --err ${errMark}\n`);
     const stdout = stripFinalNewline(to >= 0 ? body.slice(0, to) : body);
-    const errLines = err.split('\n').filter((l) => !notice.test(l));
+    // A disconnect with no reconnect after it happened during this command: that is its answer, not a notice.
+    const lines = err.split('\n');
+    const lostAt = lines.findLastIndex((l) => disconnected.test(l));
+    const lost = lostAt >= 0 && !lines.slice(lostAt).some((l) => reconnected.test(l));
+    const errLines = lines.filter((l, i) => !notice.test(l) || (lost && i === lostAt));
     const stderr = stripFinalNewline(errLines.join('\n'));
     return { stdout, stderr, ok: !errLines.some((l) => l.startsWith('error:')) };
   }
