@@ -140,10 +140,13 @@ export class OpenStackBase extends AdapterBase {
 
   /** Reads the console and adds it to what was seen of this server; reads of one server are chained. */
   observeConsole(id: string): Promise<ConsoleSeen> {
-    const next = (this.consoles.get(id) ?? Promise.resolve(emptyConsole())).then(async (seen) =>
-      seeConsole(seen, await this.consoleText(id).catch(() => '')),
+    const before = this.consoles.get(id) ?? Promise.resolve(emptyConsole());
+    const next = before.then(async (seen) => seeConsole(seen, await this.consoleText(id)));
+    // A failed read reaches its caller and changes nothing seen: the next read starts from before it.
+    this.consoles.set(
+      id,
+      next.catch(() => before),
     );
-    this.consoles.set(id, next);
     return next;
   }
 

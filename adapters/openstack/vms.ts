@@ -199,7 +199,8 @@ export class OpenStackVms implements VmOps {
     op: 'start' | 'stop-graceful' | 'reboot',
   ): Promise<Receipt> {
     // Before a stop or reboot the console still holds this boot's end, which the next start's log replaces.
-    if (op !== 'start') await this.os.observeConsole(vm.id);
+    // The stop does not depend on it: a failed read shows on the guest view's own reads, not here.
+    if (op !== 'start') await this.os.observeConsole(vm.id).catch(() => undefined);
     const t0 = performance.now();
     const res = await this.action(vm, body);
     const acceptedMs = performance.now() - t0;
