@@ -98,8 +98,9 @@ fi
 # ---- modules: resolve from modules.dep, skip builtins, dependency order --------------------
 # Wanted drivers (order = preferred load order among independent modules). Dependencies are
 # pulled in from modules.dep and placed before their users.
+# ata_piix and sr_mod: Nova attaches its config drive as an IDE cdrom.
 WANTED="virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk
-failover net_failover virtio_net button evdev cdrom isofs fat vfat nls_cp437 nls_ascii nls_utf8"
+failover net_failover virtio_net button evdev cdrom ata_piix sr_mod isofs fat vfat nls_cp437 nls_ascii nls_utf8"
 
 norm() { echo "$1" | tr '-' '_'; }
 # path (relative to MODDIR) of a module by name, from modules.dep; empty if none
