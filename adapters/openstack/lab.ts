@@ -51,6 +51,7 @@ export const packages = [
   'cinder-api',
   'cinder-scheduler',
   'cinder-volume',
+  'cinder-backup',
   'mariadb-server',
   'rabbitmq-server',
   'memcached',
@@ -70,7 +71,7 @@ export const realLab = {
   bringUp:
     'cold 364 s under load (138-178 s on a quiet machine), warm 10-14 s; all services 4.1-4.7 GiB RSS; Cinder on a one-OSD Ceph (no LVM, iSCSI or NFS here)',
   guest: 'TCG: create to ACTIVE 17-40 s, to the guest READY 25-57 s; RBD attach seen in the guest 19-24 s',
-  notYet: 'cinder-backup (backups have no backend), a second compute host (second availability zone)',
+  notYet: 'a second compute host (second availability zone)',
 };
 
 export interface OpenStackLabState {
@@ -114,6 +115,7 @@ const daemons = [
   'cinder-api',
   'cinder-scheduler',
   'cinder-volume',
+  'cinder-backup',
 ];
 
 const pidsDir = join(root, 'pids');

@@ -214,6 +214,11 @@ auth_strategy = keystone
 api_paste_config = /etc/cinder/api-paste.ini
 rootwrap_config = /etc/cinder/rootwrap.conf
 enabled_backends = $BACKEND
+# Backups as files: the Ceph backup driver reads the source volume as its rbd_user, which this lab
+# leaves unset (auth none), and refuses the empty name ("invalid user ''"). The POSIX driver reads the
+# volume through os-brick's user-space RBD handle instead.
+backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
+backup_posix_path = $D/cinder/backups
 [database]
 connection = $(db cinder cinder)
 # Without Ceph: an API-only fake (volumes reach "available"; attach fails in os-brick).
@@ -227,5 +232,8 @@ volume_driver = cinder.volume.drivers.rbd.RBDDriver
 rbd_pool = volumes
 rbd_ceph_conf = $D/ceph/ceph.conf
 C
+# Cinder tells Nova about a volume it extended (os-server-external-events); without this section the
+# event fails ("Failed to notify nova") and a running guest never sees the new size.
+svcauth nova cinder
 authtoken cinder; } >"$ETC/cinder/cinder.conf"
 echo "configs written"

@@ -20,7 +20,7 @@ stop() { # pids...: TERM, then KILL what is left after 10 s
 }
 # Services first (agents respawn helpers while they live), then the helpers, then the infrastructure.
 svc=; for n in nova-api nova-conductor nova-scheduler nova-compute neutron-server neutron-linuxbridge-agent \
-  neutron-dhcp-agent neutron-metadata-agent cinder-api cinder-scheduler cinder-volume glance-api keystone placement; do
+  neutron-dhcp-agent neutron-metadata-agent cinder-api cinder-scheduler cinder-volume cinder-backup glance-api keystone placement; do
   p=$(pidof_svc "$n") && kill -0 "$p" 2>/dev/null && svc="$svc $p"
 done
 stop $svc

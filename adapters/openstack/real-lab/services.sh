@@ -79,7 +79,11 @@ step_cinder() {
   cinder-manage $c db sync >"$LOG/cinder-dbsync.out" 2>&1
   daemon cinder-api cinder-api $c
   daemon cinder-scheduler cinder-scheduler $c
-  daemon cinder-volume cinder-volume $c
+  # bin/ceph retries the one refusal auth none causes (see there); Cinder runs `ceph` at every attach.
+  cephpath=$(cd "$(dirname "$0")/bin" && pwd):$PATH
+  daemon cinder-volume env PATH="$cephpath" cinder-volume $c
+  mkdir -p "$D/cinder/backups"
+  daemon cinder-backup env PATH="$cephpath" cinder-backup $c
   wait_http cinder "http://127.0.0.1:$P_CINDER/"
 }
 for s in ${*:-keystone catalog glance placement nova neutron cinder}; do
