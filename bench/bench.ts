@@ -17,7 +17,16 @@ import { stats } from '../evidence/stats.js';
 import { Transcript } from '../evidence/transcript.js';
 import { ensurePackages } from '../host/host.js';
 import { lab, labsFor } from '../lab/labs.js';
-import { type Bench, type BenchPlatform, benchPhases, benchSchemaId, parseBench } from '../reports/bench.js';
+import {
+  type Bench,
+  type BenchBaseline,
+  type BenchPlatform,
+  baselineOf,
+  benchPhases,
+  benchSchemaId,
+  parseBench,
+  readBench,
+} from '../reports/bench.js';
 import { benchMarkdown } from '../reports/render-bench.js';
 import { registerRun, removeOwned } from '../run/runs.js';
 import { repoRoot } from '../run/vitest-run.js';
@@ -54,6 +63,7 @@ const program = new Command('npm run bench --')
       .default('parallel'),
   )
   .option('-o, --out <dir>', 'output folder; each bench writes <out>/<run>/', 'out/bench')
+  .option('--baseline <bench.json>', "an earlier bench: its guest boots per suite are shown beside this bench's")
   .option('--no-lab', 'do not bring the local labs up first (use for a remote lab host)')
   .addHelpText(
     'after',
@@ -68,6 +78,7 @@ interface Opts {
   suites: Bench['settings']['suites'];
   out: string;
   lab: boolean;
+  baseline?: string;
 }
 
 program.parse();
@@ -76,21 +87,22 @@ const began = performance.now();
 const runId = newRunId();
 const outDir = resolve(repoRoot, opts.out, runId);
 /** Bad input ends the bench before it touches anything: the message names the field, exit 2 as the CLI does. */
-async function loadInput(): Promise<{ config: LabConfig; chosen: Platform[] }> {
+async function loadInput(): Promise<{ config: LabConfig; chosen: Platform[]; baseline?: BenchBaseline }> {
   try {
     const { config } = await loadLabConfig(resolve(opts.config));
     const chosen = opts.platform ?? configuredPlatforms(config);
     for (const p of chosen)
       if (!config.platforms[p as keyof LabConfig['platforms']])
         throw new ConfigInvalid(`--platform ${p}: not configured in ${opts.config} (platforms.${p} is missing)`);
-    return { config, chosen };
+    if (!opts.baseline) return { config, chosen };
+    return { config, chosen, baseline: baselineOf(await readBench(opts.baseline, '--baseline'), opts.baseline) };
   } catch (e) {
     if (!(e instanceof ConfigInvalid)) throw e;
     process.stderr.write(`error: ${e.message}\n`);
     process.exit(2);
   }
 }
-const { config, chosen } = await loadInput();
+const { config, chosen, baseline } = await loadInput();
 
 let interrupted = false;
 /** The part running now, for stoppedBy. */
@@ -124,6 +136,7 @@ const bench: Bench = {
   settings: { reps: opts.reps, scales: opts.scales, suites: opts.suites },
   platforms: {},
   suites: {},
+  ...(baseline ? { baseline } : {}),
 };
 
 /** Written after every part: validated, so a report never reads a file this bench could not. */

@@ -100,6 +100,10 @@ export const benchPlatformSchema = z.object({
 });
 export type BenchPlatform = z.infer<typeof benchPlatformSchema>;
 
+/** Guest boots (start and reboot calls in the bundle's transcript) in all and per suite file, most first. */
+const bootsSchema = z.object({ total: z.number().int(), byFile: z.record(z.string(), z.number().int()) });
+export type Boots = z.infer<typeof bootsSchema>;
+
 export const suiteRunSchema = z.object({
   /** Time to verdict: the platform's evaluate alone (solo), or from the start of the evaluation of all at once. */
   wallS: z.number(),
@@ -115,8 +119,7 @@ export const suiteRunSchema = z.object({
   testsS: z.number(),
   /** The slowest suite files, slowest first. */
   slowest: z.array(z.object({ file: z.string(), seconds: z.number(), tests: z.number().int() })),
-  /** Guest boots (start and reboot calls in the bundle's transcript) in all and per suite file, most first. */
-  boots: z.object({ total: z.number().int(), byFile: z.record(z.string(), z.number().int()) }).optional(),
+  boots: bootsSchema.optional(),
   bundle: z.string().nullable(),
   error: z.string().optional(),
 });
@@ -137,6 +140,19 @@ const labUpSchema = z.object({
   platforms: z.record(platformName, z.array(z.string())),
 });
 export type LabUp = z.infer<typeof labUpSchema>;
+
+/**
+ * An earlier bench (`npm run bench -- --baseline <bench.json>`): its guest boots per platform, from its solo
+ * runs where it had them (else its run of all at once, as `from` says), shown beside this bench's as before.
+ */
+const baselineSchema = z.object({
+  path: z.string(),
+  runId: z.string(),
+  at: z.string(),
+  harnessCommit: z.string(),
+  boots: z.record(platformName, bootsSchema.extend({ from: z.enum(['solo', 'parallel']) })),
+});
+export type BenchBaseline = z.infer<typeof baselineSchema>;
 
 export const benchSchema = z.object({
   schema: z.literal(benchSchemaId),
@@ -166,6 +182,7 @@ export const benchSchema = z.object({
     solo: suiteSet.optional(),
     labUp: labUpSchema.optional(),
   }),
+  baseline: baselineSchema.optional(),
 });
 export type Bench = z.infer<typeof benchSchema>;
 
@@ -181,15 +198,32 @@ export function parseBench(value: unknown, source: string): Bench {
   );
 }
 
-export async function readBench(file: string): Promise<Bench> {
+/** `flag` names the option the file came from in the error (`--bench` of report, `--baseline` of the bench). */
+export async function readBench(file: string, flag = '--bench'): Promise<Bench> {
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new ConfigInvalid(`--bench ${file}: cannot read (${e.code ?? e.message})`);
+    throw new ConfigInvalid(`${flag} ${file}: cannot read (${e.code ?? e.message})`);
   });
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigInvalid(`--bench ${file}: not JSON (${(e as Error).message})`);
+    throw new ConfigInvalid(`${flag} ${file}: not JSON (${(e as Error).message})`);
   }
   return parseBench(json, file);
+}
+
+/** What a later bench keeps of this one as its baseline: who it was and the guest boots of its suite runs. */
+export function baselineOf(earlier: Bench, path: string): BenchBaseline {
+  const boots: BenchBaseline['boots'] = {};
+  // A run that failed counted the boots of the tests it reached only; solo is read last and wins.
+  for (const from of ['parallel', 'solo'] as const)
+    for (const [p, r] of Object.entries(earlier.suites[from]?.runs ?? {}))
+      if (r.boots && !r.error) boots[p] = { ...r.boots, from };
+  return {
+    path,
+    runId: earlier.runId,
+    at: earlier.at,
+    harnessCommit: earlier.machine.harnessCommit,
+    boots,
+  };
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type Bench, benchPhases, parseBench, readBench } from './bench.js';
+import { type Bench, baselineOf, benchPhases, parseBench, readBench } from './bench.js';
+import { benchTargets } from './bench-targets.js';
 import { benchHtml, benchMarkdown, benchPhaseNames } from './render-bench.js';
 
 const fixtureFile = fileURLToPath(new URL('./examples/bench.json', import.meta.url));
@@ -202,5 +203,177 @@ describe('report benchmark section (HTML)', () => {
     expect(out).not.toContain('<script>');
     expect(out).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;');
     expect(out).toContain('INCOMPLETE');
+  });
+});
+
+describe('targets (issue 19): met, or the distance and what dominates it', () => {
+  /** The fixture with what a bench now records: guest boots per suite file and the calls per lifecycle. */
+  const recorded = (): Bench => {
+    const b = fixture();
+    const libvirtBoots = {
+      total: 66,
+      byFile: {
+        'suites/disks.conformance.ts': 22,
+        'suites/lifecycle.conformance.ts': 18,
+        'suites/faults.conformance.ts': 10,
+        'suites/nics.conformance.ts': 9,
+        'suites/guest.conformance.ts': 7,
+      },
+    };
+    for (const set of [b.suites.parallel, b.suites.solo]) {
+      if (set?.runs.libvirt) set.runs.libvirt.boots = structuredClone(libvirtBoots);
+      if (set?.runs.incus)
+        set.runs.incus.boots = {
+          total: 12,
+          byFile: { 'suites/lifecycle.conformance.ts': 8, 'suites/nics.conformance.ts': 4 },
+        };
+    }
+    const calls = (harness: Record<string, number>, direct: Record<string, number>, added: Record<string, number>) => ({
+      harness,
+      harnessTotal: Object.values(harness).reduce((a, n) => a + n, 0),
+      direct,
+      directTotal: Object.values(direct).reduce((a, n) => a + n, 0),
+      added,
+    });
+    const lv = b.platforms.libvirt?.overhead;
+    if (lv) lv.calls = calls({ start: 1, define: 1, domstate: 3 }, { start: 1, define: 1, domstate: 3 }, {});
+    const inc = b.platforms.incus?.overhead;
+    if (inc)
+      inc.calls = calls(
+        { 'GET /1.0/instances/{name}': 4, 'PUT /1.0/instances/{name}/state': 2 },
+        { 'GET /1.0/instances/{name}': 2, 'PUT /1.0/instances/{name}/state': 2 },
+        { 'GET /1.0/instances/{name}': 2 },
+      );
+    return b;
+  };
+  const line = (lines: string[], head: string) => lines.find((l) => l.startsWith(head)) ?? `(no line ${head})`;
+
+  it('missed: the distance, what dominates and the load during the measurement', () => {
+    const t = benchTargets(recorded());
+    expect(line(t, 'whole evaluation')).toBe(
+      "whole evaluation at once ≤ 1.2 × the slowest platform alone: missed: 1.26×, 15.3 s over the 1.2× line (318 s at once against libvirt's 253 s alone); dominated by libvirt, last to finish at 301 s (253 s alone, +19%): slowest files disks 58.1 s, faults 46.9 s, lifecycle 39.2 s; guest boots 66 (disks 22, lifecycle 18, faults 10); load avg 3.6 during the run of all at once, 1.7 during the solo runs",
+    );
+    expect(line(t, 'libvirt suite alone')).toBe(
+      'libvirt suite alone ≤ 180 s: missed: 253 s, 72.6 s over (1.40× the target); dominated by: guest boots 66 (disks 22, lifecycle 18, faults 10); slowest files disks 47.5 s, faults 40.2 s, lifecycle 31.8 s; platform calls 122 s of 241 s test time (51%); load avg 1.7 during the solo runs',
+    );
+    expect(line(t, 'overhead ratio of medians ≤ 1.03, incus')).toBe(
+      'overhead ratio of medians ≤ 1.03, incus: missed: 1.035, 0.005 over (per repetition 0.982–1.094); dominated by: the harness adds GET /1.0/instances/{name} ×2 per lifecycle; load avg 0.6 at the 1-VM scale step right after (the overhead runs record none)',
+    );
+  });
+
+  it('met: each target says so with its figure', () => {
+    const b = recorded();
+    const { parallel, solo } = b.suites;
+    if (!parallel || !solo?.runs.libvirt || !b.platforms.incus?.overhead) throw new Error('fixture changed');
+    solo.runs.libvirt.wallS = 171.4;
+    parallel.wallS = 160.2;
+    b.platforms.incus.overhead.ratioOfMedians = 1.021;
+    const t = benchTargets(b);
+    expect(line(t, 'whole evaluation')).toBe(
+      "whole evaluation at once ≤ 1.2 × the slowest platform alone: met (0.93×: 160 s at once against libvirt's 171 s alone); load avg 3.6 during the run of all at once, 1.7 during the solo runs",
+    );
+    expect(line(t, 'libvirt suite alone')).toBe(
+      'libvirt suite alone ≤ 180 s: met (171 s); load avg 1.7 during the solo runs',
+    );
+    expect(line(t, 'overhead ratio of medians ≤ 1.03, libvirt')).toBe(
+      'overhead ratio of medians ≤ 1.03, libvirt: met (1.018; per repetition 0.991–1.046); the harness adds no calls: the difference is its own time between them; load avg 1.2 at the 1-VM scale step right after (the overhead runs record none)',
+    );
+    expect(line(t, 'overhead ratio of medians ≤ 1.03, incus')).toMatch(/: met \(1\.021; .*the harness adds GET/);
+  });
+
+  it('missing data: says which bench option measures it, or why a platform has no figure', () => {
+    const none = recorded();
+    none.suites = {};
+    delete none.platforms.incus;
+    const t = benchTargets(none);
+    expect(line(t, 'whole evaluation')).toBe(
+      'whole evaluation at once ≤ 1.2 × the slowest platform alone: not measured: this bench has no run of all at once and no solo runs (`--suites both` measures both)',
+    );
+    expect(line(t, 'libvirt suite alone')).toMatch(
+      /: not measured: this bench has no libvirt suite run \(`--suites solo`/,
+    );
+    expect(line(t, 'overhead ratio of medians ≤ 1.03, incus')).toBe(
+      'overhead ratio of medians ≤ 1.03, incus: not measured (incus was not benched)',
+    );
+    expect(t.filter((l) => l.startsWith('guest boots'))).toEqual([]);
+
+    const parallelOnly = recorded();
+    delete parallelOnly.suites.solo;
+    const libvirt = parallelOnly.platforms.libvirt;
+    if (libvirt) {
+      delete libvirt.overhead;
+      libvirt.overheadNote = 'no direct sequence for this platform';
+      libvirt.scale = [];
+    }
+    const p = benchTargets(parallelOnly);
+    expect(line(p, 'whole evaluation')).toMatch(
+      /: not measured: this bench has no solo runs \(`--suites both` measures both\)$/,
+    );
+    // The run of all at once stands in, labelled as such.
+    expect(line(p, 'libvirt suite alone')).toMatch(
+      /^libvirt suite alone ≤ 180 s: missed: 301 s, 121 s over \(1\.67× the target\) \(measured with all platforms at once, not alone: `--suites both` measures it alone\); dominated by: .*; load avg 3\.6 during the run of all at once$/,
+    );
+    expect(line(p, 'overhead ratio of medians ≤ 1.03, libvirt')).toBe(
+      'overhead ratio of medians ≤ 1.03, libvirt: not measured: no direct sequence for this platform',
+    );
+    expect(line(p, 'guest boots, libvirt')).toBe(
+      'guest boots, libvirt (all at once): 66 (disks 22, lifecycle 18, faults 10, nics 9, guest 7)',
+    );
+
+    const failed = recorded();
+    if (failed.suites.solo?.runs.libvirt) failed.suites.solo.runs.libvirt.error = 'evaluate killed by SIGTERM';
+    const f = benchTargets(failed);
+    expect(line(f, 'libvirt suite alone')).toMatch(/: not measured: the libvirt suite run failed/);
+    expect(line(f, 'whole evaluation')).toMatch(/: not measured: the suite runs of libvirt failed/);
+  });
+
+  it('guest boots before (--baseline) and after, per platform and per suite file, in the targets and the suites table', () => {
+    const earlier = recorded();
+    earlier.runId = '20261201t0900-aaaa';
+    earlier.machine.harnessCommit = '1332125aaaabbbbcccc';
+    const before = earlier.suites.solo?.runs.libvirt?.boots;
+    if (before) {
+      before.total = 67;
+      before.byFile['suites/disks.conformance.ts'] = 24;
+      before.byFile['suites/nics.conformance.ts'] = 6;
+      before.byFile['suites/sites.conformance.ts'] = 1;
+    }
+    const baseline = baselineOf(earlier, 'out/bench/20261201t0900-aaaa/bench.json');
+    // Solo runs where the earlier bench had them; the run of all at once otherwise.
+    expect(baseline.boots.libvirt).toMatchObject({ total: 67, from: 'solo' });
+    const b = parseBench({ ...recorded(), baseline }, 'bench.json');
+    const t = benchTargets(b);
+    expect(line(t, 'before = ')).toBe(
+      `before = bench 20261201t0900-aaaa (${earlier.at}, harness commit 1332125aaaab, out/bench/20261201t0900-aaaa/bench.json)`,
+    );
+    expect(line(t, 'guest boots, libvirt')).toBe(
+      'guest boots, libvirt (solo): 66 (before 67): disks 22 (before 24), lifecycle 18 (before 18), faults 10 (before 10), nics 9 (before 6), guest 7 (before 7), sites 0 (before 1)',
+    );
+    expect(line(t, 'guest boots, incus')).toBe(
+      'guest boots, incus (solo): 12 (before 12): lifecycle 8 (before 8), nics 4 (before 4)',
+    );
+    expect(line(t, 'libvirt suite alone')).toContain(
+      'dominated by: guest boots 66 (before 67): disks 22 (before 24), lifecycle 18 (before 18), faults 10 (before 10);',
+    );
+    // A baseline passed in directly wins over the one bench.json keeps.
+    expect(line(benchTargets(recorded(), baseline), 'guest boots, libvirt')).toContain('66 (before 67)');
+
+    const md = benchMarkdown(b);
+    expect(md).toContain('## Targets');
+    const [head, ...rows] = mdTable(md, 'platform | time to verdict');
+    const boots = head?.indexOf('guest boots') as number;
+    expect(rows[0]?.[boots]).toMatch(/^66 \(before 67\): disks 22 \(before 24\)/);
+    expect(md).toContain('- guest boots, libvirt (solo): 66 (before 67)');
+    const html = benchHtml(b);
+    expect(html).toContain('<h3>Targets</h3>');
+    expect(html).toContain('<li>guest boots, libvirt (solo): 66 (before 67)');
+  });
+
+  it('renders the targets block in bench.md and the report section without a baseline too', () => {
+    const b = recorded();
+    const md = benchMarkdown(b);
+    const block = md.slice(md.indexOf('## Targets'));
+    expect(block.split('\n').filter((l) => l.startsWith('- '))).toEqual(benchTargets(b).map((l) => `- ${l}`));
+    expect(benchHtml(b)).toContain('<li>overhead ratio of medians ≤ 1.03, incus: missed: 1.035');
   });
 });

@@ -4,8 +4,9 @@
  * and only then written as Markdown or HTML, so the two cannot disagree.
  */
 import type { Stats } from '../evidence/bundle.js';
-import type { Bench, BenchPhase, BenchPlatform, ScaleStep, SuiteRun, SuiteSet, Usage } from './bench.js';
+import type { Bench, BenchPhase, BenchPlatform, Boots, ScaleStep, SuiteRun, SuiteSet, Usage } from './bench.js';
 import { benchPhases, machineShare } from './bench.js';
+import { benchTargets, bootsText, overheadTarget } from './bench-targets.js';
 import { esc, timingChart } from './html-parts.js';
 import { fmtMs } from './report-model.js';
 
@@ -20,8 +21,7 @@ export const benchPhaseNames: Record<BenchPhase, string> = {
   delete: 'delete',
 };
 
-/** The project's overhead target: a lifecycle through vmconform takes at most 3% longer than the direct sequence (issue 19). */
-export const overheadTarget = 1.03;
+export { overheadTarget };
 
 const missing = '—';
 const compareWarning = 'Compare only with runs on the same accelerator and core count.';
@@ -169,8 +169,8 @@ const unscaled = (b: Bench) =>
 const largest = (x: BenchPlatform) =>
   x.scale.reduce<ScaleStep | undefined>((a, s) => (!a || s.vms > a.vms ? s : a), undefined);
 
-/** Suite columns; `brief` ones make the report's compact table. */
-const suiteCols: { head: string; cell: (r: SuiteRun) => string; brief?: true }[] = [
+/** Suite columns; `brief` ones make the report's compact table. `before`: the baseline bench's boots. */
+const suiteCols: { head: string; cell: (r: SuiteRun, before?: Boots) => string; brief?: true }[] = [
   { head: 'time to verdict', cell: (r) => fmtS(r.wallS), brief: true },
   { head: 'harness CPU', cell: (r) => (r.cpuS === undefined ? missing : fmtS(r.cpuS)), brief: true },
   {
@@ -193,28 +193,16 @@ const suiteCols: { head: string; cell: (r: SuiteRun) => string; brief?: true }[]
     head: 'slowest files',
     cell: (r) => r.slowest.map((f) => `${f.file} ${fmtS(f.seconds)} (${f.tests} tests)`).join(', ') || missing,
   },
-  {
-    head: 'guest boots',
-    cell: (r) =>
-      r.boots
-        ? `${r.boots.total}${
-            r.boots.total
-              ? ` (${entries(r.boots.byFile)
-                  .map(([f, n]) => `${f.replace(/^suites\/|\.conformance\.ts$/g, '')} ${n}`)
-                  .join(', ')})`
-              : ''
-          }`
-        : missing,
-  },
+  { head: 'guest boots', cell: (r, before) => bootsText(r.boots, before) },
 ];
 
-function suiteTable(set: SuiteSet, brief: boolean): Table {
+function suiteTable(b: Bench, set: SuiteSet, brief: boolean): Table {
   const cols = suiteCols.filter((c) => !brief || c.brief);
   return {
     head: ['platform', ...cols.map((c) => c.head)],
     rows: entries(set.runs).map(([p, r]) => [
       `${p} (${r.evidence ?? 'evidence unknown'})`,
-      ...cols.map((c) => c.cell(r)),
+      ...cols.map((c) => c.cell(r, b.baseline?.boots[p])),
     ]),
   };
 }
@@ -379,13 +367,14 @@ export function benchMarkdown(b: Bench): string {
             '',
           ]
         : []),
-      ...mdTable(suiteTable(set, false)),
+      ...mdTable(suiteTable(b, set, false)),
       '',
     );
   const svp = soloVsParallel(b);
   if (svp.length) out.push(svp[0] as string, '', ...svp.slice(1).map((l) => `- ${l}`), '');
   const ttv = timeToVerdict(b);
   if (ttv.length) out.push('### Time to verdict', '', ...ttv.map((l) => `- ${l}`), '');
+  out.push('## Targets', '', ...benchTargets(b).map((l) => `- ${mdCell(l)}`), '');
   return `${out.join('\n').trimEnd()}\n`;
 }
 
@@ -451,9 +440,10 @@ export function benchHtml(b: Bench): string {
     sets.length ? '' : '<p>The suites were not run.</p>',
     ...sets.map(
       ([k, set]) =>
-        `<p><b>${esc(k)}</b> (${esc(setTitle[k])}): ${esc(fmtS(set.wallS))} wall · <span class="small">${esc(usageLine(set.usage))}</span></p>${htmlTable(suiteTable(set, true))}`,
+        `<p><b>${esc(k)}</b> (${esc(setTitle[k])}): ${esc(fmtS(set.wallS))} wall · <span class="small">${esc(usageLine(set.usage))}</span></p>${htmlTable(suiteTable(b, set, true))}`,
     ),
     svp.length ? `<p>${esc(svp[0])}</p>${li(svp.slice(1))}` : '',
     ttv.length ? `<h3>Time to verdict</h3>${li(ttv)}` : '',
+    `<h3>Targets</h3>${li(benchTargets(b))}`,
   ].join('');
 }
