@@ -93,4 +93,19 @@ describe('OpenStack preflight', () => {
     expect(c?.affects).toContain('DSK-01');
     expect(c?.affects).not.toContain('LC-01');
   });
+
+  test('a cinder-backup service that is down leaves the backup requirements without a verdict', () => {
+    const o: PreflightObservations = {
+      roles: ['admin'],
+      services,
+      pinned: {},
+      reads: {},
+      networks: [],
+      boot: 'volume',
+      backupServices: rec('backup-services-down').body.services,
+    };
+    const c = preflightChecks(o).find((x) => x.name === 'service cinder-backup running');
+    expect(c).toMatchObject({ ok: false, affects: ['STO-01', 'MDC-03', 'MDC-04'] });
+    expect(c?.detail).toBe('registered but not serving: vm enabled/down');
+  });
 });

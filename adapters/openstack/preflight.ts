@@ -35,7 +35,19 @@ export interface PreflightObservations {
   networks: { name: string; found: boolean; ownProject: boolean }[];
   boot: 'volume' | 'image';
   computeHosts?: number;
+  /** Cinder's cinder-backup services (os-services), when the credential may read them. */
+  backupServices?: CinderService[];
 }
+
+/** One row of Cinder's GET /os-services. */
+export interface CinderService {
+  binary: string;
+  host: string;
+  status: string;
+  state: string;
+}
+
+const backupAffects = ['STO-01', 'MDC-03', 'MDC-04'];
 
 /** The read calls tried, what they serve and which requirements need them. */
 export const reads: { name: string; svc: ServiceType; path: string; serves: string; affects: string[] }[] = [
@@ -91,7 +103,7 @@ export const reads: { name: string; svc: ServiceType; path: string; serves: stri
     svc: 'volumev3',
     path: '/backups/detail?limit=1',
     serves: 'volume backups',
-    affects: ['STO-01', 'MDC-03', 'MDC-04'],
+    affects: backupAffects,
   },
 ];
 
@@ -130,6 +142,20 @@ export function preflightChecks(o: PreflightObservations): PreflightCheck[] {
         ? `HTTP ${got.status}`
         : `HTTP ${got.status}${rule ? `: policy rule ${rule} refuses it` : ''}: ${got.message.replace(/\s+/g, ' ').trim()} (roles: ${roleList})`,
       affects: ok ? [] : r.affects,
+    });
+  }
+  // The backup API answers without a backup service; a backup then stays 'creating' or ends 'error'.
+  if (o.backupServices) {
+    const up = o.backupServices.filter((x) => x.status === 'enabled' && x.state === 'up');
+    out.push({
+      name: 'service cinder-backup running',
+      ok: up.length > 0,
+      detail: up.length
+        ? `up on ${up.map((x) => x.host).join(', ')}`
+        : o.backupServices.length
+          ? `registered but not serving: ${o.backupServices.map((x) => `${x.host} ${x.status}/${x.state}`).join(', ')}`
+          : 'no cinder-backup service registered: volume backups cannot run',
+      affects: up.length ? [] : backupAffects,
     });
   }
   // Create-type calls, judged by the default policy (no call made).
@@ -214,6 +240,12 @@ export async function openStackPreflight(ctx: {
         : { status: res.status, message: errorMessage(res.body, res.text).message };
     if (r.name === 'hypervisors' && res.status < 300)
       o.computeHosts = (res.body as { hypervisors?: unknown[] }).hypervisors?.length;
+  }
+  if (!o.services.volumev3) {
+    const r = await s
+      .call<{ services: CinderService[] }>('volumev3', 'GET', '/os-services', { query: { binary: 'cinder-backup' } })
+      .catch(() => undefined);
+    if (r) o.backupServices = r.body.services;
   }
   if (!o.services.network)
     for (const name of [ctx.section.network, ctx.section.network2]) {
