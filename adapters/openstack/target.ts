@@ -1,7 +1,7 @@
 /** The OpenStack target: a Keystone session and the driver from lab config, plus the lab's own facts and controls. */
 import { readFile } from 'node:fs/promises';
 import { ConfigInvalid } from '../../evidence/errors.js';
-import { bridgeState } from '../../host/network.js';
+import { bridgeState, hostNetworkSnapshot } from '../../host/network.js';
 import { type Capabilities, type ConnectOptions, resolveSecret, type Target } from '../contract/index.js';
 import { openStackDriver } from './adapter.js';
 import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
@@ -88,6 +88,13 @@ export async function connectOpenStack(c: OpenStackPlatformConfig, opts: Connect
         ? {
             restartDaemon: () => restartOpenStackControlPlane(say),
             ...(c.externalBridge ? { hostNetworkState: () => bridgeState(c.externalBridge as string) } : {}),
+            // Neutron's linuxbridge agent owns its brq<network> bridges and tap<port> devices and enslaves the
+            // lab's physical interfaces (osr-phys*) to them, as its mappings allow; other runs on this host add
+            // libvirt taps (vnetN) and Incus veths meanwhile.
+            hostNetworkSnapshot: () =>
+              hostNetworkSnapshot(
+                /^(brq[0-9a-f]{8}-[0-9a-f]{2}|tap[0-9a-f]{8}-[0-9a-f]{2}|osr-phys\d+|vnet\d+|veth[0-9a-f]+)$/,
+              ),
             labRecord: async () => {
               const s = await readOpenStackLabState();
               return (
