@@ -214,10 +214,15 @@ export async function openstackUp(say: Say): Promise<OpenStackLabState> {
 }
 
 /** Restarts Nova's daemons (api, conductor, scheduler, compute); guests keep running under the lab's libvirtd. */
-export async function restartOpenStackControlPlane(say: Say): Promise<void> {
+/** Stops Nova's daemons by PID: the compute API is down, guests keep running under the lab's libvirtd. */
+export async function stopOpenStackControlPlane(say: Say): Promise<void> {
   const { stopPid } = await import('../../host/host.js');
   for (const s of (await live()).services)
     if (s.running && /^nova-(api|conductor|scheduler|compute)$/.test(s.name)) await stopPid(s.pid, s.name, say);
+}
+
+/** Starts Nova's daemons again and returns once the compute API answers. */
+export async function startOpenStackControlPlane(say: Say): Promise<void> {
   const accel = await accelerator();
   await runScript(
     realLabDir,
@@ -228,6 +233,11 @@ export async function restartOpenStackControlPlane(say: Say): Promise<void> {
   );
   const state = await readJson<OpenStackLabState>(statePath);
   if (state) await writeJson(statePath, { ...state, ...(await live()) });
+}
+
+export async function restartOpenStackControlPlane(say: Say): Promise<void> {
+  await stopOpenStackControlPlane(say);
+  await startOpenStackControlPlane(say);
 }
 
 export async function openstackDown(say: Say, opts: { purge?: boolean } = {}): Promise<void> {

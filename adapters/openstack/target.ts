@@ -6,7 +6,12 @@ import { type Capabilities, type ConnectOptions, resolveSecret, type Target } fr
 import { openStackDriver } from './adapter.js';
 import { microversionsFor, type OpenStackAuth, OpenStackSession } from './client.js';
 import type { OpenStackPlatformConfig } from './config.js';
-import { readOpenStackLabState, restartOpenStackControlPlane } from './lab.js';
+import {
+  readOpenStackLabState,
+  restartOpenStackControlPlane,
+  startOpenStackControlPlane,
+  stopOpenStackControlPlane,
+} from './lab.js';
 
 async function resolveAuth(c: OpenStackPlatformConfig): Promise<OpenStackAuth> {
   const a = c.auth;
@@ -87,6 +92,9 @@ export async function connectOpenStack(c: OpenStackPlatformConfig, opts: Connect
       ...(c.labControl && isLabEndpoint
         ? {
             restartDaemon: () => restartOpenStackControlPlane(say),
+            // OPS-01's platform down: Nova's daemons stopped, guests running on.
+            stopDaemon: () => stopOpenStackControlPlane(say),
+            startDaemon: () => startOpenStackControlPlane(say),
             ...(c.externalBridge ? { hostNetworkState: () => bridgeState(c.externalBridge as string) } : {}),
             // Neutron's linuxbridge agent owns its brq<network> bridges and tap<port> devices and enslaves the
             // lab's physical interfaces (osr-phys*) to them, as its mappings allow; other runs on this host add
