@@ -143,6 +143,20 @@ export interface ReqContext {
   phase(op: string, ms: number): void;
 }
 
+/** A conformance test's time limit unless it declares its own (vitest's conformance project has the same). */
+export const requirementTimeoutMs = 600_000;
+/** The harness ends a requirement this long before vitest would, so its evidence is still recorded. */
+const budgetMarginMs = 15_000;
+
+/** A requirement that ran past its budget: the harness's verdict is `error` (what ran is in its transcript). */
+class BudgetExceeded extends Error {
+  constructor(ms: number) {
+    super(
+      `the test ran past its ${Math.round(ms / 1000)} s budget and was ended by the harness: not a platform verdict (its last platform calls are in the transcript)`,
+    );
+  }
+}
+
 // A simulated result proves the adapter, never the platform: never shown or counted as a passed test.
 const inconclusive = new Set(['simulated', 'unsupported', 'partial', 'prereq-missing', 'not-implemented']);
 
@@ -151,8 +165,13 @@ const inconclusive = new Set(['simulated', 'unsupported', 'partial', 'prereq-mis
  * pass passes; fail and error fail; simulated, unsupported, partial, prereq-missing and not-implemented are
  * reported as skipped with their reason (never counted as passed). The verdict itself goes to evidence.
  */
-export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqContext) => Promise<void>): void {
-  test(`${ids.join(' ')}: ${title}`, async ({ task, skip }) => {
+export function requirement(
+  ids: RequirementId[],
+  title: string,
+  fn: (ctx: ReqContext) => Promise<void>,
+  timeoutMs = requirementTimeoutMs,
+): void {
+  test(`${ids.join(' ')}: ${title}`, { timeout: timeoutMs }, async ({ task, skip }) => {
     const run = await currentRun();
     const checks = new Checks();
     const timings: Timing[] = [];
@@ -174,11 +193,24 @@ export function requirement(ids: RequirementId[], title: string, fn: (ctx: ReqCo
       },
     };
     let outcome: RequirementOutcome;
+    // vitest's own timeout would end the test before its evidence is recorded: the harness's budget ends first.
+    const budgetMs = timeoutMs - budgetMarginMs;
+    let overrun: ReturnType<typeof setTimeout> | undefined;
     try {
-      await fn(ctx);
+      await Promise.race([
+        fn(ctx),
+        new Promise<never>((_, reject) => {
+          overrun = setTimeout(() => reject(new BudgetExceeded(budgetMs)), budgetMs);
+        }),
+      ]);
       outcome = checks.outcome();
     } catch (e) {
-      outcome = checks.outcomeFromError(e);
+      outcome =
+        e instanceof BudgetExceeded
+          ? { verdict: 'error', reasonCode: 'harness-timeout', reason: e.message }
+          : checks.outcomeFromError(e);
+    } finally {
+      clearTimeout(overrun);
     }
     const platform = (process.env.VMCONFORM_PLATFORM ?? 'libvirt') as Platform;
     if (run.caps.evidence === 'simulated') {
