@@ -49,7 +49,8 @@ if [ ! -f "$C/mon-a/done" ]; then
   touch "$C/mon-a/done"
 fi
 alive ceph-mon.a || ceph-mon -c "$C/ceph.conf" -i a
-ceph() { command ceph -c "$C/ceph.conf" "$@"; }
+# bin/ceph retries the refusal auth none causes (see there).
+ceph() { "$(dirname "$0")/bin/ceph" -c "$C/ceph.conf" "$@"; }
 # Right after a start the monitor may answer a client that has no monmap yet with EPERM ("handle_command
 # on fsid 0"): retried until it answers properly.
 for i in $(seq 1 30); do ceph -s --connect-timeout 10 >/dev/null 2>&1 && break; [ "$i" = 30 ] && ceph -s --connect-timeout 10; sleep 1; done
