@@ -14,7 +14,7 @@ import {
   type Receipt,
 } from '../contract/index.js';
 import type { OpenStackBase } from './core.js';
-import { type GlanceImage, runTag, toImage } from './mapping.js';
+import { directBootProps, type GlanceImage, runTag, toImage } from './mapping.js';
 
 /** A Glance image by id, else by unique name. */
 export async function glanceImage(os: OpenStackBase, ref: string): Promise<GlanceImage> {
@@ -52,11 +52,14 @@ export class OpenStackImages implements ImageOps {
     const existing = await os.list<GlanceImage>('image', '/v2/images', 'images', { name });
     if (existing.length)
       throw new Conflict(`openstack: a Glance image named '${name}' already exists (${existing[0]?.id})`);
+    // A bare disk boots with the configured base image's kernel and ramdisk, where that image has them.
+    const boot = directBootProps(await glanceImage(os, os.cfg.image));
     const t0 = performance.now();
     const tag = os.tag();
     const created = await os.call<GlanceImage>('image', 'POST', '/v2/images', {
       json: {
         name,
+        ...boot,
         disk_format: src.format,
         container_format: 'bare',
         visibility: 'private',

@@ -255,6 +255,19 @@ export interface GlanceImage {
   [prop: string]: unknown;
 }
 
+/**
+ * The direct-kernel-boot properties of a base image (kernel_id, ramdisk_id, os_command_line). A bare disk
+ * imported through the API boots only with them, as the libvirt lab boots every disk with the lab's kernel;
+ * a whole-disk image (its own boot loader) has none, and then none are copied.
+ */
+export function directBootProps(base: GlanceImage): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof base.kernel_id !== 'string' || typeof base.ramdisk_id !== 'string') return out;
+  for (const k of ['kernel_id', 'ramdisk_id', 'os_command_line'] as const)
+    if (typeof base[k] === 'string') out[k] = base[k] as string;
+  return out;
+}
+
 export function toImage(i: GlanceImage): Image {
   const owner: OwnershipTag | undefined =
     i.vmconform_marker === ownershipMarker && typeof i.vmconform_run === 'string'

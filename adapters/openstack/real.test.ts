@@ -10,7 +10,9 @@ import { parseConsole } from '../../host/guest/report.js';
 import { PlatformError, PrereqMissing } from '../contract/index.js';
 import {
   consoleSinceCreate,
+  directBootProps,
   domainDiskOrder,
+  type GlanceImage,
   type InstanceAction,
   localRootDisk,
   mapPower,
@@ -108,6 +110,19 @@ describe('paging (every list is paged)', () => {
     expect(p1.images).toHaveLength(1);
     expect(nextPage(p1, 'images', 'http://127.0.0.1:29292')).toMatch(/^\/v2\/images\?limit=1&marker=/);
     expect(nextPage({ images: [] }, 'images', 'http://127.0.0.1:29292')).toBeUndefined();
+  });
+});
+
+describe('imported images boot like the base image', () => {
+  test('a direct-boot base image lends its kernel, ramdisk and command line; a whole-disk image nothing', () => {
+    const base: GlanceImage = rec('images-page1').body.images[0];
+    expect(directBootProps(base)).toEqual({
+      kernel_id: base.kernel_id,
+      ramdisk_id: base.ramdisk_id,
+      os_command_line: 'console=ttyS0 quiet panic=-1',
+    });
+    // The lab's initrd (an ari) stands in for an image with no boot properties.
+    expect(directBootProps(rec('images-page2').body.images[0])).toEqual({});
   });
 });
 
