@@ -6,7 +6,7 @@
  */
 export const testPassScope: Readonly<Record<string, { skip: string; why: string }>> = {
   openstack: {
-    skip: 'LC-07',
-    why: "LC-07's 20 create-and-boot repetitions take about 12 min on the real cloud's TCG guests, which CI's 45-minute budget cannot hold beside the rest; `vmconform evaluate -p openstack` runs it",
+    skip: 'LC-07,OPS-02',
+    why: "LC-07's 20 create-and-boot repetitions take about 12 min on the real cloud's TCG guests, more than CI's 45-minute budget holds beside the rest, and OPS-02 spends 75 s to end not-implemented (its evacuation step needs a second compute host); `vmconform evaluate -p openstack` runs both",
   },
 };
