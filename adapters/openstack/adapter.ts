@@ -56,6 +56,9 @@ class OpenStackCore implements CoreOps {
       metadataFilter: 'adapter',
       externalBridge: !!cfg.externalNetwork,
       hostMaintenance: 'evacuate-live',
+      // Glance's image data is write-once: an upload to an active image answers 409 "Image status
+      // transition from active to saving is not allowed" (seen on the lab's Glance 25); a version is a new image.
+      imageVersions: 'platform',
       prereqMissing: cfg.prereqMissing,
     };
   }
