@@ -14,10 +14,10 @@ export const overheadTarget = 1.03;
 /** The platforms whose overhead the target covers: the ones with a real platform and a direct sequence here. */
 const overheadPlatforms = ['libvirt', 'incus'] as const;
 
-// Same formats as the bench tables.
-const fmtS = (s: number) =>
+// The bench tables' formats (render-bench.ts uses these too).
+export const fmtS = (s: number) =>
   s >= 600 ? `${(s / 60).toFixed(1)} min` : s >= 100 ? `${Math.round(s)} s` : `${s.toFixed(1)} s`;
-const pct = (x: number) => `${x >= 10 || x === 0 ? Math.round(x) : x.toFixed(1)}%`;
+export const pct = (x: number) => `${x >= 10 || x === 0 ? Math.round(x) : x.toFixed(1)}%`;
 const times = (x: number) => `${x.toFixed(2)}×`;
 /** suites/disks.conformance.ts → disks. */
 export const suiteName = (file: string) => file.replace(/^suites\/|\.conformance\.ts$/g, '');

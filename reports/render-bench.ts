@@ -6,7 +6,7 @@
 import type { Stats } from '../evidence/bundle.js';
 import type { Bench, BenchPhase, BenchPlatform, Boots, ScaleStep, SuiteRun, SuiteSet, Usage } from './bench.js';
 import { benchPhases, machineShare } from './bench.js';
-import { benchTargets, bootsText, overheadTarget } from './bench-targets.js';
+import { benchTargets, bootsText, fmtS, overheadTarget, pct } from './bench-targets.js';
 import { esc, timingChart } from './html-parts.js';
 import { fmtMs } from './report-model.js';
 
@@ -47,9 +47,6 @@ const accelName = (a: BenchPlatform['accel']) => (a === 'kvm' || a === 'tcg' ? a
 const evidenceTag = (x: BenchPlatform) => (x.evidence === 'real' ? `real, ${accelName(x.accel)}` : x.evidence);
 const labelled = (p: Platform, x: BenchPlatform) => `${p} (${evidenceTag(x)})`;
 
-const fmtS = (s: number) =>
-  s >= 600 ? `${(s / 60).toFixed(1)} min` : s >= 100 ? `${Math.round(s)} s` : `${s.toFixed(1)} s`;
-const pct = (x: number) => `${x >= 10 || x === 0 ? Math.round(x) : x.toFixed(1)}%`;
 const mib = (x: number) => (x >= 1024 ? `${(x / 1024).toFixed(2)} GiB` : `${Math.round(x)} MiB`);
 const share = (part: number, whole: number) => (whole > 0 ? pct((part / whole) * 100) : missing);
 
