@@ -13,7 +13,7 @@ import {
   type PlatformInfo,
   PrereqMissing,
 } from '../contract/index.js';
-import { backupKeys, OpenStackBackups } from './backups.js';
+import { backupHeads, OpenStackBackups } from './backups.js';
 import type { OpenStackSession } from './client.js';
 import { OpenStackBase, type OpenStackConfig } from './core.js';
 import { OpenStackDisks } from './disks.js';
@@ -90,14 +90,10 @@ class OpenStackCore implements CoreOps {
       const o = ownerOf(s.metadata);
       if (o) out.push({ kind: 'vm', id: s.id, name: s.name, runId: o.runId });
     }
-    // One entry per backup group (deleteBackup removes the whole group); an ungrouped part stands alone.
-    const groups = new Set<string>();
-    for (const b of await this.backups.rawBackups()) {
+    // One entry per backup group, under the id backup() gave it (deleteBackup removes the whole group).
+    for (const b of backupHeads(await this.backups.rawBackups())) {
       const o = ownerOf(b.metadata);
-      const g = b.metadata?.[backupKeys.group];
-      if (!o || (g && groups.has(g))) continue;
-      if (g) groups.add(g);
-      out.push({ kind: 'backup', id: b.id, name: b.name, runId: o.runId });
+      if (o) out.push({ kind: 'backup', id: b.id, name: b.name, runId: o.runId });
     }
     for (const v of await this.os.cinder.list()) {
       const o = ownerOf(v.metadata);

@@ -47,6 +47,21 @@ export interface RawBackup {
   metadata?: Record<string, string>;
 }
 
+/**
+ * The Cinder backup that names each VM backup: its boot volume's (vda), as backups() and restore know it.
+ * A group without a boot part (a backup interrupted half-way) is named by its first part, and an ungrouped
+ * backup by itself, so a sweep still finds them. Not the first part listed: Cinder lists newest first, and
+ * parts made in the same second come in either order (the real lab listed vdb before vda).
+ */
+export function backupHeads(all: readonly RawBackup[]): RawBackup[] {
+  const heads = new Map<string, RawBackup>();
+  for (const b of all) {
+    const key = b.metadata?.[backupKeys.group] ?? b.id;
+    if (!heads.has(key) || b.metadata?.[backupKeys.device] === 'vda') heads.set(key, b);
+  }
+  return [...heads.values()];
+}
+
 export class OpenStackBackups implements BackupOps {
   constructor(
     private readonly os: OpenStackBase,

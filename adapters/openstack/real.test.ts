@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseConsole } from '../../host/guest/report.js';
 import { PlatformError, PrereqMissing } from '../contract/index.js';
+import { backupHeads, type RawBackup } from './backups.js';
 import {
   consoleSinceCreate,
   directBootProps,
@@ -264,5 +265,17 @@ describe('servers: ERROR, resize, disks', () => {
         },
       ),
     ).toEqual(['vdz', 'vdaa']);
+  });
+});
+
+describe('backups', () => {
+  test("a VM backup is named by its boot volume's part, whatever order Cinder lists the parts in", () => {
+    const all: RawBackup[] = rec('backups-group').body.backups;
+    // Both parts were made in the same second, and the data disk's sorts first.
+    expect(all.map((b) => b.metadata?.['vmconform:device'])).toEqual(['vdb', 'vda']);
+    const heads = backupHeads(all);
+    expect(heads.map((b) => b.metadata?.['vmconform:device'])).toEqual(['vda']);
+    // A half-made group (no boot part yet) is still found, under its first part.
+    expect(backupHeads(all.slice(0, 1)).map((b) => b.id)).toEqual([all[0]?.id]);
   });
 });
