@@ -19,6 +19,11 @@ spawn() { name=$1; shift; setsid "$@" >"$LOG/$name.out" 2>&1 </dev/null & echo $
 wait_http() { tw=$(date +%s.%N); for _ in $(seq 1 ${3:-240}); do
   if curl -s -o /dev/null -m 2 "$2"; then echo "$1 answered after $(echo "$(date +%s.%N) - $tw" | bc) s"; return 0; fi
   sleep 0.5; done; echo "$1 did not answer at $2"; return 1; }
+# Wait until a Nova service's heartbeat (nova.services.updated_at) is newer than $2 (epoch seconds).
+wait_heartbeat() { for _ in $(seq 1 300); do
+  hb=$(mysql --socket="$RUN/mysqld.sock" -N -B -e "SET time_zone='+00:00'; SELECT COALESCE(MAX(UNIX_TIMESTAMP(updated_at)), 0) FROM nova.services WHERE \`binary\`='$1' AND deleted=0" 2>/dev/null | tail -1)
+  if [ "${hb%.*}" -gt "$2" ] 2>/dev/null; then echo "$1 reported in $(( $(date +%s) - $2 )) s after its start"; return 0; fi
+  sleep 0.5; done; echo "$1 sent no heartbeat within 150 s of its start"; return 1; }
 osc() { OS_AUTH_URL=http://127.0.0.1:$P_KS/v3 OS_USERNAME=admin OS_PASSWORD=$(pw) OS_PROJECT_NAME=admin \
   OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3 OS_REGION_NAME=RegionOne \
   openstack "$@"; }

@@ -53,11 +53,17 @@ step_nova() {
 # Nova's daemons alone (the lab's control-plane restart: guests keep running under libvirtd).
 step_novad() {
   c="--config-file $ETC/nova/nova.conf"
+  t0=$(date +%s) fresh=no; alive nova-compute || fresh=yes
   daemon nova-api nova-api $c
   daemon nova-conductor nova-conductor $c
   daemon nova-scheduler nova-scheduler $c
   daemon nova-compute nova-compute $c
   wait_http nova-api "http://127.0.0.1:$P_NOVA/"
+  # A starting nova-compute errors out every build the scheduler placed on it before its init_host ended
+  # (nova/compute/manager.py, _error_out_instances_whose_build_was_interrupted): a create right after a
+  # restart went to ERROR with no fault. Its first heartbeat comes after init_host and the RPC server
+  # (nova/service.py start, servicegroup join with a 5 s initial delay), so wait for that.
+  [ "$fresh" = no ] || wait_heartbeat nova-compute "$t0"
 }
 step_neutron() {
   c="--config-file $ETC/neutron/neutron.conf"
