@@ -1,8 +1,31 @@
-/** Before the lab stops: every object carrying the ownership tag (any run) removed through the adapter, dependents first. */
+/**
+ * Before the lab stops, and when it starts after a stop it did not see: every object carrying the
+ * ownership tag (any run) removed through the adapter, dependents first.
+ */
 import { readFile } from 'node:fs/promises';
 import { registerSecret } from '../../evidence/redact.js';
 import type { Say } from '../../host/host.js';
-import { NotFound, ownedKinds } from '../contract/index.js';
+import { NotFound, type OwnedObject, ownedKinds } from '../contract/index.js';
+import type { OpenStackSession } from './client.js';
+import { type CinderVolume, ownerOf } from './mapping.js';
+
+/**
+ * Owned volumes a hard stop stranded: still in-use (or mid-transition) while every server they name is
+ * gone, which Nova's delete leaves when Cinder could not answer its detach. Nobody may delete them
+ * until an admin resets them (os-reset_status with attach_status detached also drops the attachments).
+ */
+async function releaseStranded(session: OpenStackSession, say: Say): Promise<void> {
+  const servers = new Set((await session.list<{ id: string }>('compute', '/servers', 'servers')).map((s) => s.id));
+  const transient = new Set(['in-use', 'attaching', 'detaching', 'reserved', 'deleting', 'error_deleting']);
+  for (const v of await session.list<CinderVolume>('volumev3', '/volumes/detail', 'volumes')) {
+    if (!ownerOf(v.metadata) || !transient.has(v.status)) continue;
+    if (v.attachments.some((a) => servers.has(a.server_id))) continue;
+    await session.call('volumev3', 'POST', `/volumes/${v.id}/action`, {
+      json: { 'os-reset_status': { status: 'available', attach_status: 'detached' } },
+    });
+    say(`reset leftover volume ${v.name} (${v.status}, its servers gone) to available`);
+  }
+}
 
 export async function removeOwnedLeftovers(
   lab: { authUrl: string; passwordFile: string; image: string },
@@ -31,27 +54,33 @@ export async function removeOwnedLeftovers(
   const driver = openStackDriver(
     { endpoint: lab.authUrl, image: lab.image, bootDiskBytes: 1024 ** 3, evidence: 'real', prereqMissing: {} },
     session,
-    { runId: 'lab-down', transcript },
+    { runId: 'lab-clean-up', transcript },
   );
+  const remove = (o: OwnedObject) =>
+    ({
+      vm: () => driver.delete({ id: o.id, name: o.name }),
+      backup: () => driver.deleteBackup(o.id),
+      volume: () => driver.deleteVolume(o.id),
+      image: () => driver.deleteImage(o.id),
+    })
+      [o.kind]()
+      .then(
+        () => say(`removed leftover ${o.kind} ${o.name} (run ${o.runId})`),
+        (e: unknown) =>
+          // Volumes a VM owned go with it (delete_on_termination): already gone is done.
+          e instanceof NotFound
+            ? undefined
+            : say(`could not remove leftover ${o.kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`),
+      );
   try {
-    const objects = await driver.owned();
-    for (const kind of ownedKinds)
-      for (const o of objects.filter((x) => x.kind === kind)) {
-        const remove = {
-          vm: () => driver.delete({ id: o.id, name: o.name }),
-          backup: () => driver.deleteBackup(o.id),
-          volume: () => driver.deleteVolume(o.id),
-          image: () => driver.deleteImage(o.id),
-        }[kind];
-        await remove().then(
-          () => say(`removed leftover ${kind} ${o.name} (run ${o.runId})`),
-          (e: unknown) =>
-            // Volumes a VM owned go with it (delete_on_termination): already gone is done.
-            e instanceof NotFound
-              ? undefined
-              : say(`could not remove leftover ${kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`),
-        );
-      }
+    for (const o of (await driver.owned()).filter((x) => x.kind === 'vm')) await remove(o);
+    // Only once no owned server is left: a volume reset while its server lived would leave a guest's disk.
+    await releaseStranded(session, say).catch((e: unknown) =>
+      say(`could not reset stranded volumes: ${e instanceof Error ? e.message : String(e)}`),
+    );
+    const rest = await driver.owned();
+    for (const kind of ownedKinds.filter((k) => k !== 'vm'))
+      for (const o of rest.filter((x) => x.kind === kind)) await remove(o);
   } finally {
     await driver.close();
   }

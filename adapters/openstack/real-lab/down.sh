@@ -12,11 +12,19 @@ if alive libvirtd; then
     virsh -c "$sock" destroy "$dom" >/dev/null 2>&1; virsh -c "$sock" undefine --nvram "$dom" >/dev/null 2>&1 || virsh -c "$sock" undefine "$dom" >/dev/null 2>&1
   done
 fi
+# A daemon spawn() started leads its own process group (setsid), and its workers (oslo forks them) are in
+# it: a worker outlives a parent killed first (a cinder-volume worker hung on Ceph did, and kept the lab
+# half up). Such a daemon is stopped as its whole group.
+group() { for p in "$@"; do
+  if [ "$(ps -o pgid= -p "$p" 2>/dev/null | tr -d ' ')" = "$p" ]; then echo "-$p"; else echo "$p"; fi; done; }
+running() { case $1 in -*) pgrep -g "${1#-}" >/dev/null;; *) kill -0 "$1" 2>/dev/null;; esac; }
+signal() { s=$1; shift; for p in "$@"; do case $p in -*) pkill -"$s" -g "${p#-}";; *) kill -s "$s" "$p";; esac; done 2>/dev/null; }
 stop() { # pids...: TERM, then KILL what is left after 10 s
   [ $# -gt 0 ] || return 0
-  kill "$@" 2>/dev/null
-  for _ in $(seq 1 20); do alive_any=; for p in "$@"; do kill -0 "$p" 2>/dev/null && alive_any=1; done; [ -z "$alive_any" ] && return 0; sleep 0.5; done
-  kill -9 "$@" 2>/dev/null; return 0
+  set -- $(group "$@")
+  signal TERM "$@"
+  for _ in $(seq 1 20); do alive_any=; for p in "$@"; do running "$p" && alive_any=1; done; [ -z "$alive_any" ] && return 0; sleep 0.5; done
+  signal KILL "$@"; return 0
 }
 # Services first (agents respawn helpers while they live), then the helpers, then the infrastructure.
 svc=; for n in nova-api nova-conductor nova-scheduler nova-compute neutron-server neutron-linuxbridge-agent \

@@ -68,6 +68,16 @@ for spec in nets:
             'enable_dhcp': dhcp == 'dhcp', 'gateway_ip': None}})
     out[name] = net['id']
 
+# The suites' project (admin) may hold more than the default quotas (10 volumes, 10 instances): LC-08
+# alone makes 4 servers with 8 volumes, and what a hard-stopped run left must not fail the next run's
+# creates with VolumeLimitExceeded before the lab's clean-up reaches it. Quotas are not under test here.
+project = s.get_project_id()
+s.put(f'/os-quota-sets/{project}', endpoint_filter={'service_type': 'compute', 'interface': 'public'},
+      json={'quota_set': {'instances': 100, 'cores': 200, 'ram': 409600}}).raise_for_status()
+s.put(f'/os-quota-sets/{project}', endpoint_filter={'service_type': 'block-storage', 'interface': 'public'},
+      json={'quota_set': {'volumes': 200, 'snapshots': 200, 'backups': 200, 'gigabytes': 2000,
+                          'backup_gigabytes': 2000}}).raise_for_status()
+
 # Ready for guests: the compute host registered (cell discovery runs every 30 s) and the bridge agent alive.
 nova = {'service_type': 'compute', 'interface': 'public'}
 deadline = time.time() + 300
