@@ -471,17 +471,43 @@ export const bootNumber = (n: number) => (r: GuestReport) => {
 export function watchEvents(t: Target) {
   const ac = new AbortController();
   const events: PlatformEvent[] = [];
+  let live = false;
+  let failure: unknown;
+  const subscribed = () => {
+    live = true;
+  };
   const done = (async () => {
-    for await (const e of t.driver.events(ac.signal)) events.push(e);
-  })().catch(() => undefined);
+    for await (const e of t.driver.events(ac.signal, subscribed)) events.push(e);
+  })().catch((e: unknown) => {
+    failure = e;
+  });
   return {
     events,
+    /**
+     * Resolves once the platform's stream is live: a change made before it may go unseen, and then
+     * the requirement would fail on the harness's haste, not on the platform.
+     */
+    ready: () =>
+      waitFor('the event subscription to be live', defaultWaitPolicies.device, async () => {
+        if (failure) throw failure;
+        return live || undefined;
+      }).then(() => undefined),
     /** Where the events seen so far end: pass it to next() to match only what a later call caused. */
     mark: () => events.length,
     next: (what: string, pred: (e: PlatformEvent) => boolean, since = 0) =>
-      waitFor(`event: ${what}`, defaultWaitPolicies.device, async () => events.slice(since).find(pred), {
-        describeLast: () => events.at(-1)?.raw ?? 'no events',
-      }).then((r) => r.value),
+      waitFor(
+        `event: ${what}`,
+        defaultWaitPolicies.device,
+        async () => {
+          const found = events.slice(since).find(pred);
+          // A stream that broke says why, rather than wait out the deadline as if the platform were quiet.
+          if (!found && failure) throw failure;
+          return found;
+        },
+        {
+          describeLast: () => events.at(-1)?.raw ?? 'no events',
+        },
+      ).then((r) => r.value),
     stop: async () => {
       ac.abort();
       await done;

@@ -120,6 +120,7 @@ describe('inventory', () => {
       const { t, checks: c } = ctx;
       const watch = watchEvents(t);
       try {
+        await watch.ready();
         const vm = await vms.create(ctx, baseSpec(ctx.run, 'int2'));
         await t.driver.start(vm);
         // The platform reports the harness's own create and start first (a polling platform a poll later,

@@ -168,6 +168,7 @@ describe('platform', () => {
       return c.event.unsupported('events', 'the platform offers neither push events nor a documented poll');
     const watch = watchEvents(t);
     try {
+      await watch.ready();
       const vm = await vms.create(ctx, baseSpec(ctx.run, 'obs2'));
       // The define event proves the subscription is live before the measured change.
       await watch.next('VM defined', (e) => e.vm === vm.name);

@@ -17,8 +17,12 @@ export interface PlatformEvent {
 }
 
 export interface EventOps {
-  /** Push where the platform has it, documented polling where not; ends when `signal` aborts. */
-  events(signal: AbortSignal): AsyncIterable<PlatformEvent>;
+  /**
+   * Push where the platform has it, documented polling where not; ends when `signal` aborts.
+   * `onSubscribed` is called once the stream is live: a change made after it is delivered, one made
+   * before it may not be (a call that answers in milliseconds can beat a subscription being set up).
+   */
+  events(signal: AbortSignal, onSubscribed?: () => void): AsyncIterable<PlatformEvent>;
   task(handle: TaskHandle): Promise<TaskInfo>;
   /** The VM's console or task log as the platform API serves it (OBS-04). */
   consoleLog(vm: VmRef): Promise<string>;

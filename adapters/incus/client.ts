@@ -100,13 +100,14 @@ export class IncusClient {
    * The events websocket (lifecycle and operation events of our project). undici's WebSocket answers
    * the server's pings itself; the dispatcher carries the unix socket or TLS settings.
    */
-  events(signal: AbortSignal, onMessage: (text: string) => void): Promise<void> {
+  events(signal: AbortSignal, onMessage: (text: string) => void, onOpen?: () => void): Promise<void> {
     const base = this.http.baseUrl.replace(/^http/, 'ws');
     const url = `${base}/1.0/events?type=lifecycle,operation&project=${encodeURIComponent(this.opts.project)}`;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { dispatcher: this.http.dispatcher } as never);
       const stop = () => ws.close();
       signal.addEventListener('abort', stop, { once: true });
+      if (onOpen) ws.addEventListener('open', () => onOpen(), { once: true });
       ws.addEventListener('message', (m) => onMessage(typeof m.data === 'string' ? m.data : String(m.data)));
       ws.addEventListener('error', (e) => {
         signal.removeEventListener('abort', stop);

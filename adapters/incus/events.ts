@@ -14,18 +14,22 @@ import { type IncusOperation, toTaskInfo } from './operations.js';
 export class IncusEvents implements EventOps {
   constructor(private readonly b: IncusBase) {}
 
-  async *events(signal: AbortSignal): AsyncIterable<PlatformEvent> {
+  async *events(signal: AbortSignal, onSubscribed?: () => void): AsyncIterable<PlatformEvent> {
     const queue: PlatformEvent[] = [];
     let wake: (() => void) | undefined;
     let ended = false;
     const done = this.b.client
-      .events(signal, (text) => {
-        const e = parseEvent(text, Date.now());
-        if (e) {
-          queue.push(e);
-          wake?.();
-        }
-      })
+      .events(
+        signal,
+        (text) => {
+          const e = parseEvent(text, Date.now());
+          if (e) {
+            queue.push(e);
+            wake?.();
+          }
+        },
+        onSubscribed,
+      )
       .finally(() => {
         ended = true;
         wake?.();

@@ -18,7 +18,7 @@ export class OpenStackEvents implements EventOps {
   }
 
   /** Nova offers no event stream to API clients: poll servers and report each status change as it is seen. */
-  async *events(signal: AbortSignal): AsyncIterable<PlatformEvent> {
+  async *events(signal: AbortSignal, onSubscribed?: () => void): AsyncIterable<PlatformEvent> {
     const seen = new Map<string, { status: string; name: string }>();
     const since = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
     let first = true;
@@ -66,6 +66,7 @@ export class OpenStackEvents implements EventOps {
                 raw: `${id} ${v.status} -> gone`,
               };
           }
+        if (first) onSubscribed?.();
         first = false;
       }
       await new Promise<void>((r) => {

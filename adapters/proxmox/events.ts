@@ -35,7 +35,7 @@ export class ProxmoxEvents implements EventOps {
    * read on every poll too: a VM that appears or goes is an event of its own (defined / deleted), and task
    * ids map to the names VMs have now.
    */
-  async *events(signal: AbortSignal): AsyncIterable<PlatformEvent> {
+  async *events(signal: AbortSignal, onSubscribed?: () => void): AsyncIterable<PlatformEvent> {
     const seen = new Map<string, string>();
     let names = new Map<string, string>();
     let first = true;
@@ -91,6 +91,7 @@ export class ProxmoxEvents implements EventOps {
           raw: JSON.stringify(t),
         });
       }
+      if (first) onSubscribed?.();
       first = false;
       for (const e of out) yield e;
       const next = Date.now() + 250;
