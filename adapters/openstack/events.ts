@@ -69,16 +69,17 @@ export class OpenStackEvents implements EventOps {
         if (first) onSubscribed?.();
         first = false;
       }
+      // The listener goes with each wait: one left per poll piled up on the signal (Node warned at 11).
       await new Promise<void>((r) => {
-        const t = setTimeout(r, 500);
-        signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(t);
-            r();
-          },
-          { once: true },
-        );
+        const wake = () => {
+          clearTimeout(t);
+          r();
+        };
+        const t = setTimeout(() => {
+          signal.removeEventListener('abort', wake);
+          r();
+        }, 500);
+        signal.addEventListener('abort', wake, { once: true });
       });
     }
   }
