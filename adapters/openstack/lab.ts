@@ -171,8 +171,8 @@ export async function openstackUp(say: Say): Promise<OpenStackLabState> {
     await runScript(realLabDir, 'up.sh', [], env, say);
   } else say('every OpenStack service is already running');
   const provisioned = await provision(realLabDir, d, await guestDir(), say);
-  // Services that were down were stopped without `lab down` (a killed machine or CI job): what its runs
-  // left would take quota and names from the next run, so it goes now, as `lab down` would have done.
+  // Services that were down may have stopped without `lab down` (a killed machine or CI job): what runs
+  // left then would take quota and names from the next run, so it goes now, as `lab down` removes it.
   if (!warm)
     await removeOwnedLeftovers(d, say).catch((e: unknown) =>
       say(`could not list the owned leftovers: ${e instanceof Error ? e.message : String(e)}`),
