@@ -282,6 +282,12 @@ export async function incusDown(say: Say, opts: { purge?: boolean } = {}): Promi
       .filter((n) => n > 0))
       if (await pidAlive(p)) await stopPid(p, 'dnsmasq', say);
     await rm(pidFile, { force: true });
+    // A stopped incusd leaves its managed bridges on the host (down, empty); the lab's next incusd makes
+    // them again at its start, so they are removed with it.
+    for (const n of [d.network, d.network2]) {
+      const gone = await sh('ip', ['link', 'del', n], { allowFail: true });
+      if (gone.exitCode === 0) say(`removed bridge ${n}`);
+    }
   }
   if (state?.createdBridge) await sh('ip', ['link', 'del', d.externalBridge], { allowFail: true });
   if (opts.purge) {
