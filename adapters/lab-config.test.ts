@@ -18,10 +18,10 @@ describe('lab config validation', () => {
 
   it('fills the documented predictability defaults and names a bad setting', () => {
     const c = parseLabConfig('platforms:\n  libvirt: {}\n', 'lab.yaml');
-    expect(c.predictability).toEqual({ repetitions: 20, maxP95OverMedian: 2, minSpreadMs: 20, concurrentVms: 4 });
+    expect(c.predictability).toEqual({ repetitions: 20, maxP95OverMedian: 2, minSpreadMs: 100, concurrentVms: 4 });
     expect(
       parseLabConfig('predictability:\n  repetitions: 5\nplatforms:\n  libvirt: {}\n', 'a.yaml').predictability,
-    ).toEqual({ repetitions: 5, maxP95OverMedian: 2, minSpreadMs: 20, concurrentVms: 4 });
+    ).toEqual({ repetitions: 5, maxP95OverMedian: 2, minSpreadMs: 100, concurrentVms: 4 });
     expect(() =>
       parseLabConfig('predictability:\n  maxP95OverMedian: 0.5\nplatforms:\n  libvirt: {}\n', 'a.yaml'),
     ).toThrow(/a\.yaml:2: predictability\.maxP95OverMedian/);
