@@ -49,10 +49,11 @@ export class LibvirtEvents implements EventOps {
     let log = '';
     const said: string[] = [];
     proc.stderr?.on('data', (chunk: Buffer) => {
-      log = (log + chunk.toString()).slice(-8192);
+      const text = chunk.toString();
+      log = (log + text).slice(-8192);
       if (!live && /virConnectDomainEventRegisterAny:[^\n]*eventID=1,/.test(log)) subscribed();
       // Kept for the error below: what virsh said before it ended (a connection refused, a lost daemon).
-      for (const line of chunk.toString().split('\n')) if (/ error : |^error:/.test(line)) said.push(line.trim());
+      for (const line of text.split('\n')) if (/ error : |^error:/.test(line)) said.push(line.trim());
       said.splice(0, Math.max(0, said.length - 5));
     });
     try {

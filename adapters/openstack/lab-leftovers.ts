@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { registerSecret } from '../../evidence/redact.js';
 import type { Say } from '../../host/host.js';
-import { NotFound, type OwnedObject, ownedKinds } from '../contract/index.js';
+import { removeOwned } from '../contract/index.js';
 import type { OpenStackSession } from './client.js';
 import { type CinderVolume, ownerOf } from './mapping.js';
 
@@ -56,31 +56,21 @@ export async function removeOwnedLeftovers(
     session,
     { runId: 'lab-clean-up', transcript },
   );
-  const remove = (o: OwnedObject) =>
-    ({
-      vm: () => driver.delete({ id: o.id, name: o.name }),
-      backup: () => driver.deleteBackup(o.id),
-      volume: () => driver.deleteVolume(o.id),
-      image: () => driver.deleteImage(o.id),
-    })
-      [o.kind]()
-      .then(
-        () => say(`removed leftover ${o.kind} ${o.name} (run ${o.runId})`),
-        (e: unknown) =>
-          // Volumes a VM owned go with it (delete_on_termination): already gone is done.
-          e instanceof NotFound
-            ? undefined
-            : say(`could not remove leftover ${o.kind} ${o.name}: ${e instanceof Error ? e.message : String(e)}`),
-      );
   try {
-    for (const o of (await driver.owned()).filter((x) => x.kind === 'vm')) await remove(o);
+    await removeOwned(
+      driver,
+      (await driver.owned()).filter((o) => o.kind === 'vm'),
+      say,
+    );
     // Only once no owned server is left: a volume reset while its server lived would leave a guest's disk.
     await releaseStranded(session, say).catch((e: unknown) =>
       say(`could not reset stranded volumes: ${e instanceof Error ? e.message : String(e)}`),
     );
-    const rest = await driver.owned();
-    for (const kind of ownedKinds.filter((k) => k !== 'vm'))
-      for (const o of rest.filter((x) => x.kind === kind)) await remove(o);
+    await removeOwned(
+      driver,
+      (await driver.owned()).filter((o) => o.kind !== 'vm'),
+      say,
+    );
   } finally {
     await driver.close();
   }

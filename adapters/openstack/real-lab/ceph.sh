@@ -69,15 +69,16 @@ for _ in $(seq 1 60); do ceph osd stat 2>/dev/null | grep -q '1 up' && break; sl
 # A mgr answers `ceph df`: without it Cinder's RBD driver reports the pool's capacity as 'unknown'.
 if command -v ceph-mgr >/dev/null; then
   mkdir -p "$C/mgr-x"; alive ceph-mgr.x || ceph-mgr -c "$C/ceph.conf" -i x
-fi
-# A host stopped hard (a killed VM or machine) can lose a write this single OSD had acknowledged: its PG
-# then waits for a copy no other OSD has (recovery_unfound) and every RBD call touching the object hangs;
-# Cinder's start-up clean-up of a volume did, for good. The pool holds only the harness's volumes, so
-# the lab forgets the lost writes (an older version where one exists) and says which objects they were.
-# PG states come from the mgr (a `pg stat` without one waits for ever): this runs after it starts.
-if command -v ceph-mgr >/dev/null; then
+  # A host stopped hard (a killed VM or machine) can lose a write this single OSD had acknowledged: its PG
+  # then waits for a copy no other OSD has (recovery_unfound) and every RBD call touching the object hangs;
+  # Cinder's start-up clean-up of a volume did, for good. The pool holds only the harness's volumes, so
+  # the lab forgets the lost writes (an older version where one exists) and says which objects they were.
+  # PG states come from the mgr (a `pg stat` without one waits for ever), so this needs it running.
   cephT() { timeout 20 "$(dirname "$0")/bin/ceph" -c "$C/ceph.conf" "$@"; }
-  for _ in $(seq 1 30); do cephT pg stat 2>/dev/null | grep -q ' active' && ! cephT pg stat 2>/dev/null | grep -Eq 'peering|activating|unknown' && break; sleep 1; done
+  for _ in $(seq 1 30); do
+    st=$(cephT pg stat 2>/dev/null)
+    case $st in *' active'*) echo "$st" | grep -Eq 'peering|activating|unknown' || break;; esac; sleep 1
+  done
   for pg in $(cephT health detail 2>/dev/null | sed -n 's/^ *pg \([0-9a-f.]*\) has [0-9]* unfound object.*/\1/p'); do
     lost=$(cephT pg "$pg" list_unfound 2>/dev/null | sed -n 's/^ *"oid": "\(.*\)",$/\1/p' | tr '\n' ' ')
     echo "ceph: pg $pg lost writes in a hard stop (objects: ${lost:-?}); marking them lost (revert)"
